@@ -1,0 +1,60 @@
+"""casefeedback: trauma-informed, encrypted feedback for high-stakes public services."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import Flask
+from flask_login import LoginManager
+from flask_wtf.csrf import CSRFProtect
+
+from casefeedback.clock import Clock, system_clock
+from casefeedback.config import Config
+from casefeedback.policy import PolicySet, load_policies
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+TEMPLATES = PROJECT_ROOT / "templates"
+STATIC = Path(__file__).resolve().parent / "static"
+
+
+def create_app(config: Config | None = None, *, clock: Clock = system_clock,
+               policies: PolicySet | None = None) -> Flask:
+    """Build an application. Refuses to return one on an invalid policy, a wrong key or an old schema."""
+    from casefeedback import security, templating
+    from casefeedback.auth.views import bp as auth_bp
+    from casefeedback.auth.views import install_login
+    from casefeedback.casework.views import bp as casework_bp
+    from casefeedback.intake.views import bp as intake_bp
+    from casefeedback.logs import configure_logging
+    from casefeedback.services import build_services
+
+    config = config or Config.from_environment()
+    configure_logging(config)
+    app = Flask(__name__, template_folder=str(TEMPLATES), static_folder=str(STATIC))
+    app.config.update(
+        SECRET_KEY=config.secrets.session.value,
+        DEBUG=config.debug,
+        TESTING=config.env == "testing",
+        MAX_CONTENT_LENGTH=config.max_request_bytes,
+        MAX_FORM_MEMORY_SIZE=config.max_request_bytes,
+        # __Host- binds the cookie to this exact origin (Secure, Path=/, no Domain).
+        SESSION_COOKIE_NAME="__Host-casefeedback" if config.secure_cookies else "casefeedback",
+        SESSION_COOKIE_SAMESITE="Strict",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SECURE=config.secure_cookies,
+        SESSION_REFRESH_EACH_REQUEST=False,
+        WTF_CSRF_TIME_LIMIT=3600 * 4,  # a person may take their time over a form
+        WTF_CSRF_SSL_STRICT=config.secure_cookies,
+    )
+    app.extensions["casefeedback"] = build_services(config, policies or load_policies(config.policies_dir), clock)
+    CSRFProtect(app)
+    install_login(app, LoginManager(app))
+    security.install(app, secure=config.secure_cookies)
+    templating.install(app)
+    app.register_blueprint(intake_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(casework_bp)
+    app.add_url_rule("/health", "health", lambda: {"status": "ok"})
+    logging.getLogger(__name__).info("casefeedback started (%s)", config.env)
+    return app

@@ -1,0 +1,3 @@
+from casefeedback.cli import main
+
+main()

@@ -1,0 +1,5 @@
+"""The append-only, HMAC-chained audit log: who touched what, when, why — never the content."""
+
+from casefeedback.audit.log import AuditEvent, AuditLog, VerifyReport
+
+__all__ = ["AuditEvent", "AuditLog", "VerifyReport"]

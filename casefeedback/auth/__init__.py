@@ -1,0 +1,1 @@
+"""Staff accounts, sign-in and server-side sessions."""

@@ -1,0 +1,77 @@
+"""The application's configuration: typed, frozen, read once at start-up."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from casefeedback.instance import Secrets, SecretError, load_secrets, production_problems
+
+Environment = Literal["development", "production", "testing"]
+ENVIRONMENTS: tuple[str, ...] = ("development", "production", "testing")
+TRUE_WORDS = ("1", "true", "yes", "on")
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used. The message names the problem and the fix."""
+
+
+@dataclass(frozen=True)
+class Config:
+    env: Environment
+    instance_dir: Path
+    policies_dir: Path
+    secrets: Secrets
+    debug: bool = False
+    # Browsers accept Secure cookies on http://localhost, but the Werkzeug test
+    # client and some proxies in development do not; production always sets it.
+    secure_cookies: bool = True
+    # Big enough for the longest policy answer set; a body beyond it is refused with 413.
+    max_request_bytes: int = 64 * 1024
+    log_path: Path | None = None
+
+    @property
+    def database_path(self) -> Path:
+        return self.instance_dir / "casefeedback.db"
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] | None = None) -> Config:
+        env_vars = os.environ if environ is None else environ
+        env = env_vars.get("CASEFEEDBACK_ENV", "development")
+        if env not in ENVIRONMENTS:
+            raise ConfigError(f"CASEFEEDBACK_ENV={env!r} is not one of: {', '.join(ENVIRONMENTS)}")
+        instance = Path(env_vars.get("CASEFEEDBACK_INSTANCE", "instance")).resolve()
+        try:
+            loaded = load_secrets(instance, env_vars)
+        except SecretError as error:
+            raise ConfigError(str(error)) from None
+        config = cls(
+            env=env,  # type: ignore[arg-type]  # checked against ENVIRONMENTS above
+            instance_dir=instance,
+            policies_dir=Path(env_vars.get("CASEFEEDBACK_POLICIES", "policies")).resolve(),
+            secrets=loaded,
+            debug=env_vars.get("CASEFEEDBACK_DEBUG", "").lower() in TRUE_WORDS,
+            secure_cookies=env == "production" or env_vars.get("CASEFEEDBACK_SECURE_COOKIES", "") in TRUE_WORDS,
+            log_path=instance / "logs" / "casefeedback.log",
+        )
+        config.check()
+        return config
+
+    def check(self) -> None:
+        """Refuse unsafe production settings, naming every problem at once."""
+        if not self.is_production:
+            return
+        problems = production_problems(self.secrets)
+        if self.debug:
+            problems.append("debug is on (CASEFEEDBACK_DEBUG): it must be off in production")
+        if not self.secure_cookies:
+            problems.append("secure cookies are off: production serves only over HTTPS")
+        if problems:
+            raise ConfigError("refusing to start in production:\n  - " + "\n  - ".join(problems))

@@ -1,0 +1,1 @@
+"""The only package that touches key material: key-encryption keys and data keys."""

@@ -1,0 +1,58 @@
+"""Demo data for trying casefeedback on one machine: a team, staff, a case, an invitation."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from casefeedback.audit import AuditEvent
+from casefeedback.auth import accounts
+from casefeedback.auth.sessions import StaffMember
+from casefeedback.casework.cases import create_case
+from casefeedback.casework.invitations import create_invitation
+from casefeedback.services import Services
+from casefeedback.storage.engine import write
+
+DEMO_STAFF = (
+    ("casey", "Casey Caseworker", "caseworker"),
+    ("sam", "Sam Supervisor", "supervisor"),
+    ("dana", "Dana Duty-Manager", "duty_manager"),
+    ("avery", "Avery Auditor", "auditor"),
+)
+DEMO_SERVICE = "victim-support"
+
+
+def credentials_file(found: Services) -> Path:
+    return found.config.instance_dir / "demo-credentials.txt"
+
+
+def seed(found: Services, base_url: str) -> str:
+    """Create the demo people once; return the sign-in text (kept in the instance, mode 0600)."""
+    path = credentials_file(found)
+    if path.exists():
+        return path.read_text(encoding="utf-8")
+    lines = [f"Demo sign-in at {base_url}/staff/sign-in (development only):"]
+    now = found.clock()
+    with write(found.engine) as connection:
+        team_id = accounts.ensure_team(connection, "Victim support – North")
+        ids = {}
+        for username, name, role in DEMO_STAFF:
+            password = secrets.token_urlsafe(12)
+            ids[username] = accounts.add_staff(connection, username=username, display_name=name, role=role,
+                                               password=password, now=now, team_id=team_id)
+            lines.append(f"  {role:<13} username {username:<6} password {password}")
+        member = StaffMember(ids["casey"], "casey", "Casey Caseworker", "caseworker", team_id)
+        case_id = create_case(connection, member=member, service_id=DEMO_SERVICE, reference="VS-2026-0001",
+                              now=now)
+        token = create_invitation(connection, found.config.secrets.lookup.value, case_id=case_id,
+                                  created_by=ids["casey"], now=now, uses=25)
+        found.audit.append(connection, AuditEvent(action="demo.seed", outcome="success",
+                                                  detail={"staff": len(DEMO_STAFF)}))
+    lines.append(f"Feedback for Casey's demo case: {base_url}/feedback/i/{token}")
+    lines.append(f"General (anonymous) feedback:  {base_url}/feedback/{DEMO_SERVICE}")
+    text = "\n".join(lines) + "\n"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    return text

@@ -1,0 +1,211 @@
+"""Instance secrets: one secret per purpose, from files or the environment.
+
+Why one per purpose: a leak of the session secret must not let anyone open the
+database, forge the audit chain or unwrap a data key. Each secret lives in its
+own file under ``<instance>/secrets/`` (mode 0600) or in its own environment
+variable; nothing derives one secret from another.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets as token_source
+import stat
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+Origin = Literal["development", "provisioned", "environment"]
+
+# purpose -> (file name, environment variable, length in bytes)
+SINGLE_SECRETS: dict[str, tuple[str, str, int]] = {
+    "database": ("database.key", "CASEFEEDBACK_DATABASE_KEY", 32),
+    "audit-chain": ("audit-chain.key", "CASEFEEDBACK_AUDIT_CHAIN_KEY", 32),
+    "audit-signing": ("audit-signing.key", "CASEFEEDBACK_AUDIT_SIGNING_KEY", 32),
+    "session": ("session.key", "CASEFEEDBACK_SESSION_SECRET", 32),
+    "lookup": ("lookup.key", "CASEFEEDBACK_LOOKUP_KEY", 32),
+}
+KEK_LENGTH = 32
+KEK_FILE = re.compile(r"^kek-([a-z0-9][a-z0-9-]{0,31})\.key$")
+ACTIVE_KEK_FILE = "active-kek"
+_ORIGIN_LINE = re.compile(r"^#\s*origin:\s*(development|provisioned)\b")
+
+
+class SecretError(Exception):
+    """A secret is missing, malformed or unsafe. The message names which and how to fix it."""
+
+
+@dataclass(frozen=True)
+class Secret:
+    purpose: str
+    value: bytes = field(repr=False)
+    origin: Origin
+    path: Path | None = None  # None when it came from the environment
+
+    def __repr__(self) -> str:  # never print key material, even by accident
+        return f"Secret({self.purpose!r}, origin={self.origin!r}, path={self.path!s})"
+
+
+@dataclass(frozen=True)
+class Secrets:
+    database: Secret
+    audit_chain: Secret
+    audit_signing: Secret
+    session: Secret
+    lookup: Secret
+    keks: Mapping[str, Secret]
+    active_kek: str
+
+    def all(self) -> list[Secret]:
+        return [self.database, self.audit_chain, self.audit_signing, self.session, self.lookup,
+                *self.keks.values()]
+
+
+def secrets_dir(instance: Path) -> Path:
+    return instance / "secrets"
+
+
+def _parse_secret_file(path: Path, purpose: str, length: int) -> Secret:
+    origin: Origin = "provisioned"
+    value: bytes | None = None
+    for line in path.read_text(encoding="ascii", errors="replace").splitlines():
+        line = line.strip()
+        match = _ORIGIN_LINE.match(line)
+        if match:
+            origin = "development" if match.group(1) == "development" else "provisioned"
+        elif line and not line.startswith("#"):
+            value = _decode_hex(line, f"{path}", length)
+    if value is None:
+        raise SecretError(f"{path} holds no key: expected {length * 2} hexadecimal characters")
+    return Secret(purpose, value, origin, path)
+
+
+def _decode_hex(text: str, where: str, length: int) -> bytes:
+    try:
+        value = bytes.fromhex(text)
+    except ValueError:
+        raise SecretError(f"{where} is not hexadecimal: expected {length * 2} hex characters") from None
+    if len(value) != length:
+        raise SecretError(f"{where} is {len(value)} bytes long: expected {length}")
+    return value
+
+
+def _load_single(instance: Path, purpose: str, environ: Mapping[str, str]) -> Secret:
+    file_name, env_name, length = SINGLE_SECRETS[purpose]
+    if environ.get(env_name):
+        return Secret(purpose, _decode_hex(environ[env_name], env_name, length), "environment")
+    path = secrets_dir(instance) / file_name
+    if not path.exists():
+        raise SecretError(
+            f"the {purpose} secret is missing: put it in {path} (mode 0600) or in {env_name}, "
+            "or run `casefeedback init`"
+        )
+    return _parse_secret_file(path, purpose, length)
+
+
+def _load_keks(instance: Path, environ: Mapping[str, str]) -> tuple[dict[str, Secret], str]:
+    keks: dict[str, Secret] = {}
+    if environ.get("CASEFEEDBACK_KEKS"):
+        # "id1:hex,id2:hex" — for platforms that inject secrets as environment variables.
+        for item in environ["CASEFEEDBACK_KEKS"].split(","):
+            kek_id, _, hex_value = item.strip().partition(":")
+            keks[kek_id] = Secret(f"kek {kek_id}", _decode_hex(hex_value, f"CASEFEEDBACK_KEKS[{kek_id}]",
+                                                              KEK_LENGTH), "environment")
+    else:
+        directory = secrets_dir(instance)
+        for path in sorted(directory.glob("kek-*.key")) if directory.exists() else []:
+            match = KEK_FILE.match(path.name)
+            if match:
+                keks[match.group(1)] = _parse_secret_file(path, f"kek {match.group(1)}", KEK_LENGTH)
+    active = environ.get("CASEFEEDBACK_ACTIVE_KEK") or _read_active_kek(instance)
+    if not keks:
+        raise SecretError(
+            f"no key-encryption key found: put one in {secrets_dir(instance)}/kek-<id>.key (mode 0600) "
+            "or in CASEFEEDBACK_KEKS, or run `casefeedback init`"
+        )
+    if active not in keks:
+        raise SecretError(f"the active key-encryption key {active!r} is not among the loaded keys "
+                          f"({', '.join(sorted(keks))})")
+    return keks, active
+
+
+def _read_active_kek(instance: Path) -> str:
+    path = secrets_dir(instance) / ACTIVE_KEK_FILE
+    if not path.exists():
+        raise SecretError(f"{path} is missing: it names the active key-encryption key")
+    return path.read_text(encoding="ascii").strip()
+
+
+def load_secrets(instance: Path, environ: Mapping[str, str]) -> Secrets:
+    keks, active = _load_keks(instance, environ)
+    return Secrets(
+        database=_load_single(instance, "database", environ),
+        audit_chain=_load_single(instance, "audit-chain", environ),
+        audit_signing=_load_single(instance, "audit-signing", environ),
+        session=_load_single(instance, "session", environ),
+        lookup=_load_single(instance, "lookup", environ),
+        keks=keks,
+        active_kek=active,
+    )
+
+
+def production_problems(loaded: Secrets) -> list[str]:
+    """Why these secrets must not be used in production; empty when they may."""
+    problems = []
+    for secret in loaded.all():
+        if secret.origin == "development":
+            problems.append(f"the {secret.purpose} secret in {secret.path} was generated for development; "
+                            "provision a new one (`casefeedback init --production` on the server)")
+        if secret.path is not None:
+            mode = stat.S_IMODE(secret.path.stat().st_mode)
+            if mode & 0o077:
+                problems.append(f"{secret.path} is readable by others (mode {mode:04o}); run chmod 600 on it")
+    return problems
+
+
+def write_secret_file(path: Path, purpose: str, value: bytes, origin: Literal["development", "provisioned"]) -> None:
+    # O_EXCL: never overwrite a key that may already protect data.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    when = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    note = "never use in production" if origin == "development" else "keep secret; back up separately"
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write(f"# casefeedback secret: {purpose}\n# origin: {origin} ({when}; {note})\n{value.hex()}\n")
+
+
+def generate_missing_secrets(instance: Path, origin: Literal["development", "provisioned"]) -> list[Path]:
+    """Create every missing secret file; return the files created. Existing ones are kept."""
+    directory = secrets_dir(instance)
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(directory, 0o700)
+    created = []
+    for purpose, (file_name, _env, length) in SINGLE_SECRETS.items():
+        path = directory / file_name
+        if not path.exists():
+            write_secret_file(path, purpose, token_source.token_bytes(length), origin)
+            created.append(path)
+    if not any(directory.glob("kek-*.key")):
+        kek_id = new_kek_id()
+        path = directory / f"kek-{kek_id}.key"
+        write_secret_file(path, f"kek {kek_id}", token_source.token_bytes(KEK_LENGTH), origin)
+        (directory / ACTIVE_KEK_FILE).write_text(kek_id + "\n", encoding="ascii")
+        created.append(path)
+    return created
+
+
+def new_kek_id() -> str:
+    return datetime.now(UTC).strftime("k%Y%m%d") + "-" + token_source.token_hex(3)
+
+
+def announce_generated(created: list[Path]) -> None:
+    if not created:
+        return
+    bar = "!" * 78
+    print(f"{bar}\n  casefeedback generated {len(created)} DEVELOPMENT secret(s):", file=sys.stderr)
+    for path in created:
+        print(f"    {path}", file=sys.stderr)
+    print("  They are fine for trying casefeedback on this machine and NOTHING else.\n"
+          "  Production refuses to start with them: see SECURITY.md, 'Keys'.\n" + bar, file=sys.stderr)

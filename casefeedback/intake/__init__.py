@@ -1,0 +1,1 @@
+"""The service user's side: consent, questions, submission, receipt."""

@@ -1,0 +1,224 @@
+"""The policy model: what the TOML in ``policies/`` means once it has been checked.
+
+Everything here is frozen. A policy is loaded once at start-up (or by
+``casefeedback policy check``) and never changed in memory: a changed file is a
+new policy version, identified by the SHA-256 of its bytes.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Literal
+
+# A text in several languages: {"en": "...", "cy": "..."}.
+Text = Mapping[str, str]
+
+QuestionKind = Literal["choice", "multi_choice", "rating", "text"]
+Severity = Literal["urgent", "high", "routine"]
+InsightUse = Literal["aggregate", "none"]
+RetentionEvent = Literal["submitted", "case_closed", "consent_withdrawn", "draft_abandoned"]
+
+QUESTION_KINDS: tuple[str, ...] = ("choice", "multi_choice", "rating", "text")
+SEVERITIES: tuple[str, ...] = ("urgent", "high", "routine")
+INSIGHT_USES: tuple[str, ...] = ("aggregate", "none")
+RETENTION_EVENTS: tuple[str, ...] = ("submitted", "case_closed", "consent_withdrawn", "draft_abandoned")
+
+# The relations a staff member can have to a case. The vocabulary is fixed in
+# code (it is computed from data, not declared); policies choose among them.
+RELATIONS: tuple[str, ...] = (
+    "case_owner",
+    "case_deputy",
+    "team_member",
+    "team_supervisor",
+    "duty_manager",
+)
+
+# The option id every question offers when the policy allows "Prefer not to say".
+PREFER_NOT_TO_SAY = "prefer_not_to_say"
+
+# The consent choices the application knows how to honour. "store" gates all
+# storage; a policy cannot invent a choice the code would silently ignore.
+CONSENT_CHOICES: tuple[str, ...] = ("store", "contact_me", "share_insight")
+
+
+@dataclass(frozen=True)
+class Duration:
+    """An ISO-8601 duration (``P2Y``, ``P180D``, ``PT15M``), added by calendar rules.
+
+    Years and months are calendar units: P1M after 31 January is the last day of
+    February, never 3 March, so a retention period is never cut short.
+    """
+
+    years: int = 0
+    months: int = 0
+    weeks: int = 0
+    days: int = 0
+    hours: int = 0
+    minutes: int = 0
+    seconds: int = 0
+    text: str = ""
+
+    def after(self, moment: datetime) -> datetime:
+        total_months = moment.month - 1 + self.months + 12 * self.years
+        year = moment.year + total_months // 12
+        month = total_months % 12 + 1
+        day = min(moment.day, calendar.monthrange(year, month)[1])
+        shifted = moment.replace(year=year, month=month, day=day)
+        return shifted + timedelta(
+            weeks=self.weeks, days=self.days, hours=self.hours, minutes=self.minutes, seconds=self.seconds
+        )
+
+    def __str__(self) -> str:
+        return self.text
+
+
+@dataclass(frozen=True)
+class Retention:
+    keep: Duration
+    after: RetentionEvent
+
+
+@dataclass(frozen=True)
+class FieldClass:
+    id: str
+    description: Text
+    retention: Retention
+    read: tuple[str, ...]  # relations allowed to open this class for casework
+    insight: InsightUse = "none"
+
+
+@dataclass(frozen=True)
+class Option:
+    id: str
+    text: Text
+
+
+@dataclass(frozen=True)
+class Section:
+    id: str
+    title: Text
+    sensitive: bool = False
+    warning: Text = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    kind: QuestionKind
+    field_class: str
+    text: Text
+    hint: Text = field(default_factory=dict)
+    options: tuple[Option, ...] = ()
+    prefer_not_to_say: bool = False
+    max_length: int = 2000
+    section: str | None = None
+    scale_min: int = 1
+    scale_max: int = 5
+    # Counts toward "failure demand" in insight (issue 7); declared, not guessed.
+    failure_demand: bool = False
+
+    def option_ids(self) -> tuple[str, ...]:
+        ids = tuple(o.id for o in self.options)
+        if self.kind == "rating":
+            ids = tuple(str(n) for n in range(self.scale_min, self.scale_max + 1))
+        return ids + ((PREFER_NOT_TO_SAY,) if self.prefer_not_to_say else ())
+
+    def shortfall(self, answer: str | None) -> int:
+        """Points a rating answer adds to an alert ``score``: how far below the top of the scale it is.
+
+        A skipped answer, "prefer not to say" or anything that is not a rating on
+        this question's scale adds nothing: an alert never fires on a guess.
+        """
+        if self.kind != "rating" or answer is None or not answer.isascii() or not answer.isdigit():
+            return 0
+        value = int(answer)
+        return self.scale_max - value if self.scale_min <= value <= self.scale_max else 0
+
+
+@dataclass(frozen=True)
+class ConsentChoice:
+    id: str
+    label: Text
+    required: bool
+
+
+@dataclass(frozen=True)
+class Consent:
+    version: int
+    intro: Text
+    choices: tuple[ConsentChoice, ...]
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        return tuple(c.id for c in self.choices if c.required)
+
+    @property
+    def optional(self) -> tuple[str, ...]:
+        return tuple(c.id for c in self.choices if not c.required)
+
+
+@dataclass(frozen=True)
+class Helpline:
+    name: Text
+    phone: str
+    hours: Text = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AlertCondition:
+    """Exactly one way of matching is set; the loader guarantees it.
+
+    ``score_questions``/``score_at_least``: the rule fires when the sum of
+    ``Question.shortfall`` over those rating questions is at least ``score_at_least``
+    (on a 1-5 scale an answer of 1 adds 4 points, 5 adds none). ``question`` is
+    None for a score rule.
+    """
+
+    question: str | None = None
+    equals: str | None = None
+    one_of: tuple[str, ...] = ()
+    matches: tuple[str, ...] = ()  # case-insensitive regular expressions over a text answer
+    score_questions: tuple[str, ...] = ()
+    score_at_least: int | None = None
+
+
+@dataclass(frozen=True)
+class AlertRule:
+    id: str
+    when: AlertCondition
+    severity: Severity
+    acknowledge_within: Duration
+    escalate: tuple[str, ...]
+    message: Text = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ServicePolicy:
+    id: str
+    name: Text
+    languages: tuple[str, ...]
+    exit_url: str
+    draft_keep: Duration
+    helplines: tuple[Helpline, ...]
+    consent: Consent
+    classes: Mapping[str, FieldClass]
+    sections: Mapping[str, Section]
+    questions: tuple[Question, ...]
+    alerts: tuple[AlertRule, ...]
+    suppress_below: int
+    version: str  # SHA-256 hex of the policy file's bytes
+    source: str  # the file it came from, as given to the loader
+
+    def question(self, question_id: str) -> Question | None:
+        return next((q for q in self.questions if q.id == question_id), None)
+
+
+@dataclass(frozen=True)
+class PolicySet:
+    services: Mapping[str, ServicePolicy]
+
+    def service(self, service_id: str) -> ServicePolicy | None:
+        return self.services.get(service_id)

@@ -1,0 +1,112 @@
+"""Headers, cookies, deny-by-default and error pages: one place for the web's sharp edges."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_talisman import Talisman
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+# Endpoints anyone may reach without signing in. Everything else needs a staff
+# session: a view added later is private unless someone adds it here.
+PUBLIC_ENDPOINTS = frozenset({
+    "static",
+    "health",
+    "auth.sign_in",
+    "intake.start",
+    "intake.consent",
+    "intake.questions",
+    "intake.invitation",
+    "intake.leave",
+})
+
+CONTENT_SECURITY_POLICY = {
+    "default-src": "'none'",
+    "script-src": "'self'",
+    "style-src": "'self'",
+    "img-src": "'self' data:",
+    "font-src": "'self'",
+    "connect-src": "'self'",
+    "form-action": "'self'",
+    "frame-ancestors": "'none'",
+    "base-uri": "'none'",
+}
+
+
+def install(app: Flask, *, secure: bool) -> None:
+    Talisman(
+        app,
+        force_https=secure,
+        strict_transport_security=secure,
+        strict_transport_security_max_age=63072000,
+        session_cookie_secure=secure,
+        session_cookie_http_only=True,
+        content_security_policy=CONTENT_SECURITY_POLICY,
+        frame_options="DENY",
+        referrer_policy="no-referrer",
+        # No camera, microphone or location for anyone: nothing here needs them.
+        permissions_policy={"camera": "()", "microphone": "()", "geolocation": "()", "interest-cohort": "()"},
+    )
+    app.before_request(_deny_by_default)
+    app.after_request(_no_store)
+    app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected_error)
+
+
+def _deny_by_default() -> Any:
+    if request.endpoint in PUBLIC_ENDPOINTS or current_user.is_authenticated:
+        return None
+    if request.endpoint is None:
+        return None  # unknown URL: let routing answer 404
+    return redirect(url_for("auth.sign_in"))
+
+
+def _no_store(response: Response) -> Response:
+    # Shared and public devices: nothing a person typed or read may be kept by
+    # the browser or a proxy, so Back after leaving shows nothing.
+    if request.endpoint != "static":
+        response.headers["Cache-Control"] = "no-store, max-age=0"
+        response.headers["Pragma"] = "no-cache"
+    return response
+
+
+def _csrf_error(error: CSRFError) -> tuple[str, int]:
+    return render_template("errors/error.html", status=400, title="This form has expired",
+                           message="For your security, forms expire after a while or when opened in "
+                                   "another window. Go back, reload the page and try again."), 400
+
+
+MESSAGES = {
+    400: ("Something was wrong with that request", "Go back and try again."),
+    403: ("You cannot see this page", "If you think you should, ask your supervisor."),
+    404: ("Page not found", "Check the address, or go back to where you came from."),
+    405: ("That action is not possible here", "Go back and try again."),
+    413: ("That was too much to send at once",
+          "Shorten what you wrote and send it again. Long answers can be split across questions."),
+    429: ("Too many attempts", "Wait a few minutes and try again."),
+}
+
+
+def _http_error(error: HTTPException) -> Any:
+    status = error.code or 500
+    if status >= 500:
+        return _unexpected_error(error)
+    title, message = MESSAGES.get(status, ("Something went wrong", "Go back and try again."))
+    return render_template("errors/error.html", status=status, title=title, message=message), status
+
+
+def _unexpected_error(error: Exception) -> tuple[str, int]:
+    # The log gets the type and where it happened; the SQL parameters are hidden
+    # by the engine (hide_parameters), and no page ever shows a traceback.
+    log.error("unexpected %s on %s %s", type(error).__name__, request.method, request.endpoint,
+              exc_info=error)
+    return render_template("errors/error.html", status=500, title="Sorry, something went wrong on our side",
+                           message="Nothing you sent has been lost if you saw a confirmation. "
+                                   "Try again in a few minutes."), 500

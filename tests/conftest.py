@@ -1,0 +1,130 @@
+"""Fixtures: every test app gets a fresh instance with fresh random keys in a temp dir."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from casefeedback import create_app
+from casefeedback.auth import accounts
+from casefeedback.bootstrap import create_or_upgrade_database, create_secrets
+from casefeedback.config import Config
+from casefeedback.instance import load_secrets
+from casefeedback.services import Services
+from casefeedback.storage.engine import write
+
+ROOT = Path(__file__).resolve().parent.parent
+POLICIES = ROOT / "policies"
+CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
+
+
+class Clock:
+    """A controllable clock: tests move time instead of sleeping."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+def make_config(instance: Path, **overrides: object) -> Config:
+    create_secrets(instance, "development")
+    config = Config(env="testing", instance_dir=instance, policies_dir=POLICIES,
+                    secrets=load_secrets(instance, {}), secure_cookies=False,
+                    log_path=instance / "logs" / "casefeedback.log")
+    config = replace(config, **overrides)  # type: ignore[arg-type]
+    create_or_upgrade_database(config)
+    return config
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Config:
+    return make_config(tmp_path / "instance")
+
+
+@pytest.fixture
+def app(config: Config, clock: Clock) -> Iterator[Flask]:
+    application = create_app(config, clock=clock)
+    yield application
+    application.extensions["casefeedback"].engine.dispose()
+
+
+@pytest.fixture
+def found(app: Flask) -> Services:
+    services: Services = app.extensions["casefeedback"]
+    return services
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+def csrf_token(html: str) -> str:
+    match = CSRF.search(html)
+    assert match, "no CSRF token in the page"
+    return match.group(1) or match.group(2)
+
+
+class StaffFactory:
+    def __init__(self, found: Services) -> None:
+        self.found = found
+
+    def __call__(self, role: str = "caseworker", team: str = "North", username: str | None = None,
+                 enabled: bool = True) -> tuple[str, str, str]:
+        """Return (staff id, username, password)."""
+        username = username or f"{role}-{secrets.token_hex(3)}"
+        password = secrets.token_urlsafe(16)
+        with write(self.found.engine) as connection:
+            team_id = accounts.ensure_team(connection, team)
+            staff_id = accounts.add_staff(connection, username=username, display_name=username.title(),
+                                          role=role, password=password, now=self.found.clock(), team_id=team_id)
+            if not enabled:
+                accounts.disable(connection, staff_id)
+        return staff_id, username, password
+
+
+@pytest.fixture
+def staff_factory(found: Services) -> StaffFactory:
+    return StaffFactory(found)
+
+
+class AuthActions:
+    def __init__(self, client: FlaskClient) -> None:
+        self.client = client
+
+    def sign_in(self, username: str, password: str) -> object:
+        page = self.client.get("/staff/sign-in").get_data(as_text=True)
+        return self.client.post("/staff/sign-in", data={"username": username, "password": password,
+                                                        "csrf_token": csrf_token(page)})
+
+    def sign_out(self) -> object:
+        page = self.client.get("/casework/").get_data(as_text=True)
+        return self.client.post("/staff/sign-out", data={"csrf_token": csrf_token(page)})
+
+
+@pytest.fixture
+def auth(client: FlaskClient) -> AuthActions:
+    return AuthActions(client)
+
+
+def canary() -> str:
+    """A string that must never be found where plaintext must not go."""
+    return f"CANARY{secrets.token_hex(8).upper()}"

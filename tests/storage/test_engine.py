@@ -1,0 +1,107 @@
+"""The encrypted store: a real SQLCipher file, opened with a raw key, failing closed."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from casefeedback.storage import migrate
+from casefeedback.storage.dialect import StoreOpenError
+from casefeedback.storage.engine import open_engine, read
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _siblings(path: Path) -> set[str]:
+    return {p.name for p in path.parent.iterdir() if p.name.startswith(path.name)}
+
+
+def test_file_is_encrypted_from_its_first_byte(config):
+    header = config.database_path.read_bytes()[:16]
+    assert not header.startswith(b"SQLite format 3")
+    # A plain SQLite library cannot read it.
+    with pytest.raises(sqlite3.DatabaseError):
+        sqlite3.connect(config.database_path).execute("SELECT count(*) FROM sqlite_master").fetchall()
+
+
+def test_connection_settings(config):
+    engine = open_engine(config.database_path, config.secrets.database.value)
+    with read(engine) as connection:
+        def pragma(name: str) -> object:
+            return connection.execute(text(f"PRAGMA {name}")).scalar()
+
+        assert pragma("journal_mode") == "wal"
+        assert pragma("secure_delete") == 1
+        assert pragma("foreign_keys") == 1
+        assert pragma("busy_timeout") == 5000
+        assert pragma("auto_vacuum") == 1  # FULL
+        assert pragma("cipher_version").startswith("4.")
+    engine.dispose()
+
+
+def test_wrong_key_is_one_clear_sentence_and_leaves_the_file_untouched(config):
+    before, files = _digest(config.database_path), _siblings(config.database_path)
+    with pytest.raises(StoreOpenError) as raised:
+        open_engine(config.database_path, os.urandom(32))
+    assert str(raised.value) == (
+        f"{config.database_path} cannot be opened with the configured database key: "
+        "either the key is wrong or the file is not a casefeedback database.")
+    assert _digest(config.database_path) == before
+    assert _siblings(config.database_path) == files
+
+
+def test_plain_sqlite_file_is_refused(tmp_path):
+    path = tmp_path / "plain.db"
+    sqlite3.connect(path).execute("CREATE TABLE t (x)").connection.commit()
+    before = _digest(path)
+    with pytest.raises(StoreOpenError, match="is an unencrypted SQLite file, not a casefeedback database"):
+        open_engine(path, os.urandom(32))
+    assert _digest(path) == before
+
+
+def test_random_bytes_file_is_refused(tmp_path):
+    path = tmp_path / "noise.db"
+    path.write_bytes(os.urandom(8192))
+    before = _digest(path)
+    with pytest.raises(StoreOpenError, match="either the key is wrong or the file is not a casefeedback database"):
+        open_engine(path, os.urandom(32))
+    assert _digest(path) == before
+
+
+def test_other_sqlcipher_database_with_our_key_is_refused(tmp_path):
+    key = os.urandom(32)
+    path = tmp_path / "other.db"
+    engine = open_engine(path, key, create=True)
+    with engine.connect() as connection:
+        connection.exec_driver_sql("CREATE TABLE somebody_elses (x)")
+        connection.commit()
+    engine.dispose()
+    with pytest.raises(StoreOpenError, match="opens with the database key but is not a casefeedback database"):
+        open_engine(path, key)
+
+
+def test_missing_database_says_how_to_create_it(tmp_path):
+    with pytest.raises(StoreOpenError, match="run `casefeedback init` first"):
+        open_engine(tmp_path / "absent.db", os.urandom(32))
+    assert not (tmp_path / "absent.db").exists()
+
+
+def test_hide_parameters_keeps_values_out_of_errors(config):
+    engine = open_engine(config.database_path, config.secrets.database.value)
+    with pytest.raises(Exception) as raised, engine.connect() as connection:
+        connection.execute(text("INSERT INTO teams (id, name) VALUES (:a, :b)"), {"a": None, "b": "CANARYPARAM"})
+    assert "CANARYPARAM" not in str(raised.value)
+    engine.dispose()
+
+
+def test_schema_is_at_head_after_init(config):
+    engine = open_engine(config.database_path, config.secrets.database.value)
+    assert migrate.current_revision(engine) == migrate.head_revision()
+    engine.dispose()

@@ -1,0 +1,52 @@
+"""Every migration runs up and down on a real encrypted file, and leaves what it promises."""
+
+from __future__ import annotations
+
+import os
+
+from sqlalchemy import inspect, text
+
+from casefeedback.storage import migrate
+from casefeedback.storage.dialect import APPLICATION_ID
+from casefeedback.storage.engine import open_engine
+from casefeedback.storage.tables import metadata
+
+
+def test_0001_creates_the_whole_schema_and_marks_the_file(tmp_path):
+    engine = open_engine(tmp_path / "m.db", os.urandom(32), create=True)
+    migrate.upgrade(engine, "0001")
+    with engine.connect() as connection:
+        assert connection.execute(text("PRAGMA application_id")).scalar() == APPLICATION_ID
+        assert connection.execute(text("PRAGMA auto_vacuum")).scalar() == 1
+        tables = set(inspect(connection).get_table_names()) - {"alembic_version"}
+        assert tables == set(metadata.tables)
+        for table in metadata.sorted_tables:
+            columns = {c["name"] for c in inspect(connection).get_columns(table.name)}
+            assert columns == set(table.columns.keys()), table.name
+    engine.dispose()
+
+
+def test_upgrade_downgrade_upgrade_round_trip(tmp_path):
+    engine = open_engine(tmp_path / "m.db", os.urandom(32), create=True)
+    migrate.upgrade(engine)
+    migrate.downgrade(engine, "base")
+    with engine.connect() as connection:
+        assert set(inspect(connection).get_table_names()) <= {"alembic_version"}
+    migrate.upgrade(engine)
+    assert migrate.current_revision(engine) == migrate.head_revision()
+    engine.dispose()
+
+
+def test_app_refuses_an_old_schema(tmp_path, config):
+    from casefeedback import create_app
+    from casefeedback.storage.dialect import StoreOpenError
+
+    engine = open_engine(config.database_path, config.secrets.database.value)
+    migrate.downgrade(engine, "base")
+    engine.dispose()
+    try:
+        create_app(config)
+    except StoreOpenError as error:
+        assert "run `casefeedback migrate`" in str(error)
+    else:
+        raise AssertionError("an app was built on an old schema")
