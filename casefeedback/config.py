@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from casefeedback.instance import Secrets, SecretError, load_secrets, production_problems
+from casefeedback.instance import SecretError, Secrets, load_secrets, production_problems
 
 Environment = Literal["development", "production", "testing"]
 ENVIRONMENTS: tuple[str, ...] = ("development", "production", "testing")

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, RowMapping, insert, select, update
 
 from casefeedback.storage.tables import audit_events, audit_head
 
@@ -99,7 +99,7 @@ class AuditLog:
         return self._check_head(connection, checked, previous)
 
     @staticmethod
-    def _rows(connection: Connection) -> Iterator[Mapping[str, Any]]:
+    def _rows(connection: Connection) -> Iterator[RowMapping]:
         result = connection.execution_options(yield_per=5000).execute(
             select(audit_events).order_by(audit_events.c.seq))
         for row in result:

@@ -14,7 +14,7 @@ import json
 import re
 import tomllib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import NamedTuple, cast
@@ -361,7 +361,7 @@ class _Declared:
     classes: tuple[str, ...] = ()
     sections: tuple[str, ...] = ()
     question_ids: tuple[str, ...] = ()
-    questions: dict[str, Question] | None = None  # only the questions that loaded cleanly
+    questions: dict[str, Question] = field(default_factory=dict)  # only those that loaded cleanly
 
 
 def load_policies(directory: Path) -> PolicySet:
@@ -911,7 +911,7 @@ def _alert_question(r: _Reader, key: str, when: Table, declared: _Declared) -> Q
             f"{key}.question", f"{_q(question_id)} is not a question; {_expected(declared.question_ids)}"
         )
         return None
-    return (declared.questions or {}).get(question_id)
+    return declared.questions.get(question_id)
 
 
 def _answer_values(
@@ -991,7 +991,7 @@ def _score(r: _Reader, key: str, when: Table, declared: _Declared) -> AlertCondi
     most = 0
     ok = True
     for i, question_id in enumerate(question_ids):
-        question = (declared.questions or {}).get(question_id)
+        question = declared.questions.get(question_id)
         if question_id not in declared.question_ids:
             known = _expected(declared.question_ids)
             r.problem(f"{path}.questions[{i}]", f"{_q(question_id)} is not a question; {known}")

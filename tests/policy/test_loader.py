@@ -18,6 +18,7 @@ from casefeedback.policy import (
     ServicePolicy,
     load_policies,
     load_policy_file,
+    parse_policy,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -997,16 +998,16 @@ def test_any_broken_line_gives_problems_never_a_crash() -> None:
     """Delete or retype each line of the shipped policy: the loader must only ever answer with problems."""
     lines = DEFAULT_TEXT.splitlines(keepends=True)
     for i, line in enumerate(lines):
+        if not line.strip() or line.startswith("#"):
+            continue
         variants = [""]
-        if " = " in line and not line.startswith("#"):
+        if " = " in line:
             key = line.split(" = ", 1)[0]
-            variants += [
-                f"{key} = {value}\n" for value in ("1", "-1", '"x"', "[]", "[1]", "{}", "true", "1.5")
-            ]
+            variants += [f"{key} = {value}\n" for value in ("1", '"x"', "{}")]
         for variant in variants:
             text = "".join([*lines[:i], variant, *lines[i + 1 :]])
             try:
-                load_policy_file(write(text))
+                parse_policy(text.encode(), P)
             except PolicyError as error:
                 assert error.problems
                 assert all(p.file == P and p.key and p.message for p in error.problems)

@@ -1,0 +1,358 @@
+"""Shared plumbing for the benchmarks: servers, load generators, results.
+
+Every benchmark under scripts/bench_lib/ is started by scripts/bench with the
+project's virtual environment, so ``sys.executable`` sits beside gunicorn.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+BENCH_LIB = Path(__file__).resolve().parent
+RESULTS_DIR = ROOT / "bench-results"
+VENV_BIN = Path(sys.executable).parent
+START_TIMEOUT_S = 60.0
+
+
+class BenchError(Exception):
+    """The benchmark could not run; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class Request:
+    """One prepared request: each is sent at most once unless the run cycles."""
+
+    body: str
+    cookie: str = ""
+
+
+@dataclass
+class Result:
+    """What one load-generator run measured against one server."""
+
+    name: str
+    completed: int
+    ok: int
+    duration_s: float
+    p50_ms: float
+    p99_ms: float
+    # Status code (as text, "socket" for connection/timeout failures) -> count.
+    errors: dict[str, int] = field(default_factory=dict)
+    # True when the prepared requests ran out before the duration was over.
+    ran_out: bool = False
+
+    @property
+    def error_count(self) -> int:
+        return sum(self.errors.values())
+
+    @property
+    def rps(self) -> float:
+        # Only successful responses count: a fast 409 or 500 is not throughput.
+        return self.ok / self.duration_s if self.duration_s > 0 else 0.0
+
+    def as_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.update(rps=round(self.rps, 1), error_count=self.error_count)
+        return data
+
+
+def install_signal_handlers() -> None:
+    """Turn SIGTERM/SIGHUP into SystemExit, so ``finally`` blocks stop the servers."""
+
+    def _exit(signum: int, _frame: FrameType | None) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, _exit)
+    signal.signal(signal.SIGHUP, _exit)
+
+
+def free_port() -> int:
+    # Binding to port 0 lets the kernel choose; the tiny race before gunicorn
+    # binds it is acceptable for a benchmark (gunicorn then fails loudly).
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def http_status(port: int, path: str, timeout: float = 2.0) -> int | None:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        connection.request("GET", path)
+        return connection.getresponse().status
+    except OSError:
+        return None
+    finally:
+        connection.close()
+
+
+@contextlib.contextmanager
+def gunicorn(app: str, *, workers: int, env: Mapping[str, str], log_path: Path,
+             extra_args: Sequence[str] = (), health_path: str = "/health") -> Iterator[int]:
+    """Serve ``app`` with gunicorn on a free port until the block ends; yield the port."""
+    port = free_port()
+    command = [str(VENV_BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
+               "--log-level", "warning", *extra_args, app]
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env}, stdout=log,
+                                   stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        _wait_until_healthy(process, port, health_path, log_path)
+        yield port
+    finally:
+        _stop(process)
+
+
+def _wait_until_healthy(process: subprocess.Popen[bytes], port: int, path: str, log_path: Path) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise BenchError(f"gunicorn exited with status {process.returncode} while starting:\n"
+                             + tail(log_path))
+        if http_status(port, path, timeout=1.0) == 200:
+            return
+        time.sleep(0.2)
+    raise BenchError(f"gunicorn did not answer GET {path} with 200 within {START_TIMEOUT_S:.0f} s:\n"
+                     + tail(log_path))
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is not None:
+        return
+    # SIGTERM to the master is gunicorn's graceful stop; it reaps its workers.
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        # Its own session (start_new_session), so this reaches only our server.
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def tail(path: Path, lines: int = 30) -> str:
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return "(no log)"
+    return "\n".join("    " + line for line in text.splitlines()[-lines:])
+
+
+# ---------------------------------------------------------------- load generators
+
+
+@dataclass(frozen=True)
+class LoadSpec:
+    """How hard to push: identical for every server in one benchmark run."""
+
+    connections: int
+    duration_s: float
+    generator: str  # "wrk" or "python"
+    wrk_threads: int = 1
+
+
+def choose_generator(requested: str) -> str:
+    if requested == "auto":
+        return "wrk" if shutil.which("wrk") else "python"
+    if requested == "wrk" and not shutil.which("wrk"):
+        raise BenchError("--loadgen wrk was asked for, but wrk is not installed (apt-get install wrk).")
+    return requested
+
+
+def generator_label(spec: LoadSpec) -> str:
+    if spec.generator == "wrk":
+        return f"wrk ({spec.wrk_threads} thread{'s' if spec.wrk_threads > 1 else ''})"
+    return "python loadgen (threads + http.client; shares the CPU with the servers)"
+
+
+def drive(name: str, port: int, path: str, requests: Sequence[Request], spec: LoadSpec, workdir: Path, *,
+          cycle: bool, duration_s: float | None = None) -> Result:
+    """POST ``requests`` to ``path``, one each, for the spec's duration (or until they run out)."""
+    if not requests:
+        raise BenchError("no requests were prepared")
+    duration = spec.duration_s if duration_s is None else duration_s
+    if spec.generator == "wrk":
+        return _run_wrk(name, port, path, requests, spec, workdir, cycle=cycle, duration_s=duration)
+    import loadgen  # a sibling module: scripts/bench_lib is on sys.path as the script's directory
+
+    return loadgen.run(name, "127.0.0.1", port, path, requests, connections=spec.connections,
+                       duration_s=duration, cycle=cycle)
+
+
+# wrk gives each thread its own Lua state: setup() runs in the main state and
+# numbers the threads; each thread then takes every n-th prepared request, so
+# no request is sent twice. When a thread's share runs out it stops itself (a
+# stopped thread's in-flight responses are dropped, never counted). done()
+# prints one JSON line that drive() parses: wrk's own text output is for people.
+WRK_SCRIPT = r"""
+local threads = {}
+
+function setup(thread)
+  thread:set("id", #threads)
+  table.insert(threads, thread)
+end
+
+local mine, nextIndex, cycle, method, path = {}, 1, false, "POST", "/"
+ok, completed, exhausted, statuses = 0, 0, false, ""
+local statusCounts = {}
+
+function init(args)
+  local file, count = args[1], tonumber(args[2])
+  cycle = args[3] == "cycle"
+  path = args[4]
+  local id = wrk.thread:get("id")
+  local index = 0
+  for line in io.lines(file) do
+    if index % count == id then
+      local cookie, body = line:match("^([^\t]*)\t(.*)$")
+      local headers = {["Content-Type"] = "application/x-www-form-urlencoded"}
+      if cookie ~= "" then headers["Cookie"] = cookie end
+      table.insert(mine, wrk.format(method, path, headers, body))
+    end
+    index = index + 1
+  end
+end
+
+function request()
+  if nextIndex > #mine then
+    if cycle and #mine > 0 then
+      nextIndex = 1
+    else
+      exhausted = true
+      wrk.thread:stop()
+      -- Something must be returned; the thread is stopping, so its response is never read.
+      return wrk.format("GET", "/health")
+    end
+  end
+  local prepared = mine[nextIndex]
+  nextIndex = nextIndex + 1
+  return prepared
+end
+
+function response(status, headers, body)
+  completed = completed + 1
+  if status == 200 then
+    ok = ok + 1
+  else
+    statusCounts[status] = (statusCounts[status] or 0) + 1
+    local parts = {}
+    for code, n in pairs(statusCounts) do table.insert(parts, code .. ":" .. n) end
+    statuses = table.concat(parts, ",")
+  end
+end
+
+function done(summary, latency, requests)
+  local totalOk, totalCompleted, anyExhausted, statusText = 0, 0, false, {}
+  for _, thread in ipairs(threads) do
+    totalOk = totalOk + thread:get("ok")
+    totalCompleted = totalCompleted + thread:get("completed")
+    anyExhausted = anyExhausted or thread:get("exhausted")
+    local s = thread:get("statuses")
+    if s ~= "" then table.insert(statusText, s) end
+  end
+  local e = summary.errors
+  io.write(string.format(
+    'BENCH_WRK {"duration_us": %d, "completed": %d, "ok": %d, "p50_us": %d, "p99_us": %d, ' ..
+    '"statuses": "%s", "socket_errors": %d, "exhausted": %s}\n',
+    summary.duration, totalCompleted, totalOk, latency:percentile(50), latency:percentile(99),
+    table.concat(statusText, ","), e.connect + e.read + e.write + e.timeout, tostring(anyExhausted)))
+end
+"""
+
+
+def _write_requests_file(requests: Sequence[Request], path: Path) -> None:
+    with path.open("w", encoding="utf-8") as out:
+        for item in requests:
+            if "\t" in item.cookie or "\n" in item.cookie or "\n" in item.body or "\t" in item.body:
+                raise BenchError("a prepared request contains a tab or newline; bodies must be url-encoded")
+            out.write(f"{item.cookie}\t{item.body}\n")
+
+
+def _run_wrk(name: str, port: int, path: str, requests: Sequence[Request], spec: LoadSpec, workdir: Path, *,
+             cycle: bool, duration_s: float) -> Result:
+    script = workdir / "drive.lua"
+    script.write_text(WRK_SCRIPT, encoding="utf-8")
+    requests_file = workdir / f"{name}-requests.tsv"
+    _write_requests_file(requests, requests_file)
+    threads = max(1, min(spec.wrk_threads, spec.connections))
+    # wrk wants whole seconds; the reported duration is measured, not assumed.
+    seconds = max(1, round(duration_s))
+    command = ["wrk", "--threads", str(threads), "--connections", str(spec.connections),
+               "--duration", f"{seconds}s", "--timeout", "30s", "--latency", "--script", str(script),
+               f"http://127.0.0.1:{port}", "--", str(requests_file), str(threads),
+               "cycle" if cycle else "once", path]
+    completed = subprocess.run(command, capture_output=True, text=True, check=False)
+    line = next((x for x in completed.stdout.splitlines() if x.startswith("BENCH_WRK ")), None)
+    if completed.returncode != 0 or line is None:
+        raise BenchError(f"wrk failed (exit {completed.returncode}):\n{completed.stdout}\n{completed.stderr}")
+    data = json.loads(line.removeprefix("BENCH_WRK "))
+    errors: dict[str, int] = {}
+    for part in filter(None, data["statuses"].split(",")):
+        code, count = part.split(":")
+        errors[code] = errors.get(code, 0) + int(count)
+    if data["socket_errors"]:
+        errors["socket"] = int(data["socket_errors"])
+    return Result(name=name, completed=int(data["completed"]), ok=int(data["ok"]),
+                  duration_s=data["duration_us"] / 1e6, p50_ms=data["p50_us"] / 1000,
+                  p99_ms=data["p99_us"] / 1000, errors=errors, ran_out=bool(data["exhausted"]))
+
+
+# ---------------------------------------------------------------- reporting
+
+
+def machine() -> dict[str, Any]:
+    return {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()}
+
+
+def format_table(title: str, results: Sequence[Result]) -> str:
+    width = max(len(r.name) for r in results) + 2
+    lines = [title, f"{'':<{width}} {'req/s':>9} {'p50 ms':>9} {'p99 ms':>9} {'errors':>8}"]
+    for r in results:
+        lines.append(f"{r.name:<{width}} {r.rps:>9.1f} {r.p50_ms:>9.2f} {r.p99_ms:>9.2f} {r.error_count:>8}")
+    return "\n".join(lines)
+
+
+def problems_of(results: Sequence[Result], wanted_duration_s: float) -> list[str]:
+    """Everything that makes the figures less trustworthy, one sentence each."""
+    found = []
+    for r in results:
+        if r.error_count:
+            detail = ", ".join(f"{count} × {code}" for code, count in sorted(r.errors.items()))
+            found.append(f"{r.name}: {r.error_count} of {r.completed + r.errors.get('socket', 0)} requests "
+                         f"failed ({detail})")
+        if r.ok == 0:
+            found.append(f"{r.name}: no successful request at all")
+        if r.ran_out:
+            found.append(f"{r.name}: the prepared sessions ran out after {r.duration_s:.1f} s of the "
+                         f"{wanted_duration_s:.0f} s asked for; figures cover that shorter run")
+    return found
+
+
+def write_json(name: str, data: Mapping[str, Any]) -> Path:
+    RESULTS_DIR.mkdir(exist_ok=True)
+    path = RESULTS_DIR / f"{name}.json"
+    path.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+    return path
+
+
+def wrk_version() -> str | None:
+    if not shutil.which("wrk"):
+        return None
+    # wrk has no --version flag: it prints its version line with the usage text.
+    completed = subprocess.run(["wrk", "--version"], capture_output=True, text=True, check=False)
+    first = (completed.stdout or completed.stderr).splitlines()
+    return first[0].strip() if first else None

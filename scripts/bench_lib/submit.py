@@ -1,0 +1,311 @@
+# bench: the final feedback POST, casefeedback against a bare Flask + sqlite3 baseline
+"""Benchmark the final submission POST of the feedback form.
+
+casefeedback is served by gunicorn from a throwaway instance; every timed
+request is the last POST of a real person's journey (consent given, questions
+answered) with its own session and CSRF token, since each session can submit
+once. Those sessions are prepared before the timed phase, through the same
+pages a browser would visit. Then the bare baseline (baseline_app.py) is served
+the same way and sent the same answers. The two servers never run at once.
+
+Figures are printed and written to bench-results/submit.json; nothing is asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import math
+import os
+import random
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlencode
+
+from common import (
+    BENCH_LIB,
+    ROOT,
+    VENV_BIN,
+    BenchError,
+    LoadSpec,
+    Request,
+    Result,
+    choose_generator,
+    drive,
+    format_table,
+    generator_label,
+    gunicorn,
+    install_signal_handlers,
+    machine,
+    problems_of,
+    write_json,
+    wrk_version,
+)
+
+SERVICE = "victim-support"
+TARGET_RATIO = 0.60
+SESSION_MARGIN = 1.3  # prepare 30 % more sessions than the warm-up rate suggests
+CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
+COOKIE_NAMES = ("casefeedback", "__Host-casefeedback")
+
+# Plain, calm words: the free text must not look like the danger or self-harm
+# phrases that policies raise alerts on, so every request takes the same path.
+WORDS = ("the", "support", "worker", "called", "me", "back", "after", "a", "few", "days", "and", "explained",
+         "what", "would", "happen", "next", "with", "court", "date", "I", "was", "grateful", "for", "help",
+         "letters", "phone", "calls", "were", "clear", "kind", "it", "took", "time", "to", "get", "through",
+         "office", "but", "once", "did", "they", "listened", "properly", "my", "family", "felt", "better")
+
+
+@dataclass(frozen=True)
+class Session:
+    """One person's journey up to the final POST: their session cookie and CSRF token."""
+
+    cookie: str
+    csrf_token: str
+
+
+def answers_body(rng: random.Random) -> str:
+    """The form fields of one final POST (without the CSRF token), url-encoded."""
+    return urlencode({
+        "q_treated": "4", "q_listened": "yes", "q_informed": "sometimes", "q_easy_to_reach": "yes",
+        "q_chased": "no", "q_safe_now": "yes", "q_safer": _text(rng, 200), "q_anything_else": _text(rng, 500),
+    })
+
+
+def _text(rng: random.Random, length: int) -> str:
+    words: list[str] = []
+    while sum(len(w) + 1 for w in words) < length:
+        words.append(rng.choice(WORDS))
+    return (" ".join(words)[: length - 1] + ".").capitalize()
+
+
+# ---------------------------------------------------------------- preparing sessions
+
+
+def _session_cookie(response: http.client.HTTPResponse, current: str) -> str:
+    for header in response.headers.get_all("Set-Cookie") or []:
+        pair = header.split(";", 1)[0]
+        if pair.split("=", 1)[0] in COOKIE_NAMES:
+            return pair
+    return current
+
+
+def _exchange(port: int, method: str, path: str, cookie: str, body: str | None = None,
+              ) -> tuple[int, str, str]:
+    """One request; return (status, body text, session cookie after it)."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        headers = {"Cookie": cookie} if cookie else {}
+        if body is not None:
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        connection.request(method, path, body=body, headers=headers)
+        response = connection.getresponse()
+        text = response.read().decode("utf-8", errors="replace")
+        return response.status, text, _session_cookie(response, cookie)
+    finally:
+        connection.close()
+
+
+def _csrf(page: str, where: str) -> str:
+    match = CSRF.search(page)
+    if not match:
+        raise BenchError(f"no CSRF token in {where}")
+    return match.group(1) or match.group(2)
+
+
+def prepare_session(port: int) -> Session:
+    """Open the form, give consent, open the questions: exactly what a browser does."""
+    base = f"/feedback/{SERVICE}"
+    status, page, cookie = _exchange(port, "GET", base, "")
+    if status != 200:
+        raise BenchError(f"GET {base} answered {status}")
+    consent = urlencode({"csrf_token": _csrf(page, f"GET {base}"), "choice_store": "y"})
+    status, _, cookie = _exchange(port, "POST", f"{base}/consent", cookie, consent)
+    if status != 303 or not cookie:
+        raise BenchError(f"POST {base}/consent answered {status} (expected 303 and a session cookie)")
+    status, page, cookie = _exchange(port, "GET", f"{base}/questions", cookie)
+    if status != 200:
+        raise BenchError(f"GET {base}/questions answered {status}")
+    return Session(cookie, _csrf(page, f"GET {base}/questions"))
+
+
+def prepare_sessions(port: int, count: int, threads: int) -> list[Session]:
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        return list(pool.map(lambda _: prepare_session(port), range(count)))
+
+
+def casefeedback_requests(sessions: Sequence[Session], bodies: Sequence[str]) -> list[Request]:
+    return [Request(body=f"{body}&{urlencode({'csrf_token': s.csrf_token})}", cookie=s.cookie)
+            for s, body in zip(sessions, bodies, strict=True)]
+
+
+def smoke_test(port: int, path: str, request: Request) -> None:
+    """One request by hand before the load: a broken setup fails here, in words, not as 100 % errors."""
+    status, page, _ = _exchange(port, "POST", path, request.cookie, request.body)
+    if status != 200 or "receipt-code" not in page:
+        raise BenchError(f"a single POST {path} answered {status} without a receipt code; "
+                         "the benchmark would only measure errors")
+
+
+# ---------------------------------------------------------------- the run
+
+
+def init_instance(instance: Path, log: Path) -> dict[str, str]:
+    env = {"CASEFEEDBACK_INSTANCE": str(instance), "CASEFEEDBACK_POLICIES": str(ROOT / "policies"),
+           "CASEFEEDBACK_ENV": "development"}
+    completed = subprocess.run([str(VENV_BIN / "casefeedback"), "init"], cwd=ROOT, env={**os.environ, **env},
+                               capture_output=True, text=True, check=False)
+    log.write_text(completed.stdout + completed.stderr, encoding="utf-8")
+    if completed.returncode != 0:
+        raise BenchError(f"`casefeedback init` failed (exit {completed.returncode}):\n"
+                         f"{completed.stdout}{completed.stderr}")
+    return env
+
+
+def say(message: str) -> None:
+    print(f"bench: {message}", file=sys.stderr, flush=True)
+
+
+def run_casefeedback(args: argparse.Namespace, spec: LoadSpec, workdir: Path, rng: random.Random,
+                     ) -> tuple[Result, list[str]]:
+    env = init_instance(workdir / "instance", workdir / "init.log")
+    path = f"/feedback/{SERVICE}/questions"
+    with gunicorn("casefeedback.wsgi:app", workers=args.workers, env=env,
+                  log_path=workdir / "casefeedback-gunicorn.log") as port:
+        say(f"casefeedback is up on port {port}; checking one submission by hand")
+        smoke_test(port, path, casefeedback_requests(prepare_sessions(port, 1, 1), [answers_body(rng)])[0])
+
+        warm_count = args.sessions_warmup or max(300, 40 * spec.connections)
+        warm = casefeedback_requests(prepare_sessions(port, warm_count, args.prep_threads),
+                                     [answers_body(rng) for _ in range(warm_count)])
+        say(f"warming up for {args.warmup:.0f} s (also measures the rate, to size the timed run)")
+        warmup = drive("casefeedback-warmup", port, path, warm, spec, workdir, cycle=False,
+                       duration_s=args.warmup)
+        rate = max(warmup.rps, 1.0)
+        needed = args.sessions or math.ceil(rate * spec.duration_s * SESSION_MARGIN) + 4 * spec.connections
+        started = time.monotonic()
+        say(f"warm-up ran {warmup.rps:.0f} req/s; preparing {needed} sessions (3 requests each) ...")
+        sessions = prepare_sessions(port, needed, args.prep_threads)
+        say(f"prepared them in {time.monotonic() - started:.0f} s; timed run of {spec.duration_s:.0f} s")
+        bodies = [answers_body(rng) for _ in range(needed)]
+        result = drive("casefeedback", port, path, casefeedback_requests(sessions, bodies), spec, workdir,
+                       cycle=False)
+    return result, bodies
+
+
+def run_baseline(args: argparse.Namespace, spec: LoadSpec, workdir: Path, bodies: Sequence[str]) -> Result:
+    import baseline_app  # a sibling module; importing it only defines the app
+
+    database = workdir / "baseline.db"
+    baseline_app.create_database(str(database))
+    requests = [Request(body=body) for body in bodies]
+    with gunicorn("baseline_app:app", workers=args.workers, env={"BENCH_BASELINE_DB": str(database)},
+                  log_path=workdir / "baseline-gunicorn.log",
+                  extra_args=("--pythonpath", str(BENCH_LIB))) as port:
+        say(f"baseline is up on port {port}; warming up for {args.warmup:.0f} s")
+        smoke_test(port, "/submit", requests[0])
+        # The baseline needs no sessions, so it cycles through the same bodies for the full duration.
+        drive("baseline-warmup", port, "/submit", requests, spec, workdir, cycle=True, duration_s=args.warmup)
+        say(f"timed run of {spec.duration_s:.0f} s")
+        return drive("baseline", port, "/submit", requests, spec, workdir, cycle=True)
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="scripts/bench submit", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--duration", type=float, default=20, help="seconds of each timed run (default 20)")
+    parser.add_argument("--connections", type=int, default=8, help="concurrent connections (default 8)")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers for both apps (default 2)")
+    parser.add_argument("--warmup", type=float, default=3, help="seconds of warm-up per app (default 3)")
+    parser.add_argument("--loadgen", choices=("auto", "wrk", "python"), default="auto",
+                        help="load generator: wrk if installed (auto, the default), or the Python fallback")
+    parser.add_argument("--wrk-threads", type=int, default=1,
+                        help="wrk threads (default 1: on 2 cores the servers need the CPU more)")
+    parser.add_argument("--prep-threads", type=int, default=4, help="threads preparing sessions (default 4)")
+    parser.add_argument("--sessions", type=int, default=0,
+                        help="sessions to prepare for the timed run (default: sized from the warm-up rate)")
+    parser.add_argument("--sessions-warmup", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--keep", action="store_true", help="keep the temporary directory (logs, databases)")
+    args = parser.parse_args(argv)
+    for name in ("duration", "connections", "workers", "wrk_threads", "prep_threads"):
+        if getattr(args, name) <= 0:
+            parser.error(f"--{name.replace('_', '-')} must be positive")
+    if args.warmup < 1:
+        parser.error("--warmup must be at least 1 s")
+    return args
+
+
+def main(argv: Sequence[str]) -> int:
+    args = parse_args(argv)
+    install_signal_handlers()
+    spec = LoadSpec(connections=args.connections, duration_s=args.duration,
+                    generator=choose_generator(args.loadgen), wrk_threads=args.wrk_threads)
+    rng = random.Random(20261102)  # the same answers on every run
+    workdir = Path(tempfile.mkdtemp(prefix="casefeedback-bench-"))
+    try:
+        ours, bodies = run_casefeedback(args, spec, workdir, rng)
+        baseline = run_baseline(args, spec, workdir, bodies)
+    except BenchError as error:
+        say(f"{error}\n(logs are in {workdir})")
+        args.keep = True
+        return 1
+    finally:
+        if args.keep:
+            say(f"kept {workdir}")
+        else:
+            _remove(workdir)
+    return report(args, spec, ours, baseline)
+
+
+def report(args: argparse.Namespace, spec: LoadSpec, ours: Result, baseline: Result) -> int:
+    ratio = ours.rps / baseline.rps if baseline.rps else 0.0
+    title = (f"submit POST, {args.workers} gunicorn workers, {spec.connections} connections, "
+             f"{spec.duration_s:.0f} s, {generator_label(spec)}")
+    print(format_table(title, [ours, baseline]))
+    print(f"ratio (casefeedback / baseline): {ratio:.2f}  (target >= {TARGET_RATIO:.2f})")
+    print("req/s counts 200 responses only; latencies cover every response. The baseline is bare Flask + "
+          "stdlib sqlite3 (WAL, synchronous=NORMAL, as casefeedback) with no CSRF, session, encryption "
+          "or audit log.")
+    cpus = os.cpu_count()
+    if cpus != 2:
+        print(f"note: this machine has {cpus} CPUs; the target is set for a 2-core machine.")
+    problems = problems_of([ours, baseline], spec.duration_s)
+    for problem in problems:
+        print(f"WARNING: {problem}")
+    if problems:
+        print("WARNING: this run had problems (above); do not compare its figures with clean runs.")
+    path = write_json("submit", {
+        "benchmark": "submit",
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": machine(),
+        "settings": {"workers": args.workers, "connections": spec.connections, "duration_s": spec.duration_s,
+                     "warmup_s": args.warmup, "loadgen": spec.generator, "wrk_threads": spec.wrk_threads,
+                     "wrk_version": wrk_version() if spec.generator == "wrk" else None},
+        "results": {"casefeedback": ours.as_json(), "baseline": baseline.as_json()},
+        "ratio": round(ratio, 3),
+        "target_ratio": TARGET_RATIO,
+        "meets_target": ratio >= TARGET_RATIO,
+        "problems": problems,
+    })
+    print(f"(written to {path.relative_to(ROOT)})")
+    # Errors make the figures untrustworthy: say so in the exit status too. A
+    # ratio below target is a finding, not a failure of the benchmark.
+    return 1 if any(r.error_count or r.ok == 0 for r in (ours, baseline)) else 0
+
+
+def _remove(path: Path) -> None:
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,119 @@
+"""Invariant 3 (first cut): the chain detects any edit, deletion, insertion, reordering or truncation."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import delete, insert, select, update
+
+from casefeedback.audit import AuditEvent, AuditLog
+from casefeedback.cli import main
+from casefeedback.storage.engine import read, write
+from casefeedback.storage.tables import audit_events, audit_head
+
+N = 12
+
+
+@pytest.fixture
+def chained(found):
+    with write(found.engine) as connection:
+        for i in range(N):
+            found.audit.append(connection, AuditEvent(action="test.event", outcome="ok", actor_id=f"a{i}",
+                                                      detail={"n": i, "typed": 'x","outcome":"forged'}))
+    return found
+
+
+def verify(found, key: bytes | None = None):
+    with read(found.engine) as connection:
+        return AuditLog(key or found.config.secrets.audit_chain.value, found.clock).verify(connection)
+
+
+def total(found) -> int:
+    with read(found.engine) as connection:
+        return len(connection.execute(select(audit_events.c.seq)).all())
+
+
+def test_intact_chain_verifies(chained):
+    report = verify(chained)
+    assert report.ok and report.checked == total(chained)
+
+
+@pytest.mark.parametrize("column, value", [("actor_id", "someone-else"), ("outcome", "denied"),
+                                           ("at", "2020-01-01T00:00:00.000000Z"), ("detail", "{}"),
+                                           ("mac", "0" * 64)])
+def test_edit_is_detected_at_the_edited_event(chained, column, value):
+    with write(chained.engine) as connection:
+        connection.execute(update(audit_events).where(audit_events.c.seq == 7).values(**{column: value}))
+    report = verify(chained)
+    assert not report.ok and report.first_bad_seq == 7
+
+
+def test_deletion_is_detected(chained):
+    with write(chained.engine) as connection:
+        connection.execute(delete(audit_events).where(audit_events.c.seq == 5))
+    report = verify(chained)
+    assert not report.ok and report.first_bad_seq == 5 and "missing" in report.problem
+
+
+def test_insertion_is_detected(chained):
+    with write(chained.engine) as connection:
+        rows = connection.execute(select(audit_events).order_by(audit_events.c.seq.desc())).all()
+        for row in rows:
+            if row.seq >= 4:
+                connection.execute(update(audit_events).where(audit_events.c.seq == row.seq)
+                                   .values(seq=row.seq + 1))
+        forged = dict(rows[-1]._mapping, seq=4, action="forged.event")
+        connection.execute(insert(audit_events).values(**forged))
+    report = verify(chained)
+    assert not report.ok and report.first_bad_seq == 4
+
+
+def test_reordering_is_detected(chained):
+    with write(chained.engine) as connection:
+        connection.execute(update(audit_events).where(audit_events.c.seq == 3).values(seq=-1))
+        connection.execute(update(audit_events).where(audit_events.c.seq == 4).values(seq=3))
+        connection.execute(update(audit_events).where(audit_events.c.seq == -1).values(seq=4))
+    report = verify(chained)
+    assert not report.ok and report.first_bad_seq == 3
+
+
+def test_truncation_is_detected_against_the_head(chained):
+    last = total(chained)
+    with write(chained.engine) as connection:
+        connection.execute(delete(audit_events).where(audit_events.c.seq > last - 2))
+    report = verify(chained)
+    assert not report.ok and "removed from the end" in report.problem
+
+
+def test_wrong_key_fails_at_the_first_event(chained):
+    report = verify(chained, os.urandom(32))
+    assert not report.ok and report.first_bad_seq == 1
+
+
+def test_user_typed_values_cannot_forge_fields(chained):
+    with read(chained.engine) as connection:
+        row = connection.execute(select(audit_events).where(audit_events.c.actor_id == "a0")).one()
+    assert row.outcome == "ok"
+    assert row.detail == '{"n":0,"typed":"x\\",\\"outcome\\":\\"forged"}'
+
+
+def test_cli_verify_exits_non_zero_naming_the_first_broken_event(chained, monkeypatch):
+    instance = chained.config.instance_dir
+    monkeypatch.setenv("CASEFEEDBACK_INSTANCE", str(instance))
+    monkeypatch.setenv("CASEFEEDBACK_POLICIES", str(chained.config.policies_dir))
+    runner = CliRunner()
+    ok = runner.invoke(main, ["audit", "verify"])
+    assert ok.exit_code == 0, ok.output
+    assert f"audit log intact: {total(chained)} events verified" in ok.output
+    with write(chained.engine) as connection:
+        connection.execute(update(audit_events).where(audit_events.c.seq == 9).values(outcome="edited"))
+    broken = runner.invoke(main, ["audit", "verify"])
+    assert broken.exit_code == 1
+    assert "event 9 does not match its MAC" in broken.output
+
+
+def test_head_row_is_single(chained):
+    with read(chained.engine) as connection:
+        assert len(connection.execute(select(audit_head)).all()) == 1
