@@ -48,7 +48,7 @@ class VerifyReport:
     problem: str | None = None
 
 
-def _canonical(seq: int, at: str, row: Mapping[str, Any]) -> bytes:
+def _canonical(seq: int, at: str, row: Mapping[str, Any] | RowMapping) -> bytes:
     values = [seq, at] + [row[name] for name in _FIELDS] + [row["detail"]]
     return json.dumps(values, ensure_ascii=True, separators=(",", ":")).encode()
 
