@@ -196,10 +196,30 @@ def drive(name: str, port: int, path: str, requests: Sequence[Request], spec: Lo
 # wrk gives each thread its own Lua state: setup() runs in the main state and
 # numbers the threads; each thread then takes every n-th prepared request, so
 # no request is sent twice. When a thread's share runs out it stops itself (a
-# stopped thread's in-flight responses are dropped, never counted). done()
-# prints one JSON line that drive() parses: wrk's own text output is for people.
+# stopped thread's in-flight responses are dropped, never counted) and notes
+# when: wrk's own duration is always the full -d, even when every thread
+# stopped early. done() prints one JSON line that drive() parses; wrk's own
+# text output is for people.
 WRK_SCRIPT = r"""
 local threads = {}
+
+-- A monotonic clock through LuaJIT's ffi (wrk is built with LuaJIT); plain Lua
+-- only has whole seconds, which is still better than nothing.
+local hasFfi, ffi = pcall(require, "ffi")
+local now
+if hasFfi then
+  ffi.cdef[[
+    typedef struct { long tv_sec; long tv_nsec; } bench_timespec;
+    int clock_gettime(int clock, bench_timespec *tp);
+  ]]
+  local ts = ffi.new("bench_timespec")
+  now = function()
+    ffi.C.clock_gettime(1, ts)  -- CLOCK_MONOTONIC
+    return tonumber(ts.tv_sec) + tonumber(ts.tv_nsec) / 1e9
+  end
+else
+  now = os.time
+end
 
 function setup(thread)
   thread:set("id", #threads)
@@ -207,7 +227,7 @@ function setup(thread)
 end
 
 local mine, nextIndex, cycle, method, path = {}, 1, false, "POST", "/"
-ok, completed, exhausted, statuses = 0, 0, false, ""
+ok, completed, exhausted, statuses, startedAt, stoppedAt = 0, 0, false, "", 0, 0
 local statusCounts = {}
 
 function init(args)
@@ -228,10 +248,12 @@ function init(args)
 end
 
 function request()
+  if startedAt == 0 then startedAt = now() end
   if nextIndex > #mine then
     if cycle and #mine > 0 then
       nextIndex = 1
     else
+      if not exhausted then stoppedAt = now() end
       exhausted = true
       wrk.thread:stop()
       -- Something must be returned; the thread is stopping, so its response is never read.
@@ -256,19 +278,26 @@ function response(status, headers, body)
 end
 
 function done(summary, latency, requests)
-  local totalOk, totalCompleted, anyExhausted, statusText = 0, 0, false, {}
+  local totalOk, totalCompleted, anyExhausted, allExhausted, statusText = 0, 0, false, true, {}
+  local firstStart, lastStop = math.huge, 0
   for _, thread in ipairs(threads) do
+    firstStart = math.min(firstStart, thread:get("startedAt"))
+    lastStop = math.max(lastStop, thread:get("stoppedAt"))
+    allExhausted = allExhausted and thread:get("exhausted")
     totalOk = totalOk + thread:get("ok")
     totalCompleted = totalCompleted + thread:get("completed")
     anyExhausted = anyExhausted or thread:get("exhausted")
     local s = thread:get("statuses")
     if s ~= "" then table.insert(statusText, s) end
   end
+  -- Only when every thread ran out did the run end before wrk's -d.
+  local duration = summary.duration
+  if allExhausted and lastStop > firstStart then duration = (lastStop - firstStart) * 1e6 end
   local e = summary.errors
   io.write(string.format(
     'BENCH_WRK {"duration_us": %d, "completed": %d, "ok": %d, "p50_us": %d, "p99_us": %d, ' ..
     '"statuses": "%s", "socket_errors": %d, "exhausted": %s}\n',
-    summary.duration, totalCompleted, totalOk, latency:percentile(50), latency:percentile(99),
+    math.floor(duration), totalCompleted, totalOk, latency:percentile(50), latency:percentile(99),
     table.concat(statusText, ","), e.connect + e.read + e.write + e.timeout, tostring(anyExhausted)))
 end
 """
