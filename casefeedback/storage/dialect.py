@@ -86,8 +86,17 @@ def install_connection_hooks(engine: Engine, path: str) -> None:
             connection.exec_driver_sql("BEGIN")
 
 
-def mark_as_casefeedback(connection: Connection) -> None:
-    connection.exec_driver_sql(f"PRAGMA application_id = {APPLICATION_ID}")
+def new_database_statements(dialect_name: str) -> tuple[str, ...]:
+    """Run by the first migration, before any table exists."""
+    if dialect_name != "sqlite":
+        return ()
+    return (
+        # Recognise our own file later (see verify_readable).
+        f"PRAGMA application_id = {APPLICATION_ID}",
+        # Free pages go back to the OS instead of lingering, so erased ciphertext
+        # does not survive in the file's free list (secure_delete zeroes them too).
+        "PRAGMA auto_vacuum = FULL",
+    )
 
 
 def rekey_statement(new_key: bytes) -> str:

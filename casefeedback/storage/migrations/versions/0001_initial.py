@@ -7,7 +7,7 @@ Revises:
 import sqlalchemy as sa
 from alembic import op
 
-from casefeedback.storage.dialect import APPLICATION_ID
+from casefeedback.storage.dialect import new_database_statements
 from casefeedback.storage.tables import UTCDateTime
 
 revision = "0001"
@@ -19,12 +19,8 @@ ID = 36
 
 
 def upgrade() -> None:
-    if op.get_bind().dialect.name == "sqlite":
-        # Recognise our own file later; see storage/dialect.py.
-        op.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-        # Free pages go back to the OS instead of lingering, so erased ciphertext
-        # does not survive in the file's free list (secure_delete zeroes them too).
-        op.execute("PRAGMA auto_vacuum = FULL")
+    for statement in new_database_statements(op.get_bind().dialect.name):
+        op.execute(statement)
     op.create_table(
         "policy_versions",
         sa.Column("version", sa.String(64), primary_key=True),
