@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, insert, select, update
+from sqlalchemy import Connection, RowMapping, bindparam, insert, select, update
 
 from casefeedback.storage.tables import audit_events, audit_head
 
@@ -56,6 +56,11 @@ def _canonical(seq: int, at: str, row: Mapping[str, Any] | RowMapping) -> bytes:
 _FIELDS = ("actor_id", "actor_role", "action", "object_type", "object_id", "field_class", "purpose", "outcome")
 
 
+_READ_HEAD = select(audit_head.c.seq, audit_head.c.mac).where(audit_head.c.id == 1)
+_MOVE_HEAD = update(audit_head).where(audit_head.c.id == 1).values(seq=bindparam("seq"), mac=bindparam("mac"))
+_FIRST_HEAD = insert(audit_head).values(id=1, seq=bindparam("seq"), mac=bindparam("mac"))
+
+
 def _mac(key: bytes, previous: str, canonical: bytes) -> str:
     return hmac.new(key, previous.encode() + canonical, hashlib.sha256).hexdigest()
 
@@ -70,17 +75,15 @@ class AuditLog:
 
     def append(self, connection: Connection, event: AuditEvent) -> int:
         """Append within the caller's write transaction: the event commits with the action, or neither does."""
-        head = connection.execute(select(audit_head.c.seq, audit_head.c.mac).where(audit_head.c.id == 1)).first()
-        seq, previous = (head.seq + 1, head.mac) if head else (1, GENESIS_MAC)
-        at = self._clock().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         row: dict[str, Any] = {name: getattr(event, name) for name in _FIELDS}
         row["detail"] = json.dumps(dict(event.detail), ensure_ascii=True, sort_keys=True, separators=(",", ":"))
-        mac = _mac(self._key, previous, _canonical(seq, at, row))
-        connection.execute(insert(audit_events).values(seq=seq, at=at, mac=mac, **row))
-        if head:
-            connection.execute(update(audit_head).where(audit_head.c.id == 1).values(seq=seq, mac=mac))
-        else:
-            connection.execute(insert(audit_head).values(id=1, seq=seq, mac=mac))
+        row["at"] = self._clock().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        head = connection.execute(_READ_HEAD).first()
+        seq, previous = (head.seq + 1, head.mac) if head else (1, GENESIS_MAC)
+        row["seq"] = seq
+        row["mac"] = _mac(self._key, previous, _canonical(seq, row["at"], row))
+        connection.execute(audit_events.insert(), row)
+        connection.execute(_MOVE_HEAD if head else _FIRST_HEAD, {"seq": seq, "mac": row["mac"]})
         return seq
 
     def verify(self, connection: Connection) -> VerifyReport:

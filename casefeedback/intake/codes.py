@@ -20,7 +20,8 @@ _CONFUSABLE = str.maketrans({"O": "0", "I": "1", "L": "1"})
 
 
 def new_receipt_code() -> str:
-    symbols = "".join(secrets.choice(ALPHABET) for _ in range(RECEIPT_GROUPS * GROUP_LENGTH))
+    # 5 bits a symbol: each random byte's low 5 bits pick from exactly 32 symbols, so no bias.
+    symbols = "".join(ALPHABET[byte & 31] for byte in secrets.token_bytes(RECEIPT_GROUPS * GROUP_LENGTH))
     return "-".join(symbols[i : i + GROUP_LENGTH] for i in range(0, len(symbols), GROUP_LENGTH))
 
 

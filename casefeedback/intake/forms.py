@@ -77,6 +77,13 @@ def question_field(question: Question, language: str) -> Field:
                       validators=[Optional(), check])
 
 
+_FORM_CLASSES: dict[tuple[str, str, str], type[AnswersForm]] = {}
+
+
 def answers_form_class(policy: ServicePolicy, language: str) -> type[AnswersForm]:
-    fields = {f"q_{q.id}": question_field(q, language) for q in policy.questions}
-    return type("PolicyAnswersForm", (AnswersForm,), fields)
+    """One class per (policy version, language): a policy never changes in memory, so neither does its form."""
+    key = (policy.id, policy.version, language)
+    if key not in _FORM_CLASSES:
+        fields = {f"q_{q.id}": question_field(q, language) for q in policy.questions}
+        _FORM_CLASSES[key] = type("PolicyAnswersForm", (AnswersForm,), fields)
+    return _FORM_CLASSES[key]

@@ -6,8 +6,9 @@ import json
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, select, update
 from sqlalchemy.exc import IntegrityError
 
 from casefeedback.audit import AuditEvent
@@ -47,29 +48,36 @@ def record_submission(found: Services, policy: ServicePolicy, *, submission_id: 
         raise ConsentMissing()
     receipt_code = new_receipt_code()
     now = found.clock()
+    # Everything that needs no database is done before the write lock is taken,
+    # so that the transaction holds it only for the statements themselves.
+    submission = {"id": submission_id, "service_id": policy.id, "policy_version": policy.version,
+                  "case_id": None, "language": consent.language, "submitted_at": now, "status": "active",
+                  "receipt_hash": lookup_hash(found.config.secrets.lookup.value, "receipt",
+                                              receipt_code.replace("-", ""))}
+    receipt = {"id": str(uuid.uuid4()), "submission_id": submission_id, "consent_version": consent.version,
+               "language": consent.language, "choices": json.dumps(dict(consent.choices), sort_keys=True),
+               "given_at": now, "withdrawn_at": None}
+    keys, rows = _sealed_answers(found, policy, submission_id, given, now)
     try:
         with write(found.engine) as connection:
-            case_id = _use_invitation(connection, invitation_id, now) if invitation_id else None
-            connection.execute(insert(submissions).values(
-                id=submission_id, service_id=policy.id, policy_version=policy.version, case_id=case_id,
-                language=consent.language, submitted_at=now, status="active",
-                receipt_hash=lookup_hash(found.config.secrets.lookup.value, "receipt",
-                                         receipt_code.replace("-", ""))))
-            connection.execute(insert(consent_receipts).values(
-                id=str(uuid.uuid4()), submission_id=submission_id, consent_version=consent.version,
-                language=consent.language, choices=json.dumps(dict(consent.choices), sort_keys=True),
-                given_at=now))
-            _store_answers(found, connection, policy, submission_id, given, now)
+            if invitation_id:
+                submission["case_id"] = _use_invitation(connection, invitation_id, now)
+            connection.execute(submissions.insert(), submission)
+            connection.execute(consent_receipts.insert(), receipt)
+            if keys:
+                connection.execute(data_keys.insert(), keys)
+                connection.execute(answers.insert(), rows)
             found.audit.append(connection, AuditEvent(
                 action="submission.receive", outcome="stored", actor_role="service_user",
                 object_type="submission", object_id=submission_id,
-                detail={"service": policy.id, "answered": len(given), "via_invitation": case_id is not None}))
+                detail={"service": policy.id, "answered": len(given),
+                        "via_invitation": submission["case_id"] is not None}))
     except IntegrityError:
         raise AlreadySubmitted() from None
     return receipt_code
 
 
-def _use_invitation(connection: Connection, invitation_id: str, now: object) -> str:
+def _use_invitation(connection: Connection, invitation_id: str, now: datetime) -> str:
     used = connection.execute(
         update(invitations)
         .where(invitations.c.id == invitation_id, invitations.c.uses_left > 0,
@@ -81,10 +89,14 @@ def _use_invitation(connection: Connection, invitation_id: str, now: object) -> 
     return str(case_id)
 
 
-def _store_answers(found: Services, connection: Connection, policy: ServicePolicy, submission_id: str,
-                   given: Mapping[str, Answer], now: object) -> None:
+Row = dict[str, object]
+
+
+def _sealed_answers(found: Services, policy: ServicePolicy, submission_id: str, given: Mapping[str, Answer],
+                    now: datetime) -> tuple[list[Row], list[Row]]:
+    """(wrapped data key rows, answer rows): only ciphertext, never the answers themselves."""
     sealer = SubmissionSealer(found.keyring, submission_id)
-    rows = []
+    rows: list[Row] = []
     for position, question in enumerate(policy.questions):
         if question.id not in given:
             continue
@@ -94,8 +106,7 @@ def _store_answers(found: Services, connection: Connection, policy: ServicePolic
         rows.append({"id": row_id, "submission_id": submission_id, "question_id": question.id,
                      "field_class": question.field_class, "data_key_id": sealed.data_key_id,
                      "position": position, "ciphertext": sealed.ciphertext})
-    keys = [{"id": k.id, "submission_id": submission_id, "field_class": k.field_class, "kek_id": k.kek_id,
-             "wrapped": k.wrapped, "created_at": now} for k in sealer.wrapped_keys()]
-    if keys:
-        connection.execute(insert(data_keys), keys)
-        connection.execute(insert(answers), rows)
+    keys: list[Row] = [{"id": k.id, "submission_id": submission_id, "field_class": k.field_class,
+                        "kek_id": k.kek_id, "wrapped": k.wrapped, "created_at": now}
+                       for k in sealer.wrapped_keys()]
+    return keys, rows

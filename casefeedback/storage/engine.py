@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 from sqlalchemy import URL, Connection, Engine, create_engine
 from sqlalchemy.pool import QueuePool
 
-from casefeedback.storage.dialect import StoreOpenError, install_connection_hooks, raw_key_pragma_value
+from casefeedback.storage.dialect import (
+    StoreOpenError,
+    WriterLock,
+    install_connection_hooks,
+    raw_key_pragma_value,
+)
 
 __all__ = ["StoreOpenError", "open_engine", "read", "write"]
 
 SQLITE_PLAINTEXT_MAGIC = b"SQLite format 3\x00"
+_WRITER_LOCKS: weakref.WeakKeyDictionary[Engine, WriterLock] = weakref.WeakKeyDictionary()
 
 
 def open_engine(path: Path, key: bytes, *, create: bool = False, pool_size: int = 4) -> Engine:
@@ -35,6 +42,8 @@ def open_engine(path: Path, key: bytes, *, create: bool = False, pool_size: int 
         connect_args={"check_same_thread": False},
     )
     install_connection_hooks(engine, str(path))
+    _WRITER_LOCKS[engine] = lock = WriterLock(path)
+    weakref.finalize(engine, lock.close)
     # Open one connection now, so a wrong key fails at start-up, not on the first request.
     with engine.connect():
         pass
@@ -49,7 +58,8 @@ def _looks_plaintext(path: Path) -> bool:
 @contextmanager
 def write(engine: Engine) -> Iterator[Connection]:
     """One write transaction: everything inside commits together or not at all."""
-    with engine.connect().execution_options(write=True) as connection, connection.begin():
+    with _WRITER_LOCKS.get(engine) or nullcontext(), engine.connect().execution_options(write=True) as connection, \
+            connection.begin():
         yield connection
 
 

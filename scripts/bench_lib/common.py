@@ -162,7 +162,6 @@ class LoadSpec:
     connections: int
     duration_s: float
     generator: str  # "wrk" or "python"
-    wrk_threads: int = 1
 
 
 def choose_generator(requested: str) -> str:
@@ -175,7 +174,7 @@ def choose_generator(requested: str) -> str:
 
 def generator_label(spec: LoadSpec) -> str:
     if spec.generator == "wrk":
-        return f"wrk ({spec.wrk_threads} thread{'s' if spec.wrk_threads > 1 else ''})"
+        return "wrk (1 thread)"
     return "python loadgen (threads + http.client; shares the CPU with the servers)"
 
 
@@ -193,13 +192,18 @@ def drive(name: str, port: int, path: str, requests: Sequence[Request], spec: Lo
                        duration_s=duration, cycle=cycle)
 
 
-# wrk gives each thread its own Lua state: setup() runs in the main state and
-# numbers the threads; each thread then takes every n-th prepared request, so
-# no request is sent twice. When a thread's share runs out it stops itself (a
-# stopped thread's in-flight responses are dropped, never counted) and notes
-# when: wrk's own duration is always the full -d, even when every thread
-# stopped early. done() prints one JSON line that drive() parses; wrk's own
-# text output is for people.
+# wrk runs ONE thread. A wrk thread cannot share its list with another, and a
+# thread whose list runs out stops with its connections still open: gunicorn's
+# sync workers then sit blocked on those until wrk exits, stalling any thread
+# still running (seen as 1-2 s latencies). One thread ends the run cleanly,
+# keeps the second core for the servers, and easily outpaces them here.
+#
+# The thread sends each prepared request once (or cycles through them). When
+# they run out it stops (in-flight responses are dropped, never counted) and
+# notes when: wrk's own duration is always the full -d, even if it stopped
+# early. done() prints one JSON line that drive() parses; wrk's own text
+# output is for people.
+WRK_THREADS = 1
 WRK_SCRIPT = r"""
 local threads = {}
 
@@ -222,7 +226,6 @@ else
 end
 
 function setup(thread)
-  thread:set("id", #threads)
   table.insert(threads, thread)
 end
 
@@ -231,24 +234,27 @@ ok, completed, exhausted, statuses, startedAt, stoppedAt = 0, 0, false, "", 0, 0
 local statusCounts = {}
 
 function init(args)
-  local file, count = args[1], tonumber(args[2])
-  cycle = args[3] == "cycle"
-  path = args[4]
-  local id = wrk.thread:get("id")
-  local index = 0
+  local file = args[1]
+  cycle = args[2] == "cycle"
+  path = args[3]
   for line in io.lines(file) do
-    if index % count == id then
-      local cookie, body = line:match("^([^\t]*)\t(.*)$")
-      local headers = {["Content-Type"] = "application/x-www-form-urlencoded"}
-      if cookie ~= "" then headers["Cookie"] = cookie end
-      table.insert(mine, wrk.format(method, path, headers, body))
-    end
-    index = index + 1
+    local cookie, body = line:match("^([^\t]*)\t(.*)$")
+    local headers = {["Content-Type"] = "application/x-www-form-urlencoded"}
+    if cookie ~= "" then headers["Cookie"] = cookie end
+    table.insert(mine, wrk.format(method, path, headers, body))
   end
 end
 
+local verifyCallSeen = false
+
 function request()
-  if startedAt == 0 then startedAt = now() end
+  -- wrk calls request() once before the run to check the script; that call
+  -- must not start the clock (it consumes one request, which is never sent).
+  if not verifyCallSeen then
+    verifyCallSeen = true
+  elseif startedAt == 0 then
+    startedAt = now()
+  end
   if nextIndex > #mine then
     if cycle and #mine > 0 then
       nextIndex = 1
@@ -281,7 +287,7 @@ function done(summary, latency, requests)
   local totalOk, totalCompleted, anyExhausted, allExhausted, statusText = 0, 0, false, true, {}
   local firstStart, lastStop = math.huge, 0
   for _, thread in ipairs(threads) do
-    firstStart = math.min(firstStart, thread:get("startedAt"))
+    if thread:get("startedAt") > 0 then firstStart = math.min(firstStart, thread:get("startedAt")) end
     lastStop = math.max(lastStop, thread:get("stoppedAt"))
     allExhausted = allExhausted and thread:get("exhausted")
     totalOk = totalOk + thread:get("ok")
@@ -317,12 +323,11 @@ def _run_wrk(name: str, port: int, path: str, requests: Sequence[Request], spec:
     script.write_text(WRK_SCRIPT, encoding="utf-8")
     requests_file = workdir / f"{name}-requests.tsv"
     _write_requests_file(requests, requests_file)
-    threads = max(1, min(spec.wrk_threads, spec.connections))
     # wrk wants whole seconds; the reported duration is measured, not assumed.
     seconds = max(1, round(duration_s))
-    command = ["wrk", "--threads", str(threads), "--connections", str(spec.connections),
+    command = ["wrk", "--threads", str(WRK_THREADS), "--connections", str(spec.connections),
                "--duration", f"{seconds}s", "--timeout", "30s", "--latency", "--script", str(script),
-               f"http://127.0.0.1:{port}", "--", str(requests_file), str(threads),
+               f"http://127.0.0.1:{port}", "--", str(requests_file),
                "cycle" if cycle else "once", path]
     completed = subprocess.run(command, capture_output=True, text=True, check=False)
     line = next((x for x in completed.stdout.splitlines() if x.startswith("BENCH_WRK ")), None)

@@ -140,8 +140,12 @@ def prepare_session(port: int) -> Session:
 
 
 def prepare_sessions(port: int, count: int, threads: int) -> list[Session]:
-    with ThreadPoolExecutor(max_workers=threads) as pool:
+    pool = ThreadPoolExecutor(max_workers=threads)
+    try:
         return list(pool.map(lambda _: prepare_session(port), range(count)))
+    finally:
+        # On Ctrl-C or an error, drop the sessions not yet started instead of preparing them all.
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def casefeedback_requests(sessions: Sequence[Session], bodies: Sequence[str]) -> list[Request]:
@@ -229,15 +233,13 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--warmup", type=float, default=3, help="seconds of warm-up per app (default 3)")
     parser.add_argument("--loadgen", choices=("auto", "wrk", "python"), default="auto",
                         help="load generator: wrk if installed (auto, the default), or the Python fallback")
-    parser.add_argument("--wrk-threads", type=int, default=1,
-                        help="wrk threads (default 1: on 2 cores the servers need the CPU more)")
     parser.add_argument("--prep-threads", type=int, default=4, help="threads preparing sessions (default 4)")
     parser.add_argument("--sessions", type=int, default=0,
                         help="sessions to prepare for the timed run (default: sized from the warm-up rate)")
     parser.add_argument("--sessions-warmup", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (logs, databases)")
     args = parser.parse_args(argv)
-    for name in ("duration", "connections", "workers", "wrk_threads", "prep_threads"):
+    for name in ("duration", "connections", "workers", "prep_threads"):
         if getattr(args, name) <= 0:
             parser.error(f"--{name.replace('_', '-')} must be positive")
     if args.warmup < 1:
@@ -249,7 +251,7 @@ def main(argv: Sequence[str]) -> int:
     args = parse_args(argv)
     install_signal_handlers()
     spec = LoadSpec(connections=args.connections, duration_s=args.duration,
-                    generator=choose_generator(args.loadgen), wrk_threads=args.wrk_threads)
+                    generator=choose_generator(args.loadgen))
     rng = random.Random(20261102)  # the same answers on every run
     workdir = Path(tempfile.mkdtemp(prefix="casefeedback-bench-"))
     try:
@@ -289,7 +291,7 @@ def report(args: argparse.Namespace, spec: LoadSpec, ours: Result, baseline: Res
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": machine(),
         "settings": {"workers": args.workers, "connections": spec.connections, "duration_s": spec.duration_s,
-                     "warmup_s": args.warmup, "loadgen": spec.generator, "wrk_threads": spec.wrk_threads,
+                     "warmup_s": args.warmup, "loadgen": spec.generator,
                      "wrk_version": wrk_version() if spec.generator == "wrk" else None},
         "results": {"casefeedback": ours.as_json(), "baseline": baseline.as_json()},
         "ratio": round(ratio, 3),
