@@ -20,17 +20,22 @@ def _alembic_config() -> AlembicConfig:
 
 
 def head_revision() -> str:
-    head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
-    assert head is not None  # noqa: S101 — the package ships at least one migration
-    return head
+    """The schema this code needs: its head revisions, sorted and comma-joined.
+
+    Independent domains may branch from the same parent; they are applied
+    together ("heads") and a merge migration is only needed when two touch the
+    same table.
+    """
+    return ",".join(sorted(ScriptDirectory.from_config(_alembic_config()).get_heads()))
 
 
 def current_revision(engine: Engine) -> str | None:
     with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        heads = MigrationContext.configure(connection).get_current_heads()
+    return ",".join(sorted(heads)) if heads else None
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
+def upgrade(engine: Engine, revision: str = "heads") -> None:
     _run(engine, "upgrade", revision)
 
 

@@ -207,3 +207,15 @@ audit_head = Table(
     Column("mac", String(64), nullable=False),
     CheckConstraint("id = 1", name="audit_head_single_row"),
 )
+
+
+# Each domain adds its tables below its own heading (and its migration branches
+# from 0001 unless it alters another domain's table).
+
+# --- intake: drafts and resume codes (issue 3) ---
+
+# --- receipts and withdrawal (issue 3) ---
+
+# --- staff: MFA, throttling, break-glass (issue 4) ---
+
+# --- retention, audit checkpoints, keys, backups (issue 6) ---

@@ -1,0 +1,1 @@
+"""What is kept, for how long; erasure by destroying keys."""
