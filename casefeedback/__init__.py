@@ -21,7 +21,7 @@ STATIC = Path(__file__).resolve().parent / "static"
 def create_app(config: Config | None = None, *, clock: Clock = system_clock,
                policies: PolicySet | None = None) -> Flask:
     """Build an application. Refuses to return one on an invalid policy, a wrong key or an old schema."""
-    from casefeedback import security, templating
+    from casefeedback import ratelimit, security, templating
     from casefeedback.auth.views import install_login
     from casefeedback.logs import configure_logging
     from casefeedback.services import build_services
@@ -46,6 +46,7 @@ def create_app(config: Config | None = None, *, clock: Clock = system_clock,
     )
     app.extensions["casefeedback"] = build_services(config, policies or load_policies(config.policies_dir), clock)
     CSRFProtect(app)
+    ratelimit.install(app)
     install_login(app, LoginManager(app))
     security.install(app, secure=config.secure_cookies)
     templating.install(app)

@@ -57,7 +57,13 @@ def case_facts(connection: Connection, case_id: str | None) -> CaseFacts | None:
     return CaseFacts(row.id, row.owner_id, row.deputy_id, row.team_id) if row else None
 
 
-def read_submission(found: Services, actor: Actor, submission_id: str, purpose: str) -> SubmissionView:
+def read_submission(found: Services, actor: Actor, submission_id: str, purpose: str, *,
+                    receipt_submission_id: str | None = None) -> SubmissionView:
+    """Open what this actor may see of one submission, auditing every field.
+
+    ``receipt_submission_id`` is the submission a receipt code resolved to, for
+    the person reading their own record (purpose ``own_record``).
+    """
     with write(found.engine) as connection:
         sub = connection.execute(select(submissions).where(submissions.c.id == submission_id,
                                                            submissions.c.status == "active")).first()
@@ -77,17 +83,18 @@ def read_submission(found: Services, actor: Actor, submission_id: str, purpose: 
             select(answers, data_keys.c.kek_id, data_keys.c.wrapped)
             .join(data_keys, data_keys.c.id == answers.c.data_key_id)
             .where(answers.c.submission_id == submission_id).order_by(answers.c.position)).all()
-        fields = [] if denied else [_field(found, connection, policy, actor, case, row._mapping, purpose)
-                                    for row in rows]
+        fields = [] if denied else [_field(found, connection, policy, actor, case, row._mapping, purpose,
+                                           receipt_submission_id) for row in rows]
     if denied:
         raise NotFound()
     return SubmissionView(sub.id, sub.service_id, sub.case_id, sub.submitted_at, sub.language, fields)
 
 
 def _field(found: Services, connection: Connection, policy: ServicePolicy, actor: Actor,
-           case: CaseFacts | None, row: Any, purpose: str) -> FieldView:
+           case: CaseFacts | None, row: Any, purpose: str, receipt_submission_id: str | None) -> FieldView:
     question = policy.question(row["question_id"])
-    decision = decide(policy, actor, case, row["submission_id"], row["field_class"], purpose)
+    decision = decide(policy, actor, case, row["submission_id"], row["field_class"], purpose,
+                      receipt_submission_id=receipt_submission_id)
     event = {"actor_id": actor.id, "actor_role": actor.role, "object_type": "answer", "object_id": row["id"],
              "field_class": row["field_class"], "purpose": purpose}
     if not isinstance(decision, AccessGrant):
