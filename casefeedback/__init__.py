@@ -42,7 +42,11 @@ def create_app(config: Config | None = None, *, clock: Clock = system_clock,
         SESSION_COOKIE_SECURE=config.secure_cookies,
         SESSION_REFRESH_EACH_REQUEST=False,
         WTF_CSRF_TIME_LIMIT=3600 * 4,  # a person may take their time over a form
-        WTF_CSRF_SSL_STRICT=config.secure_cookies,
+        # Flask-WTF's HTTPS check demands a same-origin Referer, which our
+        # Referrer-Policy: no-referrer means browsers never send: every form would
+        # fail in production. The token, the __Host- cookie (which no subdomain or
+        # plain-HTTP page can plant) and SameSite=Strict already stop forged posts.
+        WTF_CSRF_SSL_STRICT=False,
     )
     app.extensions["casefeedback"] = build_services(config, policies or load_policies(config.policies_dir), clock)
     CSRFProtect(app)
@@ -65,6 +69,23 @@ def _blueprints() -> list[Blueprint]:
 
     blueprints = [intake_bp, auth_bp, casework_bp]
     # --- issue 3 (receipts) ---
+    from casefeedback.receipts.views import bp as receipts_bp
+
+    blueprints.append(receipts_bp)
     # --- issue 4 (admin) ---
+    from casefeedback.admin.views import bp as admin_bp
+
+    blueprints.append(admin_bp)
     # --- issue 6 (auditor) ---
+    from casefeedback.audit.views import bp as auditor_bp
+
+    blueprints.append(auditor_bp)
+    # --- issue 7 (insight) ---
+    from casefeedback.insight.views import bp as insight_bp
+
+    blueprints.append(insight_bp)
+    # --- issue 5 (alerts) ---
+    from casefeedback.alerts.views import bp as alerts_bp
+
+    blueprints.append(alerts_bp)
     return blueprints

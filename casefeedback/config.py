@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from casefeedback.instance import SecretError, Secrets, load_secrets, production_problems
 
@@ -32,6 +32,19 @@ class Config:
     # Big enough for the longest policy answer set; a body beyond it is refused with 413.
     max_request_bytes: int = 64 * 1024
     log_path: Path | None = None
+    # --- alerts (issue 5): how notifications leave the building. Off unless set. ---
+    # Email over SMTP: host None means no email (the in-app inbox still works).
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_security: Literal["starttls", "ssl", "none"] = "starttls"
+    smtp_username: str | None = None
+    smtp_password: str | None = field(default=None, repr=False)
+    smtp_from: str = "casefeedback@localhost"
+    smtp_timeout: float = 10.0
+    # A duty system's webhook: None means none. Signed with the ``webhook`` secret.
+    alert_webhook_url: str | None = None
+    # The address staff reach the application on, for links in notifications.
+    public_url: str = "http://127.0.0.1:5000"
 
     @property
     def database_path(self) -> Path:
@@ -60,6 +73,7 @@ class Config:
             debug=env_vars.get("CASEFEEDBACK_DEBUG", "").lower() in TRUE_WORDS,
             secure_cookies=env == "production" or env_vars.get("CASEFEEDBACK_SECURE_COOKIES", "") in TRUE_WORDS,
             log_path=instance / "logs" / "casefeedback.log",
+            **_alert_settings(env_vars),
         )
         config.check()
         return config
@@ -75,3 +89,29 @@ class Config:
             problems.append("secure cookies are off: production serves only over HTTPS")
         if problems:
             raise ConfigError("refusing to start in production:\n  - " + "\n  - ".join(problems))
+
+
+SMTP_SECURITY = ("starttls", "ssl", "none")
+
+
+def _alert_settings(env_vars: Mapping[str, str]) -> dict[str, Any]:
+    """Issue 5: SMTP, webhook and link settings from CASEFEEDBACK_SMTP_* and friends."""
+    security = env_vars.get("CASEFEEDBACK_SMTP_SECURITY", "starttls")
+    if security not in SMTP_SECURITY:
+        raise ConfigError(f"CASEFEEDBACK_SMTP_SECURITY={security!r} is not one of: {', '.join(SMTP_SECURITY)}")
+    try:
+        port = int(env_vars.get("CASEFEEDBACK_SMTP_PORT", "465" if security == "ssl" else "587"))
+        timeout = float(env_vars.get("CASEFEEDBACK_SMTP_TIMEOUT", "10"))
+    except ValueError:
+        raise ConfigError("CASEFEEDBACK_SMTP_PORT and CASEFEEDBACK_SMTP_TIMEOUT must be numbers") from None
+    return {
+        "smtp_host": env_vars.get("CASEFEEDBACK_SMTP_HOST") or None,
+        "smtp_port": port,
+        "smtp_security": security,
+        "smtp_username": env_vars.get("CASEFEEDBACK_SMTP_USERNAME") or None,
+        "smtp_password": env_vars.get("CASEFEEDBACK_SMTP_PASSWORD") or None,
+        "smtp_from": env_vars.get("CASEFEEDBACK_SMTP_FROM", "casefeedback@localhost"),
+        "smtp_timeout": timeout,
+        "alert_webhook_url": env_vars.get("CASEFEEDBACK_ALERT_WEBHOOK_URL") or None,
+        "public_url": env_vars.get("CASEFEEDBACK_PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/"),
+    }

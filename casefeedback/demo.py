@@ -7,10 +7,11 @@ import secrets
 from pathlib import Path
 
 from casefeedback.audit import AuditEvent
-from casefeedback.auth import accounts
+from casefeedback.auth import accounts, mfa
 from casefeedback.auth.sessions import StaffMember
 from casefeedback.casework.cases import create_case
 from casefeedback.casework.invitations import create_invitation
+from casefeedback.policy.decisions import CONTENT_ROLES
 from casefeedback.services import Services
 from casefeedback.storage.engine import write
 
@@ -19,6 +20,7 @@ DEMO_STAFF = (
     ("sam", "Sam Supervisor", "supervisor"),
     ("dana", "Dana Duty-Manager", "duty_manager"),
     ("avery", "Avery Auditor", "auditor"),
+    ("alex", "Alex Administrator", "administrator"),
 )
 DEMO_SERVICE = "victim-support"
 
@@ -40,8 +42,11 @@ def seed(found: Services, base_url: str) -> str:
         for username, name, role in DEMO_STAFF:
             password = secrets.token_urlsafe(12)
             ids[username] = accounts.add_staff(connection, username=username, display_name=name, role=role,
-                                               password=password, now=now, team_id=team_id)
-            lines.append(f"  {role:<13} username {username:<6} password {password}")
+                                               password=password, now=now,
+                                               team_id=team_id if role in CONTENT_ROLES else None)
+            # Sign-in needs a second factor: the demo enrols one and prints its key (development only).
+            key = mfa.enrol_without_code(connection, ids[username], now)
+            lines.append(f"  {role:<13} username {username:<6} password {password}  authenticator key {key}")
         member = StaffMember(ids["casey"], "casey", "Casey Caseworker", "caseworker", team_id)
         case_id = create_case(connection, member=member, service_id=DEMO_SERVICE, reference="VS-2026-0001",
                               now=now)
@@ -49,6 +54,8 @@ def seed(found: Services, base_url: str) -> str:
                                   created_by=ids["casey"], now=now, uses=25)
         found.audit.append(connection, AuditEvent(action="demo.seed", outcome="success",
                                                   detail={"staff": len(DEMO_STAFF)}))
+    lines.append("Type an authenticator key into any TOTP app (e.g. FreeOTP), or print the current code with:")
+    lines.append("  .venv/bin/python -c 'import pyotp,sys; print(pyotp.TOTP(sys.argv[1]).now())' KEY")
     lines.append(f"Feedback for Casey's demo case: {base_url}/feedback/i/{token}")
     lines.append(f"General (anonymous) feedback:  {base_url}/feedback/{DEMO_SERVICE}")
     text = "\n".join(lines) + "\n"

@@ -28,7 +28,14 @@ SINGLE_SECRETS: dict[str, tuple[str, str, int]] = {
     "audit-signing": ("audit-signing.key", "CASEFEEDBACK_AUDIT_SIGNING_KEY", 32),
     "session": ("session.key", "CASEFEEDBACK_SESSION_SECRET", 32),
     "lookup": ("lookup.key", "CASEFEEDBACK_LOOKUP_KEY", 32),
+    # Issue 5: signs alert webhooks (HMAC-SHA256). Optional when loading, so an
+    # instance made before it existed still starts; `casefeedback init` adds it.
+    "webhook": ("webhook.key", "CASEFEEDBACK_WEBHOOK_SECRET", 32),
+    # Issue 7: signs shared insight exports (an Ed25519 seed). Its own key, never the
+    # audit signing key: a partner agency trusting it can vouch for nothing in the audit chain.
+    "insight-signing": ("insight-signing.key", "CASEFEEDBACK_INSIGHT_SIGNING_KEY", 32),
 }
+OPTIONAL_SECRETS = frozenset({"webhook", "insight-signing"})
 KEK_LENGTH = 32
 KEK_FILE = re.compile(r"^kek-([a-z0-9][a-z0-9-]{0,31})\.key$")
 ACTIVE_KEK_FILE = "active-kek"
@@ -59,10 +66,13 @@ class Secrets:
     lookup: Secret
     keks: Mapping[str, Secret]
     active_kek: str
+    webhook: Secret | None = None  # issue 5; None when not provisioned (webhooks then cannot be sent)
+    insight_signing: Secret | None = None  # issue 7; None when not provisioned (exports then cannot be signed)
 
     def all(self) -> list[Secret]:
         return [self.database, self.audit_chain, self.audit_signing, self.session, self.lookup,
-                *self.keks.values()]
+                *self.keks.values(), *([self.webhook] if self.webhook else []),
+                *([self.insight_signing] if self.insight_signing else [])]
 
 
 def secrets_dir(instance: Path) -> Path:
@@ -150,7 +160,16 @@ def load_secrets(instance: Path, environ: Mapping[str, str]) -> Secrets:
         lookup=_load_single(instance, "lookup", environ),
         keks=keks,
         active_kek=active,
+        webhook=_load_optional(instance, "webhook", environ),
+        insight_signing=_load_optional(instance, "insight-signing", environ),
     )
+
+
+def _load_optional(instance: Path, purpose: str, environ: Mapping[str, str]) -> Secret | None:
+    file_name, env_name, _length = SINGLE_SECRETS[purpose]
+    if not environ.get(env_name) and not (secrets_dir(instance) / file_name).exists():
+        return None
+    return _load_single(instance, purpose, environ)
 
 
 def production_problems(loaded: Secrets) -> list[str]:

@@ -19,11 +19,36 @@ PUBLIC_ENDPOINTS = frozenset({
     "static",
     "health",
     "auth.sign_in",
+    # The second sign-in step (issue 4): reachable only with the challenge the
+    # right password earns, which lasts five minutes.
+    "auth.sign_in_code",
+    "auth.sign_in_enrol",
     "intake.start",
     "intake.consent",
     "intake.questions",
     "intake.invitation",
     "intake.leave",
+    # The service user's journey (issue 3): one question per page, the content
+    # warning before a sensitive section, check and send, stop and come back.
+    "intake.question",
+    "intake.section",
+    "intake.check",
+    "intake.send",
+    "intake.save",
+    "intake.resume",
+    # The person's own receipt (issue 3): anonymous by design; the receipt code,
+    # checked and throttled in receipts/views.py, is their only credential.
+    "receipts.start",
+    "receipts.check",
+    "receipts.overview",
+    "receipts.download",
+    "receipts.printable",
+    "receipts.add",
+    "receipts.add_send",
+    "receipts.contact",
+    "receipts.withdraw_confirm",
+    "receipts.withdraw_send",
+    "receipts.forget",
 })
 
 CONTENT_SECURITY_POLICY = {
@@ -47,6 +72,9 @@ def install(app: Flask, *, secure: bool) -> None:
         strict_transport_security_max_age=63072000,
         session_cookie_secure=secure,
         session_cookie_http_only=True,
+        # Talisman would otherwise reset the cookie to SameSite=Lax: Strict means no
+        # cross-site request, not even a top-level link, carries a staff session.
+        session_cookie_samesite="Strict",
         content_security_policy=CONTENT_SECURITY_POLICY,
         frame_options="DENY",
         referrer_policy="no-referrer",

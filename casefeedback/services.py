@@ -14,6 +14,7 @@ from casefeedback.audit import AuditEvent, AuditLog
 from casefeedback.clock import Clock
 from casefeedback.config import Config
 from casefeedback.crypto.keyring import Keyring
+from casefeedback.crypto.rotation import kek_source
 from casefeedback.policy import PolicySet
 from casefeedback.storage import migrate
 from casefeedback.storage.engine import StoreOpenError, open_engine, write
@@ -39,8 +40,9 @@ def build_services(config: Config, policies: PolicySet, clock: Clock) -> Service
         engine.dispose()
         raise StoreOpenError(f"the database schema is at revision {current or 'none'} but this version "
                              f"needs {head}: run `casefeedback migrate`.")
+    # source: re-read the KEKs when a rotation (issue 6) has re-wrapped a data key under a new one.
     keyring = Keyring({kek_id: s.value for kek_id, s in config.secrets.keks.items()},
-                      config.secrets.active_kek)
+                      config.secrets.active_kek, source=kek_source(config.instance_dir))
     built = Services(config, engine, keyring, policies, AuditLog(config.secrets.audit_chain.value, clock), clock)
     record_policy_versions(built)
     return built

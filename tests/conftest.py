@@ -8,18 +8,23 @@ from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+import pyotp
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 from casefeedback import create_app
 from casefeedback.auth import accounts
+from casefeedback.auth import mfa as mfa_service
 from casefeedback.bootstrap import create_or_upgrade_database, create_secrets
 from casefeedback.config import Config
 from casefeedback.instance import load_secrets
 from casefeedback.services import Services
 from casefeedback.storage.engine import write
+from casefeedback.storage.tables import staff, staff_mfa
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICIES = ROOT / "policies"
@@ -87,18 +92,45 @@ class StaffFactory:
     def __init__(self, found: Services) -> None:
         self.found = found
 
-    def __call__(self, role: str = "caseworker", team: str = "North", username: str | None = None,
-                 enabled: bool = True) -> tuple[str, str, str]:
-        """Return (staff id, username, password)."""
+    def __call__(self, role: str = "caseworker", team: str | None = "North", username: str | None = None,
+                 enabled: bool = True, mfa: bool = True) -> tuple[str, str, str]:
+        """Return (staff id, username, password). ``mfa``: already enrolled in TOTP (see ``totp_secret``)."""
         username = username or f"{role}-{secrets.token_hex(3)}"
         password = secrets.token_urlsafe(16)
         with write(self.found.engine) as connection:
-            team_id = accounts.ensure_team(connection, team)
+            team_id = accounts.ensure_team(connection, team) if team else None
             staff_id = accounts.add_staff(connection, username=username, display_name=username.title(),
                                           role=role, password=password, now=self.found.clock(), team_id=team_id)
+            if mfa:  # enrolled without using up a code, as if they had scanned the QR code earlier
+                mfa_service.enrol_without_code(connection, staff_id, self.found.clock())
             if not enabled:
                 accounts.disable(connection, staff_id)
         return staff_id, username, password
+
+
+def totp_secret(found: Services, username: str) -> str:
+    with write(found.engine) as connection:
+        return str(connection.execute(select(staff_mfa.c.totp_secret).join(staff, staff.c.id == staff_mfa.c.staff_id)
+                                      .where(staff.c.username == username)).scalar_one())
+
+
+def next_code(found: Services, username: str) -> str:
+    """A TOTP code the app will accept now: codes are good once, and the test clock may stand still,
+    so take the next unused step within the allowed drift, moving the clock on 30 s if none is left."""
+    with write(found.engine) as connection:
+        row = connection.execute(select(staff_mfa.c.totp_secret, staff_mfa.c.last_used_step)
+                                 .join(staff, staff.c.id == staff_mfa.c.staff_id)
+                                 .where(staff.c.username == username)).one()
+    totp = pyotp.TOTP(row.totp_secret)
+    current = totp.timecode(found.clock())
+    for step in (current, current + 1):
+        if step > row.last_used_step:
+            return str(totp.generate_otp(step))
+    clock = found.clock
+    if isinstance(clock, Clock):
+        clock.advance(seconds=30)
+        return next_code(found, username)
+    raise AssertionError("no unused TOTP step left at this time")
 
 
 @pytest.fixture
@@ -107,16 +139,36 @@ def staff_factory(found: Services) -> StaffFactory:
 
 
 class AuthActions:
+    """Signs in as a person would: password, then the code their authenticator app shows."""
+
     def __init__(self, client: FlaskClient) -> None:
         self.client = client
 
-    def sign_in(self, username: str, password: str) -> object:
+    @property
+    def found(self) -> Services:
+        found: Services = self.client.application.extensions["casefeedback"]
+        return found
+
+    def sign_in(self, username: str, password: str, code: str | None = None) -> Any:
         page = self.client.get("/staff/sign-in").get_data(as_text=True)
-        return self.client.post("/staff/sign-in", data={"username": username, "password": password,
+        response = self.client.post("/staff/sign-in", data={"username": username, "password": password,
+                                                             "csrf_token": csrf_token(page)})
+        if response.status_code != 303 or not response.headers["Location"].endswith("/staff/sign-in/code"):
+            return response
+        return self.enter_code(code or next_code(self.found, username))
+
+    def enter_code(self, code: str) -> Any:
+        page = self.client.get("/staff/sign-in/code").get_data(as_text=True)
+        return self.client.post("/staff/sign-in/code", data={"code": code, "csrf_token": csrf_token(page)})
+
+    def confirm(self, username: str, password: str) -> Any:
+        """Re-authenticate (password and a fresh code) before a key operation."""
+        page = self.client.get("/staff/confirm").get_data(as_text=True)
+        return self.client.post("/staff/confirm", data={"password": password, "code": next_code(self.found, username),
                                                         "csrf_token": csrf_token(page)})
 
-    def sign_out(self) -> object:
-        page = self.client.get("/casework/").get_data(as_text=True)
+    def sign_out(self) -> Any:
+        page = self.client.get("/staff/account").get_data(as_text=True)
         return self.client.post("/staff/sign-out", data={"csrf_token": csrf_token(page)})
 
 

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import re
+from html import unescape
 
 from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
 from tests.conftest import csrf_token
 
 RECEIPT = re.compile(r'class="receipt-code"[^>]*>([0-9A-Z-]+)<')
+CONTINUE_LINK = re.compile(r'<a href="([^"]+)" class="button"')
+Answers = dict[str, str | list[str]]
+
+
+def location(response: TestResponse) -> str:
+    """A redirect's target as a path (the test client gives absolute or relative URLs)."""
+    return response.headers["Location"].replace("http://localhost", "")
 
 
 class ServiceUser:
@@ -17,24 +26,97 @@ class ServiceUser:
     def __init__(self, client: FlaskClient, service: str = "victim-support") -> None:
         self.client = client
         self.service = service
+        self.base = f"/feedback/{service}"
 
-    def consent(self, *choices: str) -> object:
-        page = self.client.get(f"/feedback/{self.service}").get_data(as_text=True)
-        data = {f"choice_{c}": "y" for c in choices}
-        data["csrf_token"] = csrf_token(page)
-        return self.client.post(f"/feedback/{self.service}/consent", data=data)
+    # --- pages -------------------------------------------------------------
 
-    def answer(self, answers: dict[str, str | list[str]]) -> object:
-        page = self.client.get(f"/feedback/{self.service}/questions").get_data(as_text=True)
-        data: dict[str, object] = {f"q_{k}": v for k, v in answers.items()}
-        data["csrf_token"] = csrf_token(page)
-        return self.client.post(f"/feedback/{self.service}/questions", data=data)
+    def page(self, path: str) -> str:
+        return self.client.get(path).get_data(as_text=True)
 
-    def give_feedback(self, answers: dict[str, str | list[str]],
-                      choices: tuple[str, ...] = ("store",)) -> str:
+    def post(self, path: str, data: dict[str, object], page: str | None = None) -> TestResponse:
+        """POST a form on ``path`` with the CSRF token from that page (fetched unless given)."""
+        html = page if page is not None else self.page(path.split("?")[0] if "?" not in path else path)
+        return self.client.post(path, data={**data, "csrf_token": csrf_token(html)})
+
+    # --- the journey -------------------------------------------------------
+
+    def consent(self, *choices: str) -> TestResponse:
+        page = self.page(self.base)
+        data: dict[str, object] = {f"choice_{c}": "y" for c in choices}
+        return self.post(f"{self.base}/consent", data, page)
+
+    def answer_question(self, question_id: str, value: str | list[str] | None, action: str = "continue",
+                        change: bool = False) -> TestResponse:
+        path = f"{self.base}/q/{question_id}" + ("?change=1" if change else "")
+        data: dict[str, object] = {"action": action}
+        if value is not None:
+            data["answer"] = value
+        return self.post(path, data)
+
+    def skip(self, question_id: str) -> TestResponse:
+        return self.answer_question(question_id, None, action="skip")
+
+    def back(self, question_id: str, value: str | list[str] | None = None) -> TestResponse:
+        return self.answer_question(question_id, value, action="back")
+
+    def section(self, section_id: str, action: str = "continue") -> TestResponse:
+        return self.post(f"{self.base}/section/{section_id}", {"action": action})
+
+    def check_answers(self) -> TestResponse:
+        return self.client.get(f"{self.base}/check")
+
+    def send(self) -> TestResponse:
+        return self.post(f"{self.base}/send", {}, self.page(f"{self.base}/check"))
+
+    def keep_resume_code(self) -> str:
+        response = self.post(f"{self.base}/save", {"action": "code"})
+        match = RECEIPT.search(response.get_data(as_text=True))
+        assert match, f"no resume code in the response ({response.status_code})"
+        return match.group(1)
+
+    def resume(self, code: str) -> TestResponse:
+        return self.post(f"{self.base}/resume", {"code": code})
+
+    def leave(self) -> TestResponse:
+        return self.client.get("/feedback/leave")
+
+    def answer(self, answers: Answers) -> TestResponse:
+        """Answer (skipping what is not given) and send; return the response to the final "Send"."""
+        self.answer_all(answers)
+        return self.send()
+
+    def answer_all(self, answers: Answers) -> TestResponse:
+        """Walk every step from the first question, answering what is given and skipping the rest.
+
+        Follows the app's own redirects (and "what happens next" pages), so the
+        order of questions, content warnings and sections is the app's, not ours.
+        Returns the "Check your answers" page.
+        """
+        path = self._follow(self.client.get(f"{self.base}/questions"))
+        for _ in range(100):
+            if path.startswith(f"{self.base}/check"):
+                return self.client.get(path)
+            if path.startswith(f"{self.base}/section/"):
+                response = self.post(path, {"action": "continue"})
+            else:
+                question_id = path.split("/q/")[1].split("?")[0]
+                given = answers.get(question_id)
+                response = (self.answer_question(question_id, given) if given is not None
+                            else self.skip(question_id))
+            path = self._follow(response)
+        raise AssertionError("the journey did not reach Check your answers")
+
+    def _follow(self, response: TestResponse) -> str:
+        if response.status_code == 303:
+            return location(response)
+        match = CONTINUE_LINK.search(response.get_data(as_text=True))
+        assert response.status_code == 200 and match, f"stuck at a {response.status_code} page"
+        return unescape(match.group(1))
+
+    def give_feedback(self, answers: Answers, choices: tuple[str, ...] = ("store",)) -> str:
+        """Consent, answer, check and send; return the receipt code."""
         self.consent(*choices)
         response = self.answer(answers)
-        html = response.get_data(as_text=True)  # type: ignore[attr-defined]
-        match = RECEIPT.search(html)
-        assert match, f"no receipt code in the response ({response.status_code})"  # type: ignore[attr-defined]
+        match = RECEIPT.search(response.get_data(as_text=True))
+        assert match, f"no receipt code in the response ({response.status_code})"
         return match.group(1)

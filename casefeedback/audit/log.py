@@ -3,8 +3,10 @@
 Each event's MAC covers its own fields, its sequence number and the previous
 event's MAC, under the audit chain key. Editing, deleting, inserting or
 reordering an event therefore breaks the chain at that point, and nobody
-without the key can rebuild it. (Truncating the newest events is caught
-against the head row, and — fully — against signed checkpoints.)
+without the key can rebuild it. Truncating the newest events is caught against
+the head row and, fully, against signed checkpoints (``checkpoints.py``): a
+copy of a checkpoint held elsewhere proves the log was not rewritten or cut
+short later, even by someone holding the chain key.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -23,6 +26,13 @@ from casefeedback.storage.tables import audit_events, audit_head
 
 GENESIS_MAC = "0" * 64
 DetailValue = str | int | bool | None
+KEY_CHECK_MESSAGE = b"casefeedback audit chain key check v1"
+
+# The columns the MAC covers, in the order it covers them (after seq and at).
+_FIELDS = ("actor_id", "actor_role", "action", "object_type", "object_id", "field_class", "purpose", "outcome")
+WALK_SQL = ("SELECT seq, at, actor_id, actor_role, action, object_type, object_id, field_class, purpose, "
+             "outcome, detail, mac FROM audit_events ORDER BY seq")
+_ENCODE = json.JSONEncoder(ensure_ascii=True, separators=(",", ":")).encode
 
 
 @dataclass(frozen=True)
@@ -46,14 +56,15 @@ class VerifyReport:
     checked: int
     first_bad_seq: int | None = None
     problem: str | None = None
+    # edited | deleted | truncated | wrong_key | checkpoint (None when ok)
+    kind: str | None = None
+    last_seq: int = 0
+    last_mac: str = GENESIS_MAC
 
 
 def _canonical(seq: int, at: str, row: Mapping[str, Any] | RowMapping) -> bytes:
     values = [seq, at] + [row[name] for name in _FIELDS] + [row["detail"]]
-    return json.dumps(values, ensure_ascii=True, separators=(",", ":")).encode()
-
-
-_FIELDS = ("actor_id", "actor_role", "action", "object_type", "object_id", "field_class", "purpose", "outcome")
+    return _ENCODE(values).encode()
 
 
 _READ_HEAD = select(audit_head.c.seq, audit_head.c.mac).where(audit_head.c.id == 1)
@@ -62,7 +73,17 @@ _FIRST_HEAD = insert(audit_head).values(id=1, seq=bindparam("seq"), mac=bindpara
 
 
 def _mac(key: bytes, previous: str, canonical: bytes) -> str:
-    return hmac.new(key, previous.encode() + canonical, hashlib.sha256).hexdigest()
+    return hmac.digest(key, previous.encode() + canonical, hashlib.sha256).hex()
+
+
+def event_mac(key: bytes, previous: str, values: Sequence[Any]) -> str:
+    """The MAC of one event: ``values`` are (seq, at, actor_id … outcome, detail), as stored."""
+    return hmac.digest(key, previous.encode() + _ENCODE(list(values)).encode(), hashlib.sha256).hex()
+
+
+def key_check(chain_key: bytes) -> str:
+    """A value that shows whether a key is the chain key, without revealing the key."""
+    return hmac.digest(chain_key, KEY_CHECK_MESSAGE, hashlib.sha256).hex()[:32]
 
 
 class AuditLog:
@@ -73,47 +94,118 @@ class AuditLog:
     def __repr__(self) -> str:
         return "AuditLog()"
 
+    def now(self) -> datetime:
+        return self._clock()
+
+    def key_check(self) -> str:
+        return key_check(self._key)
+
     def append(self, connection: Connection, event: AuditEvent) -> int:
         """Append within the caller's write transaction: the event commits with the action, or neither does."""
-        row: dict[str, Any] = {name: getattr(event, name) for name in _FIELDS}
-        row["detail"] = json.dumps(dict(event.detail), ensure_ascii=True, sort_keys=True, separators=(",", ":"))
-        row["at"] = self._clock().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        return self.append_many(connection, [event])[0]
+
+    def append_many(self, connection: Connection, events: Sequence[AuditEvent]) -> list[int]:
+        """Append several events in order, chained exactly as one by one, with one head update (bulk erasure)."""
+        if not events:
+            return []
+        at = self._clock().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         head = connection.execute(_READ_HEAD).first()
-        seq, previous = (head.seq + 1, head.mac) if head else (1, GENESIS_MAC)
-        row["seq"] = seq
-        row["mac"] = _mac(self._key, previous, _canonical(seq, row["at"], row))
-        connection.execute(audit_events.insert(), row)
-        connection.execute(_MOVE_HEAD if head else _FIRST_HEAD, {"seq": seq, "mac": row["mac"]})
-        return seq
+        seq, previous = (head.seq, head.mac) if head else (0, GENESIS_MAC)
+        rows: list[dict[str, Any]] = []
+        for event in events:
+            row: dict[str, Any] = {name: getattr(event, name) for name in _FIELDS}
+            row["detail"] = json.dumps(dict(event.detail), ensure_ascii=True, sort_keys=True, separators=(",", ":"))
+            seq += 1
+            row["at"], row["seq"] = at, seq
+            row["mac"] = previous = _mac(self._key, previous, _canonical(seq, at, row))
+            rows.append(row)
+        connection.execute(audit_events.insert(), rows)
+        connection.execute(_MOVE_HEAD if head else _FIRST_HEAD, {"seq": seq, "mac": previous})
+        return [row["seq"] for row in rows]
 
-    def verify(self, connection: Connection) -> VerifyReport:
-        expected_seq, previous, checked = 1, GENESIS_MAC, 0
-        for row in self._rows(connection):
-            if row["seq"] != expected_seq:
-                kind = "missing (deleted)" if row["seq"] > expected_seq else "out of order or duplicated"
-                return VerifyReport(False, checked, expected_seq,
-                                    f"event {expected_seq} is {kind}: found event {row['seq']} in its place")
-            if not hmac.compare_digest(_mac(self._key, previous, _canonical(row["seq"], row["at"], row)),
-                                       row["mac"]):
-                return VerifyReport(False, checked, row["seq"],
-                                    f"event {row['seq']} does not match its MAC: it was edited, inserted, "
-                                    "moved, or the audit key is wrong")
-            previous, expected_seq, checked = row["mac"], expected_seq + 1, checked + 1
-        return self._check_head(connection, checked, previous)
+    def verify(self, connection: Connection, *, anchors: Mapping[int, str] | None = None) -> VerifyReport:
+        """Walk the whole chain, then check its end against the head row.
 
-    @staticmethod
-    def _rows(connection: Connection) -> Iterator[RowMapping]:
-        result = connection.execution_options(yield_per=5000).execute(
-            select(audit_events).order_by(audit_events.c.seq))
-        for row in result:
-            yield row._mapping
+        ``anchors`` maps sequence numbers to the MAC a signed checkpoint recorded
+        for them: the event there must still carry exactly that MAC.
+        """
+        head = head_of(connection)
+        with raw_rows(connection) as rows:
+            return walk(self._key, rows, anchors or {}, head=head)
 
-    @staticmethod
-    def _check_head(connection: Connection, checked: int, last_mac: str) -> VerifyReport:
-        head = connection.execute(select(audit_head.c.seq, audit_head.c.mac)).first()
-        head_seq, head_mac = (head.seq, head.mac) if head else (0, GENESIS_MAC)
-        if head_seq != checked or not hmac.compare_digest(head_mac, last_mac):
-            return VerifyReport(False, checked, checked + 1,
-                                f"the log ends at event {checked} but its head records event {head_seq}: "
-                                "events were removed from the end")
-        return VerifyReport(True, checked)
+
+@contextmanager
+def raw_rows(connection: Connection) -> Iterator[Iterator[Sequence[Any]]]:
+    """Every event as a plain row, in seq order, through the DB-API cursor directly: verifying a
+    million events is dominated by per-row overhead. The cursor closes when the block ends."""
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(WALK_SQL)
+        yield _batches(cursor)
+    finally:
+        cursor.close()
+
+
+def _batches(cursor: Any) -> Iterator[Sequence[Any]]:
+    while batch := cursor.fetchmany(10_000):
+        yield from batch
+
+
+def head_of(connection: Connection) -> tuple[int, str]:
+    head = connection.execute(select(audit_head.c.seq, audit_head.c.mac)).first()
+    return (head.seq, head.mac) if head else (0, GENESIS_MAC)
+
+
+def walk(key: bytes, rows: Iterable[Sequence[Any]], anchors: Mapping[int, str], *,
+         head: tuple[int, str] | None) -> VerifyReport:
+    """Verify rows (seq, at, actor_id … outcome, detail, mac) in seq order; stop at the first break."""
+    expected, previous, checked = 1, GENESIS_MAC, 0
+    for row in rows:
+        seq = row[0]
+        if seq != expected:
+            return _gap(checked, expected, seq, previous)
+        mac = row[11]
+        if not _mac_matches(key, previous, row, mac):
+            return _bad_mac(checked, seq)
+        anchored = anchors.get(seq)
+        if anchored is not None and not hmac.compare_digest(str(anchored).encode(), str(mac).encode()):
+            return VerifyReport(False, checked, seq, f"event {seq} is not the event a signed checkpoint recorded "
+                                "there: the log was rewritten from that point on", "checkpoint", checked, previous)
+        previous, expected, checked = mac, expected + 1, checked + 1
+    beyond = [seq for seq in anchors if seq > checked]
+    if beyond:
+        return VerifyReport(False, checked, checked + 1,
+                            f"the log ends at event {checked} but a signed checkpoint covers event {max(beyond)}: "
+                            "events were removed from the end", "truncated", checked, previous)
+    if head is not None and (head[0] != checked or not hmac.compare_digest(str(head[1]).encode("utf-8", "replace"),
+                                                                            previous.encode("utf-8", "replace"))):
+        return VerifyReport(False, checked, checked + 1,
+                            f"the log ends at event {checked} but its head records event {head[0]}: "
+                            "events were removed from the end" if head[0] > checked else
+                            f"the log ends at event {checked} but its head records event {head[0]}: "
+                            "the head or the newest events were altered", "truncated", checked, previous)
+    return VerifyReport(True, checked, last_seq=checked, last_mac=previous)
+
+
+def _mac_matches(key: bytes, previous: str, row: Sequence[Any], mac: object) -> bool:
+    # Whatever an attacker stored (non-ASCII text, a number, bytes) is simply a mismatch, never a crash.
+    try:
+        canonical = _ENCODE(list(row[:11])).encode()
+    except (TypeError, ValueError):
+        return False
+    expected = hmac.digest(key, str(previous).encode("utf-8", "replace") + canonical, hashlib.sha256).hex()
+    return isinstance(mac, str) and hmac.compare_digest(expected.encode(), mac.encode("utf-8", "replace"))
+
+
+def _gap(checked: int, expected: int, found: int, previous: str) -> VerifyReport:
+    if found > expected:
+        missing = f"event {expected} is" if found == expected + 1 else f"events {expected}–{found - 1} are"
+        problem = f"{missing} missing (deleted): found event {found} in its place"
+    else:
+        problem = f"event {expected} is out of order or duplicated: found event {found} in its place"
+    return VerifyReport(False, checked, expected, problem, "deleted", checked, previous)
+
+
+def _bad_mac(checked: int, seq: int) -> VerifyReport:
+    return VerifyReport(False, checked, seq, f"event {seq} does not match its MAC: it was edited, inserted, "
+                        "moved, or the audit key is wrong", "edited", checked)

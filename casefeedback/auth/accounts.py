@@ -2,21 +2,52 @@
 
 from __future__ import annotations
 
+import re
+import secrets
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
+from casefeedback.auth import mfa
 from casefeedback.auth.passwords import hash_password, password_problem
 from casefeedback.auth.sessions import end_all_sessions
-from casefeedback.storage.tables import staff, teams
+from casefeedback.storage.tables import staff, staff_mfa, teams
 
 ROLES: tuple[str, ...] = ("caseworker", "supervisor", "duty_manager", "auditor", "analyst", "administrator")
+ROLE_NAMES = {
+    "caseworker": "Caseworker",
+    "supervisor": "Supervisor",
+    "duty_manager": "Duty manager",
+    "auditor": "Auditor",
+    "analyst": "Analyst",
+    "administrator": "Administrator",
+}
+_USERNAME = re.compile(r"[a-z][a-z0-9._-]{1,63}")
 
 
 class AccountError(Exception):
     """A staff account request cannot be carried out; the message says why."""
+
+
+@dataclass(frozen=True)
+class StaffListing:
+    id: str
+    username: str
+    display_name: str
+    role: str
+    team_id: str | None
+    team_name: str | None
+    enabled: bool
+    mfa_enrolled: bool
+
+
+@dataclass(frozen=True)
+class Team:
+    id: str
+    name: str
 
 
 def ensure_team(connection: Connection, name: str) -> str:
@@ -32,6 +63,11 @@ def add_staff(connection: Connection, *, username: str, display_name: str, role:
               now: datetime, team_id: str | None = None, email: str | None = None) -> str:
     if role not in ROLES:
         raise AccountError(f"{role!r} is not a role; choose one of: {', '.join(ROLES)}")
+    if not _USERNAME.fullmatch(username):
+        raise AccountError("A username is 2 to 64 characters: lowercase letters, digits, '.', '_' or '-', "
+                           "starting with a letter.")
+    if not display_name.strip() or len(display_name) > 120:
+        raise AccountError("Give the person's name, up to 120 characters.")
     problem = password_problem(password)
     if problem:
         raise AccountError(problem)
@@ -65,3 +101,63 @@ def set_password(connection: Connection, staff_id: str, password: str, now: date
 def disable(connection: Connection, staff_id: str) -> None:
     connection.execute(update(staff).where(staff.c.id == staff_id).values(enabled=False))
     end_all_sessions(connection, staff_id)
+
+
+def enable(connection: Connection, staff_id: str) -> None:
+    connection.execute(update(staff).where(staff.c.id == staff_id).values(enabled=True))
+
+
+def find_by_id(connection: Connection, staff_id: str) -> Any:
+    return connection.execute(select(staff).where(staff.c.id == staff_id)).first()
+
+
+def set_role(connection: Connection, staff_id: str, role: str) -> None:
+    """Takes effect on the person's next request: roles are read from here on every request."""
+    if role not in ROLES:
+        raise AccountError(f"{role!r} is not a role; choose one of: {', '.join(ROLES)}")
+    connection.execute(update(staff).where(staff.c.id == staff_id).values(role=role))
+
+
+def set_team(connection: Connection, staff_id: str, team_id: str | None) -> None:
+    if team_id is not None and connection.execute(select(teams.c.id).where(teams.c.id == team_id)).first() is None:
+        raise AccountError("There is no such team.")
+    connection.execute(update(staff).where(staff.c.id == staff_id).values(team_id=team_id))
+
+
+def temporary_password() -> str:
+    """A password for an administrator to pass on once; 128 random bits."""
+    return secrets.token_urlsafe(16)
+
+
+def reset(connection: Connection, staff_id: str, now: datetime, *, password: str | None,
+          second_factor: bool) -> None:
+    """A new password and/or a new second factor at the next sign-in. Every session ends."""
+    if password is not None:
+        set_password(connection, staff_id, password, now)
+    if second_factor:
+        mfa.forget(connection, staff_id)
+    end_all_sessions(connection, staff_id)
+
+
+def list_staff(connection: Connection) -> list[StaffListing]:
+    rows = connection.execute(
+        select(staff.c.id, staff.c.username, staff.c.display_name, staff.c.role, staff.c.team_id,
+               teams.c.name.label("team_name"), staff.c.enabled, staff_mfa.c.enrolled_at)
+        .outerjoin(teams, teams.c.id == staff.c.team_id)
+        .outerjoin(staff_mfa, staff_mfa.c.staff_id == staff.c.id)
+        .order_by(staff.c.username)).all()
+    return [StaffListing(r.id, r.username, r.display_name, r.role, r.team_id, r.team_name, bool(r.enabled),
+                         r.enrolled_at is not None) for r in rows]
+
+
+def list_teams(connection: Connection) -> list[Team]:
+    return [Team(r.id, r.name) for r in connection.execute(select(teams).order_by(teams.c.name)).all()]
+
+
+def add_team(connection: Connection, name: str) -> str:
+    name = name.strip()
+    if not name or len(name) > 120:
+        raise AccountError("Give the team a name, up to 120 characters.")
+    if connection.execute(select(teams.c.id).where(teams.c.name == name)).first() is not None:
+        raise AccountError(f"There is already a team called {name!r}.")
+    return ensure_team(connection, name)

@@ -4,6 +4,10 @@ The browser holds only a random token inside Flask's signed cookie; the
 authority is a row here. Deleting the row ends the session at once — on
 sign-out, when an account is disabled, or when its password changes — and a
 replayed old cookie finds nothing.
+
+How long a session lasts comes from the organisation policy
+(``policies/organisation.toml``, ``[staff_sessions]``): an idle timeout, an
+absolute timeout, and how recent a re-authentication must be for key operations.
 """
 
 from __future__ import annotations
@@ -16,10 +20,12 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
 
+from casefeedback.policy.model import StaffSessionRules
 from casefeedback.storage.tables import staff, staff_sessions
 
-IDLE_TIMEOUT = timedelta(minutes=15)
-ABSOLUTE_TIMEOUT = timedelta(hours=8)
+DEFAULT_RULES = StaffSessionRules()
+IDLE_TIMEOUT = DEFAULT_RULES.idle_timeout
+ABSOLUTE_TIMEOUT = DEFAULT_RULES.absolute_timeout
 # Recording every request's time would make every page view a write; a
 # minute's resolution is plenty for a 15-minute idle timeout.
 TOUCH_EVERY = timedelta(seconds=60)
@@ -34,19 +40,57 @@ class StaffMember:
     team_id: str | None
 
 
+@dataclass(frozen=True)
+class SessionInfo:
+    """The times that decide when a session ends, as the server sees them."""
+
+    created_at: datetime
+    last_seen_at: datetime
+    reauthenticated_at: datetime | None
+
+    def ends_at(self, rules: StaffSessionRules) -> datetime:
+        return min(self.last_seen_at + rules.idle_timeout, self.created_at + rules.absolute_timeout)
+
+    def can_extend(self, rules: StaffSessionRules) -> bool:
+        """False once the absolute timeout is nearer than the idle one: staying active will not help."""
+        return self.last_seen_at + rules.idle_timeout < self.created_at + rules.absolute_timeout
+
+    def recently_confirmed(self, now: datetime, rules: StaffSessionRules) -> bool:
+        at = self.reauthenticated_at
+        return at is not None and timedelta(0) <= now - at <= rules.reauthenticate_within
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """The result of loading a session: the member, or why there is none ("idle", "absolute", "gone")."""
+
+    member: StaffMember | None
+    info: SessionInfo | None = None
+    ended: str | None = None
+    staff_id: str | None = None  # whose session ended, when one did
+
+
 def token_hash(token: str) -> str:
     # The token is 256 random bits, so a plain hash suffices: there is nothing to brute-force.
     return hashlib.sha256(token.encode()).hexdigest()
 
 
 def start_session(connection: Connection, staff_id: str, now: datetime) -> str:
+    """A new session with a new id. Signing in counts as confirming who one is."""
     token = secrets.token_urlsafe(32)
     connection.execute(insert(staff_sessions).values(
-        token_hash=token_hash(token), staff_id=staff_id, created_at=now, last_seen_at=now))
+        token_hash=token_hash(token), staff_id=staff_id, created_at=now, last_seen_at=now,
+        reauthenticated_at=now))
     return token
 
 
-def load_session(connection: Connection, token: str, now: datetime) -> StaffMember | None:
+def lookup(connection: Connection, token: str, now: datetime,
+           rules: StaffSessionRules = DEFAULT_RULES, *, touch: bool = False) -> Lookup:
+    """Load a session, ending it if it has run out or its account is disabled.
+
+    ``touch`` records activity now even if it was recorded under a minute ago
+    (the person asked to stay signed in).
+    """
     row = connection.execute(
         select(staff_sessions, staff.c.username, staff.c.display_name, staff.c.role, staff.c.team_id,
                staff.c.enabled)
@@ -54,18 +98,36 @@ def load_session(connection: Connection, token: str, now: datetime) -> StaffMemb
         .where(staff_sessions.c.token_hash == token_hash(token))
     ).first()
     if row is None:
-        return None
-    if _expired(row._mapping, now) or not row.enabled:
+        return Lookup(None, ended="gone")
+    ended = _ended(row._mapping, now, rules)
+    if ended or not row.enabled:
         connection.execute(delete(staff_sessions).where(staff_sessions.c.token_hash == row.token_hash))
-        return None
-    if now - row.last_seen_at >= TOUCH_EVERY:
+        return Lookup(None, ended=ended or "gone", staff_id=row.staff_id)
+    last_seen = row.last_seen_at
+    if touch or now - last_seen >= TOUCH_EVERY:
         connection.execute(update(staff_sessions).where(staff_sessions.c.token_hash == row.token_hash)
                            .values(last_seen_at=now))
-    return StaffMember(row.staff_id, row.username, row.display_name, row.role, row.team_id)
+        last_seen = now
+    member = StaffMember(row.staff_id, row.username, row.display_name, row.role, row.team_id)
+    return Lookup(member, SessionInfo(row.created_at, last_seen, row.reauthenticated_at))
 
 
-def _expired(row: Any, now: datetime) -> bool:
-    return bool(now - row["last_seen_at"] > IDLE_TIMEOUT or now - row["created_at"] > ABSOLUTE_TIMEOUT)
+def load_session(connection: Connection, token: str, now: datetime,
+                 rules: StaffSessionRules = DEFAULT_RULES) -> StaffMember | None:
+    return lookup(connection, token, now, rules).member
+
+
+def _ended(row: Any, now: datetime, rules: StaffSessionRules) -> str | None:
+    if now - row["created_at"] > rules.absolute_timeout:
+        return "absolute"
+    if now - row["last_seen_at"] > rules.idle_timeout:
+        return "idle"
+    return None
+
+
+def mark_reauthenticated(connection: Connection, token: str, now: datetime) -> None:
+    connection.execute(update(staff_sessions).where(staff_sessions.c.token_hash == token_hash(token))
+                       .values(reauthenticated_at=now, last_seen_at=now))
 
 
 def end_session(connection: Connection, token: str) -> None:

@@ -1,17 +1,32 @@
-"""Invitations: a caseworker's link that ties feedback to their case."""
+"""Invitations: a caseworker's link that ties feedback to their case.
+
+The token is a bearer secret (192 random bits). It exists in plaintext only in
+the one response that creates it; the database keeps its keyed hash, so nobody
+— staff, a DBA, a thief of a backup — can recover a live link from storage.
+"""
 
 from __future__ import annotations
 
+import base64
+import io
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, insert, select
+import segno
+from sqlalchemy import Connection, insert, select, update
 
 from casefeedback.intake.codes import lookup_hash, new_invitation_token
 from casefeedback.storage.tables import cases, invitations
 
-DEFAULT_LIFETIME = timedelta(days=28)
+DEFAULT_DAYS = 28
+MAX_DAYS = 90
+MAX_USES = 50
+DEFAULT_LIFETIME = timedelta(days=DEFAULT_DAYS)
+
+
+class InvalidInvitation(ValueError):
+    """Uses or lifetime outside what an invitation may have."""
 
 
 @dataclass(frozen=True)
@@ -21,14 +36,44 @@ class OpenInvitation:
     service_id: str
 
 
+@dataclass(frozen=True)
+class NewInvitation:
+    id: str
+    token: str  # shown once, never stored
+    uses: int
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class InvitationSummary:
+    id: str
+    created_at: datetime
+    expires_at: datetime
+    uses_left: int
+    revoked_at: datetime | None
+    state: str  # "active", "used", "expired" or "revoked"
+
+
+def new_invitation(connection: Connection, lookup_key: bytes, *, case_id: str, created_by: str,
+                   now: datetime, uses: int = 1, lifetime: timedelta = DEFAULT_LIFETIME) -> NewInvitation:
+    """Store an invitation (only its token's keyed hash) and return it with its token."""
+    if not 1 <= uses <= MAX_USES:
+        raise InvalidInvitation(f"an invitation can be used from 1 to {MAX_USES} times")
+    if not timedelta(0) < lifetime <= timedelta(days=MAX_DAYS):
+        raise InvalidInvitation(f"an invitation lasts from 1 to {MAX_DAYS} days")
+    token = new_invitation_token()
+    invitation_id = str(uuid.uuid4())
+    connection.execute(insert(invitations).values(
+        id=invitation_id, token_hash=lookup_hash(lookup_key, "invitation", token), case_id=case_id,
+        uses_left=uses, expires_at=now + lifetime, created_by=created_by, created_at=now))
+    return NewInvitation(invitation_id, token, uses, now + lifetime)
+
+
 def create_invitation(connection: Connection, lookup_key: bytes, *, case_id: str, created_by: str,
                       now: datetime, uses: int = 1, lifetime: timedelta = DEFAULT_LIFETIME) -> str:
     """Return the token for the link; only its keyed hash is stored."""
-    token = new_invitation_token()
-    connection.execute(insert(invitations).values(
-        id=str(uuid.uuid4()), token_hash=lookup_hash(lookup_key, "invitation", token), case_id=case_id,
-        uses_left=uses, expires_at=now + lifetime, created_by=created_by, created_at=now))
-    return token
+    return new_invitation(connection, lookup_key, case_id=case_id, created_by=created_by, now=now, uses=uses,
+                          lifetime=lifetime).token
 
 
 def find_usable_invitation(connection: Connection, lookup_key: bytes, token: str,
@@ -41,3 +86,53 @@ def find_usable_invitation(connection: Connection, lookup_key: bytes, token: str
                invitations.c.expires_at > now, cases.c.status == "open")
     ).first()
     return OpenInvitation(row.id, row.case_id, row.service_id) if row else None
+
+
+def _state(revoked_at: datetime | None, uses_left: int, expires_at: datetime, now: datetime) -> str:
+    if revoked_at is not None:
+        return "revoked"
+    if uses_left <= 0:
+        return "used"
+    return "expired" if expires_at <= now else "active"
+
+
+def invitations_for_case(connection: Connection, case_id: str, now: datetime) -> list[InvitationSummary]:
+    rows = connection.execute(select(invitations).where(invitations.c.case_id == case_id)
+                              .order_by(invitations.c.created_at.desc())).all()
+    return [InvitationSummary(r.id, r.created_at, r.expires_at, r.uses_left, r.revoked_at,
+                              _state(r.revoked_at, r.uses_left, r.expires_at, now)) for r in rows]
+
+
+def revoke_invitation(connection: Connection, *, case_id: str, invitation_id: str, now: datetime) -> bool:
+    """Stop a link working at once. False if there is no such invitation on this case or it was revoked already."""
+    revoked = connection.execute(
+        update(invitations)
+        .where(invitations.c.id == invitation_id, invitations.c.case_id == case_id,
+               invitations.c.revoked_at.is_(None))
+        .values(revoked_at=now))
+    return revoked.rowcount == 1
+
+
+@dataclass(frozen=True)
+class QrImages:
+    png: bytes
+    svg: bytes
+
+    def png_data_uri(self) -> str:
+        return "data:image/png;base64," + base64.b64encode(self.png).decode("ascii")
+
+    def svg_data_uri(self) -> str:
+        return "data:image/svg+xml;base64," + base64.b64encode(self.svg).decode("ascii")
+
+
+def qr_images(link: str) -> QrImages:
+    """The QR code of the link — and of nothing else — as PNG and SVG, sized to print clearly.
+
+    Error correction M (segno raises it when the size allows) survives a crease
+    or a smudge on paper; the 4-module quiet zone is what scanners expect.
+    """
+    code = segno.make(link, error="m", micro=False)
+    png, svg = io.BytesIO(), io.BytesIO()
+    code.save(png, kind="png", scale=10, border=4)
+    code.save(svg, kind="svg", scale=10, border=4, xmldecl=False, title="QR code of the feedback link")
+    return QrImages(png.getvalue(), svg.getvalue())

@@ -17,11 +17,21 @@ from sqlalchemy import Connection, select
 
 from casefeedback.audit import AuditEvent
 from casefeedback.crypto.envelope import IntegrityFailure, SealedField, WrappedDataKey, open_field
-from casefeedback.policy.decisions import AccessGrant, Actor, CaseFacts, decide, relations
-from casefeedback.policy.model import Question, ServicePolicy
+from casefeedback.policy.decisions import (
+    AccessGrant,
+    Actor,
+    BreakGlass,
+    CaseFacts,
+    ClassDeclarations,
+    Decision,
+    break_glass_relations,
+    decide,
+    relations,
+)
+from casefeedback.policy.model import OUTCOME_CLASS, Question, ServicePolicy
 from casefeedback.services import Services
 from casefeedback.storage.engine import write
-from casefeedback.storage.tables import answers, cases, data_keys, submissions
+from casefeedback.storage.tables import answers, break_glass, case_outcomes, cases, data_keys, staff, submissions
 
 WITHHELD = "withheld"
 UNREADABLE = "unreadable"
@@ -50,11 +60,38 @@ class NotFound(Exception):
     """No such submission for this reader: the same answer whether it exists or not."""
 
 
-def case_facts(connection: Connection, case_id: str | None) -> CaseFacts | None:
+def case_facts(connection: Connection, case_id: str | None, actor: Actor | None = None, *,
+               found: Services | None = None) -> CaseFacts | None:
+    """The case as the access decision needs it, read now (never cached across requests).
+
+    With ``actor`` and ``found``, includes the actor's open break-glass on the case, if any.
+    """
     if case_id is None:
         return None
     row = connection.execute(select(cases).where(cases.c.id == case_id)).first()
-    return CaseFacts(row.id, row.owner_id, row.deputy_id, row.team_id) if row else None
+    if row is None:
+        return None
+    glass = None
+    if actor is not None and found is not None:
+        now, rules = found.clock(), found.policies.organisation.break_glass
+        open_row = connection.execute(select(break_glass.c.id, break_glass.c.expires_at).where(
+            break_glass.c.staff_id == actor.id, break_glass.c.case_id == case_id, break_glass.c.ended_at.is_(None),
+            break_glass.c.expires_at > now).order_by(break_glass.c.expires_at.desc())).first()
+        if open_row is not None:
+            glass = BreakGlass(open_row.id, actor.id, rules.read_as, open_row.expires_at)
+    return CaseFacts(row.id, row.owner_id, row.deputy_id, row.team_id, glass)
+
+
+def _any_relation(actor: Actor, case: CaseFacts | None) -> bool:
+    return bool(relations(actor, case) or break_glass_relations(actor, case))
+
+
+def _grant_detail(decision: Decision, record_kind: str, record: str) -> dict[str, str | bool]:
+    detail: dict[str, str | bool] = {record_kind: record, "reason": decision.reason}
+    if isinstance(decision, AccessGrant) and decision.break_glass_id is not None:
+        # Flagged for the auditor view: read outside normal access.
+        detail.update(break_glass=True, break_glass_id=decision.break_glass_id)
+    return detail
 
 
 def read_submission(found: Services, actor: Actor, submission_id: str, purpose: str, *,
@@ -70,8 +107,8 @@ def read_submission(found: Services, actor: Actor, submission_id: str, purpose: 
         policy = found.policies.service(sub.service_id) if sub else None
         if sub is None or policy is None:
             raise NotFound()
-        case = case_facts(connection, sub.case_id)
-        if purpose == "casework" and not relations(actor, case):
+        case = case_facts(connection, sub.case_id, actor, found=found)
+        if purpose == "casework" and not _any_relation(actor, case):
             found.audit.append(connection, AuditEvent(
                 action="submission.open", outcome="denied", actor_id=actor.id, actor_role=actor.role,
                 object_type="submission", object_id=submission_id, purpose=purpose,
@@ -99,8 +136,7 @@ def _field(found: Services, connection: Connection, policy: ServicePolicy, actor
              "field_class": row["field_class"], "purpose": purpose}
     if not isinstance(decision, AccessGrant):
         found.audit.append(connection, AuditEvent(action="field.withhold", outcome="denied", **event,
-                                                  detail={"submission": row["submission_id"],
-                                                          "reason": decision.reason}))
+                                                  detail=_grant_detail(decision, "submission", row["submission_id"])))
         return FieldView(question, row["question_id"], row["field_class"], WITHHELD)
     key = WrappedDataKey(row["data_key_id"], row["submission_id"], row["field_class"], row["kek_id"],
                          row["wrapped"])
@@ -114,6 +150,54 @@ def _field(found: Services, connection: Connection, policy: ServicePolicy, actor
                                                           "reason": str(failure)}))
         return FieldView(question, row["question_id"], row["field_class"], UNREADABLE)
     found.audit.append(connection, AuditEvent(action="field.open", outcome="allowed", **event,
-                                              detail={"submission": row["submission_id"],
-                                                      "reason": decision.reason}))
+                                              detail=_grant_detail(decision, "submission", row["submission_id"])))
     return FieldView(question, row["question_id"], row["field_class"], "open", value)
+
+
+# --- case outcomes (issue 4) -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OutcomeView:
+    id: str
+    recorded_at: datetime
+    recorded_by: str  # display name
+    state: str  # "open", WITHHELD or UNREADABLE
+    text: str | None = None
+
+
+def read_outcomes(found: Services, actor: Actor, case_id: str) -> list[OutcomeView]:
+    """Open what this actor may see of a case's outcomes, one decision and one audit event each.
+
+    Call only for a case the actor may see; an empty list for a case without outcomes.
+    """
+    organisation: ClassDeclarations = found.policies.organisation
+    with write(found.engine) as connection:
+        case = case_facts(connection, case_id, actor, found=found)
+        rows = connection.execute(
+            select(case_outcomes, staff.c.display_name).join(staff, staff.c.id == case_outcomes.c.recorded_by)
+            .where(case_outcomes.c.case_id == case_id).order_by(case_outcomes.c.recorded_at.desc())).all()
+        return [_outcome(found, connection, organisation, actor, case, row._mapping) for row in rows]
+
+
+def _outcome(found: Services, connection: Connection, organisation: ClassDeclarations, actor: Actor,
+             case: CaseFacts | None, row: Any) -> OutcomeView:
+    decision = decide(organisation, actor, case, row["id"], OUTCOME_CLASS, "casework")
+    event = {"actor_id": actor.id, "actor_role": actor.role, "object_type": "outcome", "object_id": row["id"],
+             "field_class": OUTCOME_CLASS, "purpose": "casework"}
+    base = (row["id"], row["recorded_at"], row["display_name"])
+    if not isinstance(decision, AccessGrant):
+        found.audit.append(connection, AuditEvent(action="field.withhold", outcome="denied", **event,
+                                                  detail=_grant_detail(decision, "case", row["case_id"])))
+        return OutcomeView(*base, WITHHELD)
+    key = WrappedDataKey(row["data_key_id"], row["id"], OUTCOME_CLASS, row["kek_id"], row["wrapped_key"])
+    sealed = SealedField("case_outcomes", row["id"], "outcome", OUTCOME_CLASS, row["data_key_id"], row["ciphertext"])
+    try:
+        text = open_field(decision, found.keyring, key, sealed)
+    except IntegrityFailure as failure:
+        found.audit.append(connection, AuditEvent(action="field.open", outcome="integrity_failure", **event,
+                                                  detail={"case": row["case_id"], "reason": str(failure)}))
+        return OutcomeView(*base, UNREADABLE)
+    found.audit.append(connection, AuditEvent(action="field.open", outcome="allowed", **event,
+                                              detail=_grant_detail(decision, "case", row["case_id"])))
+    return OutcomeView(*base, "open", text)

@@ -1,6 +1,11 @@
-"""Managing staff accounts."""
+"""Managing staff accounts: add, disable, reset, list. Every change is audited (actor "cli")."""
 
 from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import click
 
@@ -12,6 +17,38 @@ def staff() -> None:
     """Manage staff accounts."""
 
 
+@contextmanager
+def _changing() -> Iterator[tuple[Any, Any]]:
+    """(services, connection) in one write transaction; account errors become clear command errors."""
+    from casefeedback.auth import accounts
+    from casefeedback.storage.engine import write
+
+    found = open_services()
+    try:
+        with write(found.engine) as connection:
+            yield found, connection
+    except accounts.AccountError as error:
+        raise CommandError(str(error)) from None
+    finally:
+        found.engine.dispose()
+
+
+def _audit(found: Any, connection: Any, action: str, staff_id: str, **detail: str | int | bool | None) -> None:
+    from casefeedback.audit import AuditEvent
+
+    found.audit.append(connection, AuditEvent(action=action, outcome="success", actor_role="cli",
+                                              object_type="staff", object_id=staff_id, detail=detail))
+
+
+def _account(connection: Any, username: str) -> Any:
+    from casefeedback.auth import accounts
+
+    row = accounts.find_by_username(connection, username)
+    if row is None:
+        raise CommandError(f"there is no staff account called {username!r} (see `casefeedback staff list`)")
+    return row
+
+
 @staff.command("add")
 @click.option("--username", required=True)
 @click.option("--name", "display_name", required=True, help="Full name, as colleagues know it.")
@@ -20,22 +57,84 @@ def staff() -> None:
 @click.password_option(envvar="CASEFEEDBACK_NEW_PASSWORD")
 @fail_clearly
 def staff_add(username: str, display_name: str, role: str, team: str | None, password: str) -> None:
-    """Add a staff account (password prompted, or from CASEFEEDBACK_NEW_PASSWORD)."""
-    from casefeedback.audit import AuditEvent
+    """Add a staff account (password prompted, or from CASEFEEDBACK_NEW_PASSWORD).
+
+    The person sets up their authenticator app (scanning a QR code) at their first sign-in.
+    """
     from casefeedback.auth import accounts
-    from casefeedback.storage.engine import write
+
+    with _changing() as (found, connection):
+        team_id = accounts.ensure_team(connection, team) if team else None
+        staff_id = accounts.add_staff(connection, username=username, display_name=display_name, role=role,
+                                      password=password, now=found.clock(), team_id=team_id)
+        _audit(found, connection, "staff.add", staff_id, role=role)
+    click.echo(f"Added {role} {username}. At their first sign-in they set up an authenticator app.")
+
+
+@staff.command("disable")
+@click.argument("username")
+@fail_clearly
+def staff_disable(username: str) -> None:
+    """Disable an account: it can no longer sign in, and every session it has ends at once."""
+    from casefeedback.auth import accounts
+
+    with _changing() as (found, connection):
+        row = _account(connection, username)
+        accounts.disable(connection, row.id)
+        _audit(found, connection, "staff.disable", row.id)
+    click.echo(f"Disabled {username}; every session of the account has ended.")
+
+
+@staff.command("reset")
+@click.argument("username")
+@click.option("--password/--keep-password", "new_password", default=True, show_default=True,
+              help="Set a new password (prompted, or from CASEFEEDBACK_NEW_PASSWORD).")
+@click.option("--mfa", is_flag=True, help="Also forget their authenticator app: they set one up again at sign-in.")
+@click.option("--enable", is_flag=True, help="Also enable the account if it was disabled.")
+@fail_clearly
+def staff_reset(username: str, new_password: bool, mfa: bool, enable: bool) -> None:
+    """Reset an account's password and/or second factor. Every session it has ends at once."""
+    from casefeedback.auth import accounts
+
+    if not new_password and not mfa and not enable:
+        raise CommandError("nothing to reset: leave out --keep-password, or add --mfa or --enable")
+    password = _prompt_password() if new_password else None
+    with _changing() as (found, connection):
+        row = _account(connection, username)
+        accounts.reset(connection, row.id, found.clock(), password=password, second_factor=mfa)
+        if enable:
+            accounts.enable(connection, row.id)
+        _audit(found, connection, "staff.reset", row.id, password=password is not None, second_factor=mfa,
+               enabled=enable)
+    done = [what for what, did in (("password", new_password), ("authenticator app", mfa), ("enabled", enable))
+            if did]
+    click.echo(f"Reset {username} ({', '.join(done)}); every session of the account has ended.")
+
+
+def _prompt_password() -> str:
+    from_env = os.environ.get("CASEFEEDBACK_NEW_PASSWORD")
+    if from_env:
+        return from_env
+    return str(click.prompt("New password", hide_input=True, confirmation_prompt=True))
+
+
+@staff.command("list")
+@fail_clearly
+def staff_list() -> None:
+    """List staff accounts: username, role, team, and whether they can sign in."""
+    from casefeedback.auth import accounts
+    from casefeedback.storage.engine import read
 
     found = open_services()
     try:
-        with write(found.engine) as connection:
-            team_id = accounts.ensure_team(connection, team) if team else None
-            staff_id = accounts.add_staff(connection, username=username, display_name=display_name, role=role,
-                                          password=password, now=found.clock(), team_id=team_id)
-            found.audit.append(connection, AuditEvent(action="staff.add", outcome="success",
-                                                      actor_role="cli", object_type="staff",
-                                                      object_id=staff_id, detail={"role": role}))
-    except accounts.AccountError as error:
-        raise CommandError(str(error)) from None
+        with read(found.engine) as connection:
+            people = accounts.list_staff(connection)
     finally:
         found.engine.dispose()
-    click.echo(f"Added {role} {username}")
+    if not people:
+        click.echo("There are no staff accounts yet: add one with `casefeedback staff add`.")
+        return
+    click.echo(f"{'username':<20} {'role':<14} {'team':<24} status")
+    for person in people:
+        status = "disabled" if not person.enabled else ("active" if person.mfa_enrolled else "no authenticator yet")
+        click.echo(f"{person.username:<20} {person.role:<14} {(person.team_name or '-'):<24} {status}")

@@ -1,4 +1,4 @@
-"""Bearer codes people hold: receipt codes and invitation tokens.
+"""Bearer codes people hold: receipt codes, resume codes and invitation tokens.
 
 Only keyed hashes of them are stored (HMAC under the instance's lookup key), so
 a copy of the database alone cannot be used to find or replay a code. The codes
@@ -19,10 +19,20 @@ RECEIPT_GROUPS, GROUP_LENGTH = 5, 4  # 20 symbols × 5 bits = 100 bits
 _CONFUSABLE = str.maketrans({"O": "0", "I": "1", "L": "1"})
 
 
-def new_receipt_code() -> str:
+def _new_code() -> str:
     # 5 bits a symbol: each random byte's low 5 bits pick from exactly 32 symbols, so no bias.
     symbols = "".join(ALPHABET[byte & 31] for byte in secrets.token_bytes(RECEIPT_GROUPS * GROUP_LENGTH))
     return "-".join(symbols[i : i + GROUP_LENGTH] for i in range(0, len(symbols), GROUP_LENGTH))
+
+
+def new_receipt_code() -> str:
+    return _new_code()
+
+
+def new_resume_code() -> str:
+    """A code to come back to unfinished answers: the same shape as a receipt code (100 bits, read aloud
+    easily). Hashed under its own purpose, so a receipt code can never open a draft, nor the reverse."""
+    return _new_code()
 
 
 def normalise_receipt_code(typed: str) -> str | None:
@@ -31,6 +41,9 @@ def normalise_receipt_code(typed: str) -> str | None:
     if len(symbols) != RECEIPT_GROUPS * GROUP_LENGTH or any(ch not in ALPHABET for ch in symbols):
         return None
     return symbols
+
+
+normalise_resume_code = normalise_receipt_code
 
 
 def new_invitation_token() -> str:

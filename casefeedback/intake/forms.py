@@ -1,89 +1,100 @@
-"""Forms built from the policy: every question optional, every limit declared."""
+"""Forms built from the policy: one question per form, every question optional, every limit declared.
+
+CSRF comes with every FlaskForm. Messages are translated when the form is
+validated (in the request), never when the class is built.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, Field, RadioField, SelectChoice, SelectMultipleField, TextAreaField, widgets
-from wtforms.validators import Length, Optional, ValidationError
+from wtforms import BooleanField, Field, RadioField, SelectChoice, SelectMultipleField, StringField, TextAreaField
+from wtforms.validators import ValidationError
 
-from casefeedback.policy.model import PREFER_NOT_TO_SAY, Question, ServicePolicy, Text
+from casefeedback.intake.drafts import Value
+from casefeedback.intake.i18n import _
+from casefeedback.policy.model import PREFER_NOT_TO_SAY, Question, ServicePolicy
 
-PREFER_NOT_TO_SAY_TEXT = {"en": "Prefer not to say", "cy": "Mae'n well gennyf beidio â dweud"}
+ACTIONS = ("continue", "skip", "save", "back")
 
 
-def translate(text: Text, language: str) -> str:
-    return text.get(language) or text.get("en") or ""
+class ActionForm(FlaskForm):  # type: ignore[misc]
+    """A form with nothing but its CSRF token (warnings, sending, keeping a code)."""
 
 
 class ConsentForm(FlaskForm):  # type: ignore[misc]
     """Fields are added per policy by ``consent_form_class``."""
 
 
-def consent_form_class(policy: ServicePolicy, language: str) -> type[ConsentForm]:
-    fields = {f"choice_{c.id}": BooleanField(translate(c.label, language)) for c in policy.consent.choices}
+def consent_form_class(policy: ServicePolicy) -> type[ConsentForm]:
+    fields = {f"choice_{c.id}": BooleanField() for c in policy.consent.choices}
     return type("PolicyConsentForm", (ConsentForm,), fields)
 
 
-class AnswersForm(FlaskForm):  # type: ignore[misc]
-    def answers(self, policy: ServicePolicy) -> dict[str, str | list[str]]:
-        """Only the questions the person answered; a skipped question stores nothing."""
-        given: dict[str, str | list[str]] = {}
-        for question in policy.questions:
-            value = self[f"q_{question.id}"].data
-            if value not in (None, "", []):
-                given[question.id] = value.strip() if isinstance(value, str) else list(value)
-        return given
+class ResumeForm(FlaskForm):  # type: ignore[misc]
+    code = StringField()
+
+    def validate_code(self, field: Field) -> None:
+        if not (field.data or "").strip():
+            raise ValidationError(_("Enter the code you were given."))
+        if len(field.data) > 64:
+            raise ValidationError(_("That is too long to be a code. A code has 20 letters and numbers."))
 
 
-class MultiCheckboxField(SelectMultipleField):  # type: ignore[misc]
-    widget = widgets.ListWidget(prefix_label=False)
-    option_widget = widgets.CheckboxInput()
+class QuestionForm(FlaskForm):  # type: ignore[misc]
+    question: Question
 
+    def value(self) -> Value:
+        """The validated answer; None when nothing was chosen or written (the question is skipped)."""
+        data = self.answer.data
+        if isinstance(data, str):
+            data = data.strip().replace("\r\n", "\n")
+        return data or None
 
-def _choices(question: Question, language: str) -> list[SelectChoice]:
-    if question.kind == "rating":
-        pairs = [SelectChoice(str(n), str(n)) for n in range(question.scale_min, question.scale_max + 1)]
-    else:
-        pairs = [SelectChoice(o.id, translate(o.text, language)) for o in question.options]
-    if question.prefer_not_to_say:
-        pairs.append(SelectChoice(PREFER_NOT_TO_SAY,
-                                  PREFER_NOT_TO_SAY_TEXT.get(language, PREFER_NOT_TO_SAY_TEXT["en"])))
-    return pairs
-
-
-def _one_of(allowed: set[str]) -> Any:
-    def check(_form: Any, field: Field) -> None:
+    def validate_answer(self, field: Field) -> None:
+        question = self.question
+        if question.kind == "text":
+            text = (field.data or "").strip()
+            if len(text) > question.max_length:
+                raise ValidationError(_(
+                    "Your answer is %(over)d characters too long: the most you can write here is %(limit)d. "
+                    "Shorten it, or leave out a part and tell your caseworker instead.",
+                    over=len(text) - question.max_length, limit=question.max_length))
+            return
         values = field.data if isinstance(field.data, list) else [field.data]
-        if any(v not in allowed for v in values if v):
-            raise ValidationError("Choose one of the options shown, or leave this question blank to skip it.")
-    return check
+        values = [v for v in values if v]
+        allowed = set(question.option_ids())
+        if any(v not in allowed for v in values):
+            raise ValidationError(_("Choose one of the answers shown, or choose “Skip this question”."))
+        if question.kind == "multi_choice" and PREFER_NOT_TO_SAY in values and len(values) > 1:
+            raise ValidationError(_("Choose “Prefer not to say” on its own, or untick it."))
 
 
-def question_field(question: Question, language: str) -> Field:
-    label, hint = translate(question.text, language), translate(question.hint, language)
-    if question.kind == "text":
-        limit = question.max_length
-        return TextAreaField(label, description=hint, validators=[Optional(), Length(
-            max=limit, message=f"Your answer is longer than {limit} characters. Shorten it, or split it "
-                               "and add the rest later with your receipt code.")])
-    choices = _choices(question, language)
-    check = _one_of({choice.value for choice in choices})
-    if question.kind == "multi_choice":
-        return MultiCheckboxField(label, description=hint, choices=choices, validate_choice=False,
-                                  validators=[Optional(), check])
-    return RadioField(label, description=hint, choices=choices, validate_choice=False,
-                      validators=[Optional(), check])
+_FORM_CLASSES: dict[tuple[str, str, str], type[QuestionForm]] = {}
 
 
-_FORM_CLASSES: dict[tuple[str, str, str], type[AnswersForm]] = {}
-
-
-def answers_form_class(policy: ServicePolicy, language: str) -> type[AnswersForm]:
-    """One class per (policy version, language): a policy never changes in memory, so neither does its form."""
-    key = (policy.id, policy.version, language)
+def question_form_class(policy: ServicePolicy, question: Question) -> type[QuestionForm]:
+    """One class per (policy version, question): a policy never changes in memory, so neither does its form."""
+    key = (policy.id, policy.version, question.id)
     if key not in _FORM_CLASSES:
-        fields = {f"q_{q.id}": question_field(q, language) for q in policy.questions}
-        _FORM_CLASSES[key] = type("PolicyAnswersForm", (AnswersForm,), fields)
+        _FORM_CLASSES[key] = type("PolicyQuestionForm", (QuestionForm,),
+                                  {"question": question, "answer": _field(question)})
     return _FORM_CLASSES[key]
+
+
+def _field(question: Question) -> Any:
+    # Choices are checked by validate_answer (with a message a person can act on),
+    # not by WTForms' own "Not a valid choice".
+    if question.kind == "text":
+        return TextAreaField()
+    choices = [SelectChoice(value, value) for value in question.option_ids()]
+    if question.kind == "multi_choice":
+        return SelectMultipleField(choices=choices, validate_choice=False)
+    return RadioField(choices=choices, validate_choice=False)
+
+
+def prefill(form: QuestionForm, saved: Value) -> None:
+    """Show a saved answer on a GET (Back, Change, coming back later)."""
+    if saved is not None:
+        form.answer.data = saved

@@ -1,23 +1,35 @@
-"""Recording a submission: everything in one transaction, nothing before consent."""
+"""Recording a submission: everything in one transaction, nothing before consent.
+
+The one place a submission is stored. It takes the person's draft: opens its
+sealed values (audited), seals them afresh under the submission's own data keys,
+stores the submission with its consent receipt, and erases the draft — all in
+one write transaction, so either everything happened or nothing did.
+"""
 
 from __future__ import annotations
 
 import json
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import Connection, select, update
 from sqlalchemy.exc import IntegrityError
 
+from casefeedback.alerts.raising import raise_alerts
+from casefeedback.alerts.rules import matching_rules
 from casefeedback.audit import AuditEvent
 from casefeedback.crypto.envelope import SubmissionSealer
 from casefeedback.intake.codes import lookup_hash, new_receipt_code
-from casefeedback.policy.model import ServicePolicy
+from casefeedback.intake.drafts import ConsentGiven, DraftGone, erase_draft, open_rows
+from casefeedback.policy.model import AlertRule, ServicePolicy
 from casefeedback.services import Services
 from casefeedback.storage.engine import write
-from casefeedback.storage.tables import answers, consent_receipts, data_keys, invitations, submissions
+from casefeedback.storage.tables import answers, consent_receipts, data_keys, drafts, invitations, submissions
+
+__all__ = ["AlreadySubmitted", "ConsentGiven", "ConsentMissing", "DraftGone", "InvitationUnusable", "Recorded",
+           "record_submission"]
 
 Answer = str | list[str]
 
@@ -35,46 +47,54 @@ class InvitationUnusable(Exception):
 
 
 @dataclass(frozen=True)
-class ConsentGiven:
-    version: int
-    language: str
-    choices: Mapping[str, bool]
+class Recorded:
+    receipt_code: str = field(repr=False)  # shown once, in the response; never stored
+    alerts: list[AlertRule]  # the rules the answers met (raised by issue 5, signposted to the person now)
+    linked_to_case: bool
 
 
-def record_submission(found: Services, policy: ServicePolicy, *, submission_id: str, consent: ConsentGiven,
-                      given: Mapping[str, Answer], invitation_id: str | None) -> str:
-    """Store the answers sealed, with their consent receipt; return the receipt code (shown once)."""
-    if not all(consent.choices.get(choice) for choice in policy.consent.required):
-        raise ConsentMissing()
+def record_submission(found: Services, policy: ServicePolicy, *, draft_id: str, language: str) -> Recorded:
+    """Send a draft: store its answers sealed, with their consent receipt; return the receipt code (shown once)."""
     receipt_code = new_receipt_code()
     now = found.clock()
-    # Everything that needs no database is done before the write lock is taken,
-    # so that the transaction holds it only for the statements themselves.
-    submission = {"id": submission_id, "service_id": policy.id, "policy_version": policy.version,
-                  "case_id": None, "language": consent.language, "submitted_at": now, "status": "active",
-                  "receipt_hash": lookup_hash(found.config.secrets.lookup.value, "receipt",
-                                              receipt_code.replace("-", ""))}
-    receipt = {"id": str(uuid.uuid4()), "submission_id": submission_id, "consent_version": consent.version,
-               "language": consent.language, "choices": json.dumps(dict(consent.choices), sort_keys=True),
-               "given_at": now, "withdrawn_at": None}
-    keys, rows = _sealed_answers(found, policy, submission_id, given, now)
+    receipt_hash = lookup_hash(found.config.secrets.lookup.value, "receipt", receipt_code.replace("-", ""))
     try:
         with write(found.engine) as connection:
-            if invitation_id:
-                submission["case_id"] = _use_invitation(connection, invitation_id, now)
-            connection.execute(submissions.insert(), submission)
-            connection.execute(consent_receipts.insert(), receipt)
+            if connection.execute(select(submissions.c.id).where(submissions.c.id == draft_id)).first():
+                raise AlreadySubmitted()
+            draft = connection.execute(select(drafts).where(drafts.c.id == draft_id, drafts.c.service_id == policy.id,
+                                                            drafts.c.expires_at > now)).first()
+            if draft is None:
+                raise DraftGone()
+            choices = json.loads(draft.consent_choices)
+            if not all(choices.get(choice) for choice in policy.consent.required):
+                raise ConsentMissing()
+            given = {qid: value for qid, value in open_rows(found, connection, policy, draft_id).items()
+                     if value is not None}  # a skipped question stores nothing
+            case_id = _use_invitation(connection, draft.invitation_id, now) if draft.invitation_id else None
+            connection.execute(submissions.insert(), {
+                "id": draft_id, "service_id": policy.id, "policy_version": policy.version, "case_id": case_id,
+                "language": language, "submitted_at": now, "status": "active", "receipt_hash": receipt_hash})
+            connection.execute(consent_receipts.insert(), {
+                "id": str(uuid.uuid4()), "submission_id": draft_id, "consent_version": draft.consent_version,
+                "language": draft.consent_language, "choices": json.dumps(choices, sort_keys=True),
+                "given_at": draft.consent_given_at, "withdrawn_at": None})
+            keys, rows = _sealed_answers(found, policy, draft_id, given, now)
             if keys:
                 connection.execute(data_keys.insert(), keys)
                 connection.execute(answers.insert(), rows)
             found.audit.append(connection, AuditEvent(
                 action="submission.receive", outcome="stored", actor_role="service_user",
-                object_type="submission", object_id=submission_id,
-                detail={"service": policy.id, "answered": len(given),
-                        "via_invitation": submission["case_id"] is not None}))
+                object_type="submission", object_id=draft_id,
+                detail={"service": policy.id, "answered": len(given), "via_invitation": case_id is not None}))
+            # Issue 5: alerts are raised in this same transaction (an outbox), so
+            # the submission and its alerts are stored together or not at all.
+            met = matching_rules(policy, given)
+            raise_alerts(found, connection, policy, met, submission_id=draft_id, case_id=case_id, now=now)
+            erase_draft(connection, found.audit, draft_id, "sent")
     except IntegrityError:
         raise AlreadySubmitted() from None
-    return receipt_code
+    return Recorded(receipt_code, met, case_id is not None)
 
 
 def _use_invitation(connection: Connection, invitation_id: str, now: datetime) -> str:

@@ -1,25 +1,47 @@
-"""The one access decision: (actor, case, field class, purpose) -> grant or denial.
+"""The one access decision: (actor, case, field class, purpose) -> allow, deny or aggregate-only.
 
 Deny by default. A grant is an object only ``decide`` can make, and the crypto
 layer will open a field only when handed a grant for exactly that field, so no
 code path can decrypt without having asked this module first.
+
+Nothing here is cached: callers build ``Actor`` and ``CaseFacts`` from the
+database on every request, so a changed role, team, deputy or an ended
+break-glass takes effect on the very next request.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from datetime import datetime
+from typing import Literal, Protocol
 
-from casefeedback.policy.model import ServicePolicy
+from casefeedback.policy.model import FieldClass
 
-Purpose = Literal["casework", "own_record"]
-PURPOSES: tuple[str, ...] = ("casework", "own_record")
+Purpose = Literal["casework", "own_record", "insight"]
+PURPOSES: tuple[str, ...] = ("casework", "own_record", "insight")
 
 # Only these roles can stand in a relation to a case. Administrators, auditors
 # and analysts never can, whatever the policy says: separation of duties.
 CONTENT_ROLES = frozenset({"caseworker", "supervisor", "duty_manager"})
+# Only these may open a case outside their normal access, and only with a reason (issue 4).
+BREAK_GLASS_ROLES = frozenset({"supervisor", "duty_manager"})
+# Who may count (never read) classes the policy marks ``insight = "aggregate"``.
+INSIGHT_ROLES = frozenset({"analyst", "supervisor", "duty_manager"})
+# Not a staff role (staff roles are checked by the database): the retention process itself.
+RETENTION_ROLE = "retention"
 
 _ISSUER = object()
+
+
+class ClassDeclarations(Protocol):
+    """What a decision needs of a policy: a service's, or the organisation's (for case outcomes)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def classes(self) -> Mapping[str, FieldClass]: ...
 
 
 @dataclass(frozen=True)
@@ -32,20 +54,32 @@ class Actor:
 
 
 @dataclass(frozen=True)
+class BreakGlass:
+    """An open break-glass on a case: who, until when, reading as which relations."""
+
+    id: str
+    staff_id: str
+    read_as: tuple[str, ...]
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
 class CaseFacts:
     id: str
     owner_id: str
     deputy_id: str | None
     team_id: str
+    # The asking actor's open break-glass on this case, if any (looked up per request).
+    break_glass: BreakGlass | None = None
 
 
 class AccessGrant:
-    """Permission to open one field class of one submission, for one purpose."""
+    """Permission to open one field class of one record (a submission or an outcome), for one purpose."""
 
-    __slots__ = ("actor", "field_class", "purpose", "reason", "submission_id")
+    __slots__ = ("actor", "break_glass_id", "field_class", "purpose", "reason", "submission_id")
 
     def __init__(self, issuer: object, actor: Actor, submission_id: str, field_class: str,
-                 purpose: str, reason: str) -> None:
+                 purpose: str, reason: str, break_glass_id: str | None = None) -> None:
         if issuer is not _ISSUER:
             raise TypeError("an AccessGrant is issued only by casefeedback.policy.decisions.decide")
         self.actor = actor
@@ -53,6 +87,14 @@ class AccessGrant:
         self.field_class = field_class
         self.purpose = purpose
         self.reason = reason
+        self.break_glass_id = break_glass_id
+
+
+@dataclass(frozen=True)
+class AggregateOnly:
+    """The class may be counted in de-identified aggregates, never read one by one."""
+
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -60,10 +102,11 @@ class Denial:
     reason: str
 
 
-Decision = AccessGrant | Denial
+Decision = AccessGrant | AggregateOnly | Denial
 
 
 def relations(actor: Actor, case: CaseFacts | None) -> frozenset[str]:
+    """The relations an actor holds to a case through their normal work (never through break-glass)."""
     if actor.role not in CONTENT_ROLES:
         return frozenset()
     held = {"duty_manager"} if actor.role == "duty_manager" else set()
@@ -79,8 +122,17 @@ def relations(actor: Actor, case: CaseFacts | None) -> frozenset[str]:
     return frozenset(held)
 
 
-def decide(policy: ServicePolicy, actor: Actor, case: CaseFacts | None, submission_id: str,
+def break_glass_relations(actor: Actor, case: CaseFacts | None) -> frozenset[str]:
+    """The relations an open break-glass lends this actor on this case (none if it is not theirs)."""
+    glass = case.break_glass if case is not None else None
+    if glass is None or glass.staff_id != actor.id or actor.role not in BREAK_GLASS_ROLES:
+        return frozenset()
+    return frozenset(glass.read_as)
+
+
+def decide(policy: ClassDeclarations, actor: Actor, case: CaseFacts | None, submission_id: str,
            field_class: str, purpose: str, *, receipt_submission_id: str | None = None) -> Decision:
+    """Decide one field class of one record. ``submission_id`` names the record the grant will open."""
     declared = policy.classes.get(field_class)
     if declared is None:
         return Denial(f"field class {field_class!r} is not declared in policy {policy.id}")
@@ -89,9 +141,21 @@ def decide(policy: ServicePolicy, actor: Actor, case: CaseFacts | None, submissi
         if actor.role == "receipt_holder" and receipt_submission_id == submission_id:
             return AccessGrant(_ISSUER, actor, submission_id, field_class, purpose, "own record")
         return Denial("only the person holding the receipt may read their own record")
+    if purpose == "insight":
+        if actor.role == RETENTION_ROLE and declared.insight == "aggregate":
+            # Issue 6: the retention process (retention/insight.py, no person) opens an
+            # aggregate class only to keep its de-identified counts just before erasing it.
+            return AccessGrant(_ISSUER, actor, submission_id, field_class, purpose, "de-identified count at erasure")
+        if actor.role in INSIGHT_ROLES and declared.insight == "aggregate":
+            return AggregateOnly(f"class {field_class} may be counted, never read one by one")
+        return Denial(f"class {field_class} is not shared as insight with role {actor.role}")
     if purpose != "casework":
         return Denial(f"purpose {purpose!r} does not permit reading content")
-    matching = sorted(relations(actor, case) & set(declared.read))
-    if not matching:
-        return Denial(f"no relation among {', '.join(declared.read)} for class {field_class}")
-    return AccessGrant(_ISSUER, actor, submission_id, field_class, purpose, f"relation {matching[0]}")
+    normal = sorted(relations(actor, case) & set(declared.read))
+    if normal:
+        return AccessGrant(_ISSUER, actor, submission_id, field_class, purpose, f"relation {normal[0]}")
+    lent = sorted(break_glass_relations(actor, case) & set(declared.read))
+    if lent and case is not None and case.break_glass is not None:
+        return AccessGrant(_ISSUER, actor, submission_id, field_class, purpose,
+                           f"break-glass as {lent[0]}", break_glass_id=case.break_glass.id)
+    return Denial(f"no relation among {', '.join(declared.read) or '(none)'} for class {field_class}")

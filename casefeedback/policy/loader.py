@@ -24,6 +24,7 @@ from casefeedback.policy.durations import parse_duration
 from casefeedback.policy.model import (
     CONSENT_CHOICES,
     INSIGHT_USES,
+    ORGANISATION_FILE,
     PREFER_NOT_TO_SAY,
     QUESTION_KINDS,
     RELATIONS,
@@ -31,6 +32,7 @@ from casefeedback.policy.model import (
     SEVERITIES,
     AlertCondition,
     AlertRule,
+    BreakGlassRules,
     Consent,
     ConsentChoice,
     Duration,
@@ -38,6 +40,8 @@ from casefeedback.policy.model import (
     Helpline,
     InsightUse,
     Option,
+    OrganisationPolicy,
+    OutcomeRules,
     PolicySet,
     Question,
     QuestionKind,
@@ -46,9 +50,18 @@ from casefeedback.policy.model import (
     Section,
     ServicePolicy,
     Severity,
+    StaffSessionRules,
 )
 
-__all__ = ["PolicyError", "PolicyProblem", "load_policies", "load_policy_file", "parse_policy"]
+__all__ = [
+    "PolicyError",
+    "PolicyProblem",
+    "load_organisation_file",
+    "load_policies",
+    "load_policy_file",
+    "parse_organisation",
+    "parse_policy",
+]
 
 
 @dataclass(frozen=True)
@@ -103,7 +116,8 @@ _QUESTION_KEYS = (
 )
 _OPTION_KEYS = ("id", "text")
 _SCALE_KEYS = ("min", "max")
-_ALERT_KEYS = ("id", "when", "severity", "acknowledge_within", "escalate", "message")
+_ALERT_KEYS = ("id", "when", "severity", "acknowledge_within", "escalate", "message",
+               "delivery_attempts")  # issue 5
 _WHEN_KEYS = ("question", "equals", "one_of", "matches", "score")
 _MATCHERS = ("equals", "one_of", "matches", "score")
 _SCORE_KEYS = ("questions", "at_least")
@@ -369,6 +383,17 @@ def load_policies(directory: Path) -> PolicySet:
     files = _policy_files(directory)
     problems: list[PolicyProblem] = []
     services: dict[str, ServicePolicy] = {}
+    # organisation.toml is not a service: it holds organisation-wide rules (staff sessions, break-glass).
+    organisation = OrganisationPolicy()
+    if any(path.name == ORGANISATION_FILE for path in files):
+        try:
+            organisation = load_organisation_file(directory / ORGANISATION_FILE)
+        except PolicyError as error:
+            problems.extend(error.problems)
+        files = [path for path in files if path.name != ORGANISATION_FILE]
+        if not files:
+            problems.append(PolicyProblem(str(directory), "(directory)",
+                                          f"contains no service policy files (*.toml besides {ORGANISATION_FILE})"))
     for path in files:
         try:
             policy = load_policy_file(path)
@@ -387,7 +412,7 @@ def load_policies(directory: Path) -> PolicySet:
         services[policy.id] = policy
     if problems:
         raise PolicyError(problems)
-    return PolicySet(services=services)
+    return PolicySet(services=services, organisation=organisation)
 
 
 def _policy_files(directory: Path) -> list[Path]:
@@ -855,7 +880,9 @@ def _alert(r: _Reader, path: str, table: Table, declared: _Declared) -> AlertRul
         # An alert nobody receives is exactly the silent loss invariant 5 forbids.
         r.problem(f"{path}.escalate", "must name at least one relation")
     message = r.text(table, path, "message", required=False)
-    if alert_id is None or when is None or severity is None or acknowledge is None or not escalate:
+    attempts = r.integer(table, path, "delivery_attempts", default=8, minimum=1, maximum=50)  # issue 5
+    if alert_id is None or when is None or severity is None or acknowledge is None or not escalate \
+            or attempts is None:
         return None
     return AlertRule(
         id=alert_id,
@@ -864,6 +891,7 @@ def _alert(r: _Reader, path: str, table: Table, declared: _Declared) -> AlertRul
         acknowledge_within=acknowledge,
         escalate=escalate,
         message=message or {},
+        delivery_attempts=attempts,
     )
 
 
@@ -1012,3 +1040,119 @@ def _score(r: _Reader, key: str, when: Table, declared: _Declared) -> AlertCondi
         r.problem(f"{path}.at_least", f"can never be reached; these questions score at most {most}")
         return None
     return AlertCondition(score_questions=tuple(question_ids), score_at_least=at_least)
+
+
+# --- organisation.toml (issue 4) ----------------------------------------------------------------
+#
+# Organisation-wide rules: how long staff sessions last, how break-glass works,
+# and who reads a case's recorded outcomes. Every key is optional (the defaults
+# are in ``model``); the limits below stop a typo from quietly weakening them.
+
+_ORGANISATION_KEYS = ("staff_sessions", "break_glass", "outcomes")
+_STAFF_SESSION_KEYS = ("idle_timeout", "idle_warning", "absolute_timeout", "reauthenticate_within")
+_BREAK_GLASS_KEYS = ("lasts", "read_as")
+_OUTCOME_KEYS = ("read", "keep")
+# (shortest, longest) for each duration; a session that outlives a long shift, or
+# break-glass that lasts half a day, is not "limited" any more.
+_ORGANISATION_LIMITS: dict[str, tuple[timedelta, timedelta]] = {
+    "staff_sessions.idle_timeout": (timedelta(minutes=1), timedelta(hours=2)),
+    "staff_sessions.idle_warning": (timedelta(seconds=30), timedelta(minutes=30)),
+    "staff_sessions.absolute_timeout": (timedelta(minutes=5), timedelta(hours=12)),
+    "staff_sessions.reauthenticate_within": (timedelta(minutes=1), timedelta(minutes=30)),
+    "break_glass.lasts": (timedelta(minutes=1), timedelta(hours=4)),
+}
+
+
+def load_organisation_file(path: Path) -> OrganisationPolicy:
+    """Load ``organisation.toml``, or raise PolicyError listing every problem in it."""
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise PolicyError([PolicyProblem(str(path), "(file)", f"cannot read: {error.strerror}")]) from None
+    return parse_organisation(data, str(path))
+
+
+def parse_organisation(data: bytes, source: str) -> OrganisationPolicy:
+    reader = _Reader(source)
+    try:
+        tree = tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as error:
+        raise PolicyError([PolicyProblem(source, "(syntax)", f"not UTF-8 text ({error.reason})")]) from None
+    except tomllib.TOMLDecodeError as error:
+        raise PolicyError([PolicyProblem(source, "(syntax)", str(error))]) from None
+    reader.keys(tree, "", _ORGANISATION_KEYS)
+    sessions = _staff_sessions(reader, tree)
+    break_glass = _break_glass(reader, tree)
+    outcomes = _outcomes(reader, tree)
+    if reader.problems:
+        raise PolicyError(reader.problems)
+    return OrganisationPolicy(staff_sessions=sessions, break_glass=break_glass, outcomes=outcomes, source=source)
+
+
+def _span(r: _Reader, table: Table, path: str, name: str, default: timedelta) -> timedelta:
+    """A duration within its limits; the default if absent (or wrong, the problem being recorded)."""
+    if name not in table:
+        return default
+    duration = r.duration(table, path, name)
+    if duration is None:
+        return default
+    length = duration.after(_EPOCH) - _EPOCH
+    shortest, longest = _ORGANISATION_LIMITS[f"{path}.{name}"]
+    if not shortest <= length <= longest:
+        r.problem(f"{path}.{name}", f"{_q(duration.text)} must be from {_human(shortest)} to {_human(longest)}")
+        return default
+    return length
+
+
+def _human(span: timedelta) -> str:
+    seconds = int(span.total_seconds())
+    if seconds % 3600 == 0:
+        return f"{seconds // 3600} hour{'s' if seconds != 3600 else ''}"
+    if seconds % 60 == 0:
+        return f"{seconds // 60} minute{'s' if seconds != 60 else ''}"
+    return f"{seconds} seconds"
+
+
+def _staff_sessions(r: _Reader, tree: Table) -> StaffSessionRules:
+    defaults = StaffSessionRules()
+    table = r.table(tree, "", "staff_sessions", required=False)
+    if table is None:
+        return defaults
+    path = "staff_sessions"
+    r.keys(table, path, _STAFF_SESSION_KEYS)
+    rules = StaffSessionRules(
+        idle_timeout=_span(r, table, path, "idle_timeout", defaults.idle_timeout),
+        idle_warning=_span(r, table, path, "idle_warning", defaults.idle_warning),
+        absolute_timeout=_span(r, table, path, "absolute_timeout", defaults.absolute_timeout),
+        reauthenticate_within=_span(r, table, path, "reauthenticate_within", defaults.reauthenticate_within),
+    )
+    if rules.idle_warning >= rules.idle_timeout:
+        # The warning must come while there is still time to act on it.
+        r.problem(f"{path}.idle_warning", "must be shorter than idle_timeout")
+    if rules.idle_timeout > rules.absolute_timeout:
+        r.problem(f"{path}.idle_timeout", "must not be longer than absolute_timeout")
+    return rules
+
+
+def _break_glass(r: _Reader, tree: Table) -> BreakGlassRules:
+    defaults = BreakGlassRules()
+    table = r.table(tree, "", "break_glass", required=False)
+    if table is None:
+        return defaults
+    path = "break_glass"
+    r.keys(table, path, _BREAK_GLASS_KEYS)
+    read_as = r.relations(table, path, "read_as") if "read_as" in table else defaults.read_as
+    return BreakGlassRules(lasts=_span(r, table, path, "lasts", defaults.lasts),
+                           read_as=defaults.read_as if read_as is None else read_as)
+
+
+def _outcomes(r: _Reader, tree: Table) -> OutcomeRules:
+    defaults = OutcomeRules()
+    table = r.table(tree, "", "outcomes", required=False)
+    if table is None:
+        return defaults
+    path = "outcomes"
+    r.keys(table, path, _OUTCOME_KEYS)
+    read = r.relations(table, path, "read") if "read" in table else defaults.read
+    keep = r.duration(table, path, "keep", default=defaults.keep.text)
+    return OutcomeRules(read=defaults.read if read is None else read, keep=keep or defaults.keep)

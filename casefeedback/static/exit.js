@@ -1,13 +1,20 @@
 // Quick exit: the "Exit this page" button and Shift pressed three times both
 // replace this page (so Back does not return to it) with the leave URL, which
-// forgets the session server-side and redirects to a neutral site.
+// erases an unkept draft, forgets the session server-side and redirects to a
+// neutral site. The page is hidden at once, before the next one arrives.
+// Screen-reader users hear how many more presses are needed (GOV.UK pattern).
 (function () {
   "use strict";
   var script = document.currentScript;
   var exitUrl = script && script.getAttribute("data-exit-url");
   if (!exitUrl) { return; }
+  var status = document.getElementById("exit-status");
+  function say(key) {
+    if (status) { status.textContent = status.getAttribute(key) || ""; }
+  }
   function leave(event) {
     if (event) { event.preventDefault(); }
+    say("data-leaving");
     document.body.style.display = "none";
     window.location.replace(exitUrl);
   }
@@ -19,7 +26,10 @@
     if (event.key !== "Shift") { presses = 0; return; }
     presses += 1;
     clearTimeout(timer);
-    timer = setTimeout(function () { presses = 0; }, 5000);
+    // Three presses within a few seconds: typing capitals in between resets the count.
+    timer = setTimeout(function () { presses = 0; say("data-none"); }, 5000);
+    if (presses === 1) { say("data-pressed-once"); }
+    if (presses === 2) { say("data-pressed-twice"); }
     if (presses >= 3) { leave(null); }
   });
 })();

@@ -6,6 +6,7 @@ from __future__ import annotations
 import fcntl
 import os
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -151,3 +152,108 @@ def new_database_statements(dialect_name: str) -> tuple[str, ...]:
 
 def rekey_statement(new_key: bytes) -> str:
     return f"PRAGMA rekey = \"{raw_key_pragma_value(new_key)}\""
+
+
+# --- retention, backups and keys (issue 6) ---
+
+# TRUNCATE: copy every frame into the database and cut the WAL file to zero
+# bytes, so page images from before an erasure do not linger beside it.
+_WAL_TRUNCATE = "PRAGMA wal_checkpoint(TRUNCATE)"
+
+
+def truncate_wal(engine: Engine, attempts: int = 20) -> bool:
+    """Checkpoint and empty the write-ahead log; False if readers kept it busy throughout."""
+    import time
+
+    for attempt in range(attempts):
+        raw = engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            cursor.execute(_WAL_TRUNCATE)
+            row = cursor.fetchone()
+            busy = row is None or row[0]
+            cursor.close()
+        finally:
+            raw.close()
+        if not busy:
+            return True
+        time.sleep(0.05 * (attempt + 1))
+    return False
+
+
+def export_database(dbapi_connection: Any, target: Path, key: bytes,
+                    snapshot_queries: Sequence[str] = ()) -> list[list[tuple[Any, ...]]]:
+    """Copy the connected database into a new file ``target`` under ``key`` (SQLCipher's sqlcipher_export).
+
+    ``snapshot_queries`` run in the same read transaction as the export, so
+    what they return describes exactly the copy (e.g. its audit head). The
+    export reads one consistent snapshot while the application keeps writing.
+    """
+    cursor = dbapi_connection.cursor()
+    try:
+        # ATTACH and the new file's settings must come before the transaction.
+        cursor.execute("ATTACH DATABASE ? AS casefeedback_export KEY ?", (str(target), raw_key_pragma_value(key)))
+        try:
+            # As on a new database: free pages go back to the OS (see new_database_statements).
+            cursor.execute("PRAGMA casefeedback_export.auto_vacuum = FULL")
+            cursor.execute(f"PRAGMA casefeedback_export.application_id = {APPLICATION_ID}")
+            cursor.execute("BEGIN")
+            try:
+                results = [cursor.execute(query).fetchall() for query in snapshot_queries]
+                cursor.execute("SELECT sqlcipher_export('casefeedback_export')")
+            finally:
+                cursor.execute("COMMIT")
+        finally:
+            cursor.execute("DETACH DATABASE casefeedback_export")
+    finally:
+        cursor.close()
+    return results
+
+
+INTEGRITY_CHECKS = ("PRAGMA cipher_integrity_check", "PRAGMA integrity_check")
+
+
+def integrity_problems(dbapi_connection: Any) -> list[str]:
+    """What SQLCipher's page MACs and SQLite's structure check find wrong; empty when sound."""
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(INTEGRITY_CHECKS[0])
+        problems = [str(row[0]) for row in cursor.fetchall()]
+        cursor.execute(INTEGRITY_CHECKS[1])
+        problems += [str(row[0]) for row in cursor.fetchall() if row[0] != "ok"]
+    finally:
+        cursor.close()
+    return problems
+
+
+def open_readonly(path: Path, key: bytes) -> Any:
+    """A read-only DB-API connection to a SQLCipher file (a backup under check): nothing, not even
+    the journal mode in its header, is written to it."""
+    from urllib.parse import quote
+
+    import sqlcipher3
+
+    connection = sqlcipher3.connect(f"file:{quote(str(path))}?mode=ro", uri=True, check_same_thread=False)
+    try:
+        connection.execute(f"PRAGMA key = \"{raw_key_pragma_value(key)}\"")
+        verify_readable(connection, str(path))
+    except BaseException:
+        connection.close()
+        raise
+    return connection
+
+
+def rekey(dbapi_connection: Any, new_key: bytes) -> None:
+    """Re-encrypt every page of the connected database under ``new_key``, in place."""
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(rekey_statement(new_key))
+    finally:
+        cursor.close()
+
+
+def json_field(column: Any, key: str) -> Any:
+    """SQL for one top-level key of a JSON text column (the audit detail), as text."""
+    from sqlalchemy import func
+
+    return func.json_extract(column, f"$.{key}")

@@ -2,11 +2,16 @@
 """Benchmark the final submission POST of the feedback form.
 
 casefeedback is served by gunicorn from a throwaway instance; every timed
-request is the last POST of a real person's journey (consent given, questions
-answered) with its own session and CSRF token, since each session can submit
-once. Those sessions are prepared before the timed phase, through the same
-pages a browser would visit. Then the bare baseline (baseline_app.py) is served
-the same way and sent the same answers. The two servers never run at once.
+request is the last POST of a real person's journey — "Send" on "Check your
+answers", after consent was given and each question answered on its own page
+(each answer saved, sealed, in the person's draft) — with its own session and
+CSRF token, since each draft can be sent once. Those sessions are prepared
+before the timed phase, through the same forms a browser posts, following the
+app's own redirects from question to question. Only the final POST is timed:
+it opens the draft, seals the answers afresh, stores the submission and its
+consent receipt and erases the draft, in one transaction. Then the bare
+baseline (baseline_app.py) is served the same way and sent the same answers in
+one POST. The two servers never run at once.
 
 Figures are printed and written to bench-results/submit.json; nothing is asserted.
 """
@@ -28,7 +33,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from common import (
     BENCH_LIB,
@@ -74,12 +79,15 @@ class Session:
     csrf_token: str
 
 
-def answers_body(rng: random.Random) -> str:
-    """The form fields of one final POST (without the CSRF token), url-encoded."""
-    return urlencode({
-        "q_treated": "4", "q_listened": "yes", "q_informed": "sometimes", "q_easy_to_reach": "yes",
-        "q_chased": "no", "q_safe_now": "yes", "q_safer": _text(rng, 200), "q_anything_else": _text(rng, 500),
-    })
+def answers_of(rng: random.Random) -> dict[str, str]:
+    """One person's answers, by question id."""
+    return {"treated": "4", "listened": "yes", "informed": "sometimes", "easy_to_reach": "yes", "chased": "no",
+            "safe_now": "yes", "safer": _text(rng, 200), "anything_else": _text(rng, 500)}
+
+
+def answers_body(answers: dict[str, str]) -> str:
+    """The baseline's single POST: every answer at once, url-encoded."""
+    return urlencode({f"q_{question}": value for question, value in answers.items()})
 
 
 def _text(rng: random.Random, length: int) -> str:
@@ -101,8 +109,8 @@ def _session_cookie(response: http.client.HTTPResponse, current: str) -> str:
 
 
 def _exchange(port: int, method: str, path: str, cookie: str, body: str | None = None,
-              ) -> tuple[int, str, str]:
-    """One request; return (status, body text, session cookie after it)."""
+              ) -> tuple[int, str, str, str | None]:
+    """One request; return (status, body text, session cookie after it, Location if any)."""
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     try:
         headers = {"Cookie": cookie} if cookie else {}
@@ -111,7 +119,7 @@ def _exchange(port: int, method: str, path: str, cookie: str, body: str | None =
         connection.request(method, path, body=body, headers=headers)
         response = connection.getresponse()
         text = response.read().decode("utf-8", errors="replace")
-        return response.status, text, _session_cookie(response, cookie)
+        return response.status, text, _session_cookie(response, cookie), response.getheader("Location")
     finally:
         connection.close()
 
@@ -123,39 +131,60 @@ def _csrf(page: str, where: str) -> str:
     return match.group(1) or match.group(2)
 
 
-def prepare_session(port: int) -> Session:
-    """Open the form, give consent, open the questions: exactly what a browser does."""
+def _location(status: int, location: str | None, where: str) -> str:
+    """The path a 303 leads to (the app's next page)."""
+    if status != 303 or not location:
+        raise BenchError(f"{where} answered {status} (expected 303 to the next page)")
+    parts = urlsplit(location)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def prepare_session(port: int, answers: dict[str, str]) -> Session:
+    """Open the form, give consent, answer each question on its own page: exactly what a browser posts.
+
+    The CSRF token is the session's, so the one from the first page serves every
+    form; each POST's redirect names the next page (a question, or the content
+    warning before a sensitive section), until "Check your answers".
+    """
     base = f"/feedback/{SERVICE}"
-    status, page, cookie = _exchange(port, "GET", base, "")
+    status, page, cookie, _ = _exchange(port, "GET", base, "")
     if status != 200:
         raise BenchError(f"GET {base} answered {status}")
-    consent = urlencode({"csrf_token": _csrf(page, f"GET {base}"), "choice_store": "y"})
-    status, _, cookie = _exchange(port, "POST", f"{base}/consent", cookie, consent)
-    if status != 303 or not cookie:
-        raise BenchError(f"POST {base}/consent answered {status} (expected 303 and a session cookie)")
-    status, page, cookie = _exchange(port, "GET", f"{base}/questions", cookie)
-    if status != 200:
-        raise BenchError(f"GET {base}/questions answered {status}")
-    return Session(cookie, _csrf(page, f"GET {base}/questions"))
+    token = _csrf(page, f"GET {base}")
+    status, _, cookie, path = _exchange(port, "POST", f"{base}/consent", cookie,
+                                        urlencode({"csrf_token": token, "choice_store": "y"}))
+    if not cookie:
+        raise BenchError(f"POST {base}/consent gave no session cookie")
+    path = _location(status, path, f"POST {base}/consent")
+    for _ in range(100):
+        if path.startswith(f"{base}/check"):
+            return Session(cookie, token)
+        if path.startswith(f"{base}/section/"):
+            form = {"csrf_token": token, "action": "continue"}
+        else:
+            form = {"csrf_token": token, "action": "continue", "answer": answers[path.rsplit("/", 1)[-1]]}
+        status, _, cookie, location = _exchange(port, "POST", path, cookie, urlencode(form))
+        path = _location(status, location, f"POST {path}")
+    raise BenchError("the journey never reached Check your answers")
 
 
-def prepare_sessions(port: int, count: int, threads: int) -> list[Session]:
+def prepare_sessions(port: int, answers: Sequence[dict[str, str]], threads: int) -> list[Session]:
     pool = ThreadPoolExecutor(max_workers=threads)
     try:
-        return list(pool.map(lambda _: prepare_session(port), range(count)))
+        return list(pool.map(lambda given: prepare_session(port, given), answers))
     finally:
         # On Ctrl-C or an error, drop the sessions not yet started instead of preparing them all.
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def casefeedback_requests(sessions: Sequence[Session], bodies: Sequence[str]) -> list[Request]:
-    return [Request(body=f"{body}&{urlencode({'csrf_token': s.csrf_token})}", cookie=s.cookie)
-            for s, body in zip(sessions, bodies, strict=True)]
+def casefeedback_requests(sessions: Sequence[Session]) -> list[Request]:
+    """The final "Send": the answers are already in each session's draft, so the body is the token alone."""
+    return [Request(body=urlencode({"csrf_token": s.csrf_token}), cookie=s.cookie) for s in sessions]
 
 
 def smoke_test(port: int, path: str, request: Request) -> None:
     """One request by hand before the load: a broken setup fails here, in words, not as 100 % errors."""
-    status, page, _ = _exchange(port, "POST", path, request.cookie, request.body)
+    status, page, _, _ = _exchange(port, "POST", path, request.cookie, request.body)
     if status != 200 or "receipt-code" not in page:
         raise BenchError(f"a single POST {path} answered {status} without a receipt code; "
                          "the benchmark would only measure errors")
@@ -183,28 +212,27 @@ def say(message: str) -> None:
 def run_casefeedback(args: argparse.Namespace, spec: LoadSpec, workdir: Path, rng: random.Random,
                      ) -> tuple[Result, list[str]]:
     env = init_instance(workdir / "instance", workdir / "init.log")
-    path = f"/feedback/{SERVICE}/questions"
+    path = f"/feedback/{SERVICE}/send"
     with gunicorn("casefeedback.wsgi:app", workers=args.workers, env=env,
                   log_path=workdir / "casefeedback-gunicorn.log") as port:
         say(f"casefeedback is up on port {port}; checking one submission by hand")
-        smoke_test(port, path, casefeedback_requests(prepare_sessions(port, 1, 1), [answers_body(rng)])[0])
+        smoke_test(port, path, casefeedback_requests(prepare_sessions(port, [answers_of(rng)], 1))[0])
 
         warm_count = args.sessions_warmup or max(300, 40 * spec.connections)
-        warm = casefeedback_requests(prepare_sessions(port, warm_count, args.prep_threads),
-                                     [answers_body(rng) for _ in range(warm_count)])
+        warm = casefeedback_requests(prepare_sessions(port, [answers_of(rng) for _ in range(warm_count)],
+                                                      args.prep_threads))
         say(f"warming up for {args.warmup:.0f} s (also measures the rate, to size the timed run)")
         warmup = drive("casefeedback-warmup", port, path, warm, spec, workdir, cycle=False,
                        duration_s=args.warmup)
         rate = max(warmup.rps, 1.0)
         needed = args.sessions or math.ceil(rate * spec.duration_s * SESSION_MARGIN) + 4 * spec.connections
         started = time.monotonic()
-        say(f"warm-up ran {warmup.rps:.0f} req/s; preparing {needed} sessions (3 requests each) ...")
-        sessions = prepare_sessions(port, needed, args.prep_threads)
+        given = [answers_of(rng) for _ in range(needed)]
+        say(f"warm-up ran {warmup.rps:.0f} req/s; preparing {needed} sessions (about 11 requests each) ...")
+        sessions = prepare_sessions(port, given, args.prep_threads)
         say(f"prepared them in {time.monotonic() - started:.0f} s; timed run of {spec.duration_s:.0f} s")
-        bodies = [answers_body(rng) for _ in range(needed)]
-        result = drive("casefeedback", port, path, casefeedback_requests(sessions, bodies), spec, workdir,
-                       cycle=False)
-    return result, bodies
+        result = drive("casefeedback", port, path, casefeedback_requests(sessions), spec, workdir, cycle=False)
+    return result, [answers_body(answers) for answers in given]
 
 
 def run_baseline(args: argparse.Namespace, spec: LoadSpec, workdir: Path, bodies: Sequence[str]) -> Result:

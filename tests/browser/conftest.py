@@ -47,9 +47,9 @@ def browser() -> Iterator[object]:
         launched.close()
 
 
-@pytest.fixture
-def live_app(tmp_path: Path):  # type: ignore[no-untyped-def]
-    config = make_config(tmp_path / "instance")
+def serve(instance: Path) -> Iterator[object]:
+    """A fresh app (fresh keys, its own database) served by werkzeug in a thread until the generator closes."""
+    config = make_config(instance)
     app = create_app(config, clock=Clock())
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -60,6 +60,11 @@ def live_app(tmp_path: Path):  # type: ignore[no-untyped-def]
     thread.join(timeout=10)
     server.server_close()
     app.extensions["casefeedback"].engine.dispose()
+
+
+@pytest.fixture
+def live_app(tmp_path: Path):  # type: ignore[no-untyped-def]
+    yield from serve(tmp_path / "instance")
 
 
 @pytest.fixture

@@ -4,37 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from tests.browser.pages import axe_violations, horizontal_overflow, wait_for_exit, watch_exit
+
 pytestmark = pytest.mark.browser
 
 START = "/feedback/victim-support"
-
-
-def axe_violations(page) -> list[str]:  # type: ignore[no-untyped-def]
-    from axe_playwright_python.sync_playwright import Axe
-
-    results = Axe().run(page, options={"runOnly": {"type": "tag",
-                                                   "values": ["wcag2a", "wcag2aa", "wcag21aa", "wcag22aa"]}})
-    return [f"{v['id']}: {v['help']}" for v in results.response["violations"]]
-
-
-def exit_url(live_app) -> str:  # type: ignore[no-untyped-def]
-    return str(live_app.extensions["casefeedback"].policies.service("victim-support").exit_url)
-
-
-def watch_exit(page, live_app) -> list[str]:  # type: ignore[no-untyped-def]
-    """Record navigations to the neutral site (which this offline machine cannot load)."""
-    target = exit_url(live_app)
-    visited: list[str] = []
-    page.on("request", lambda request: visited.append(request.url) if request.url.startswith(target) else None)
-    return visited
-
-
-def wait_for_exit(page, visited: list[str]) -> None:  # type: ignore[no-untyped-def]
-    for _ in range(50):
-        if visited:
-            return
-        page.wait_for_timeout(100)
-    raise AssertionError("the page did not go to the neutral site")
 
 
 def test_start_page_has_no_axe_violations(page, base_url):
@@ -70,6 +44,5 @@ def test_exit_works_without_javascript(no_js_page, base_url, live_app):
 def test_usable_at_320_pixels_wide(page, base_url):
     page.set_viewport_size({"width": 320, "height": 640})
     page.goto(base_url + START)
-    overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
-    assert overflow <= 0
+    assert horizontal_overflow(page) <= 0
     assert page.is_visible("#exit-this-page")

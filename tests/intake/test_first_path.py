@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from sqlalchemy import func, select
 
 from casefeedback.storage.engine import read
@@ -12,9 +13,11 @@ from casefeedback.storage.tables import (
     audit_events,
     consent_receipts,
     data_keys,
+    draft_answers,
+    drafts,
     submissions,
 )
-from tests.conftest import canary
+from tests.conftest import canary, csrf_token
 from tests.helpers import ServiceUser
 
 ANSWERS = {"treated": "4", "listened": "yes", "safe_now": "no"}
@@ -25,26 +28,81 @@ def count(found, table) -> int:
         return int(connection.execute(select(func.count()).select_from(table)).scalar_one())
 
 
-def test_consent_comes_first(client):
-    response = client.get("/feedback/victim-support/questions")
+@pytest.mark.parametrize("path", ["questions", "q/treated", "section/safety", "check", "save"])
+def test_consent_comes_first(client, path):
+    response = client.get(f"/feedback/victim-support/{path}")
     assert response.status_code == 303
     assert response.headers["Location"].endswith("/feedback/victim-support")
 
 
-def test_consent_page_explains_keeping_and_seeing_from_the_policy(client):
+def test_consent_page_explains_keeping_and_seeing_from_the_policy(app, client, found, staff_factory):
     page = client.get("/feedback/victim-support").get_data(as_text=True)
-    assert "kept for 180 days after your case is closed" in page
-    assert "Seen by your caseworker." in page
+    # Anonymous: no case, so nobody holds a case relation; only the duty manager can read safety answers.
+    assert "Your feedback is anonymous: it is not linked to your name or to a case." in page
+    assert ("Kept for 180 days after your case is closed. Nobody at the service reads these, because your "
+            "feedback is not linked to a case.") in page
+    assert "Kept for 1 year after your case is closed. Who can see them: the duty manager." in page
+    assert "we keep your answers for 14 days after your last change" in page
     assert "Exit this page" in page and "116 123" in page
+
+    from tests.intake.test_leaving_and_invitations import invitation
+
+    owner_id, *_ = staff_factory()
+    invited = app.test_client()
+    invited.get(f"/feedback/i/{invitation(found, owner_id)}")
+    page = invited.get("/feedback/victim-support").get_data(as_text=True)
+    assert "Your feedback will be linked to your case" in page
+    assert "Kept for 180 days after your case is closed. Who can see them: your caseworker." in page
+    assert ("Kept for 1 year after your case is closed. Who can see them: your caseworker, the caseworker "
+            "who covers for them, their supervisor, the duty manager.") in page
+
+
+def test_nothing_is_stored_before_consent_to_store(client, found):
+    before = {t.name: count(found, t) for t in (drafts, draft_answers, submissions, audit_events)}
+    client.get("/feedback/victim-support")
+    client.get("/feedback/victim-support/q/treated")
+    assert {t.name: count(found, t) for t in (drafts, draft_answers, submissions, audit_events)} == before
+    ServiceUser(client).consent("store")
+    assert count(found, drafts) == 1 and count(found, draft_answers) == 0
 
 
 def test_declining_stores_nothing(client, found):
-    before = {t.name: count(found, t) for t in (submissions, consent_receipts, answers, audit_events)}
+    before = {t.name: count(found, t) for t in (submissions, consent_receipts, answers, audit_events, drafts)}
     response = ServiceUser(client).consent("contact_me")
     assert response.status_code == 200
-    assert "nothing has been saved" in response.get_data(as_text=True)
-    assert {t.name: count(found, t) for t in (submissions, consent_receipts, answers, audit_events)} == before
+    page = response.get_data(as_text=True)
+    assert "nothing has been saved" in page and "talk to your caseworker" in page and "116 123" in page
+    assert {t.name: count(found, t) for t in (submissions, consent_receipts, answers, audit_events, drafts)} == before
     assert client.get("/feedback/victim-support/questions").status_code == 303
+
+
+def test_taking_back_store_part_way_erases_the_draft(client, found):
+    user = ServiceUser(client)
+    user.consent("store")
+    user.answer_question("treated", "4")
+    assert count(found, draft_answers) == 1
+    page = client.get("/feedback/victim-support").get_data(as_text=True)
+    assert "You have saved answers already" in page and 'name="choice_store" value="y" checked' in page
+    response = user.consent("contact_me")
+    assert "nothing has been saved" in response.get_data(as_text=True)
+    assert (count(found, drafts), count(found, draft_answers)) == (0, 0)
+    with read(found.engine) as connection:
+        event = connection.execute(select(audit_events).where(audit_events.c.action == "draft.erase")).one()
+    assert '"reason":"consent_declined"' in event.detail
+
+
+def test_changing_choices_part_way_keeps_the_answers_and_records_the_new_choices(client, found, clock):
+    user = ServiceUser(client)
+    user.consent("store")
+    user.answer_question("treated", "4")
+    clock.advance(minutes=5)
+    response = user.consent("store", "contact_me")
+    assert response.headers["Location"].endswith("/feedback/victim-support/q/listened")  # carries on
+    code = user.give_feedback({"treated": "4"}, choices=("store", "contact_me"))
+    assert code
+    with read(found.engine) as connection:
+        receipt = connection.execute(select(consent_receipts)).one()
+    assert json.loads(receipt.choices)["contact_me"] is True
 
 
 def test_submission_is_sealed_with_a_consent_receipt_and_policy_version(client, found):
@@ -60,25 +118,26 @@ def test_submission_is_sealed_with_a_consent_receipt_and_policy_version(client, 
     assert code.replace("-", "") not in sub.receipt_hash
     assert json.loads(receipt.choices) == {"store": True, "contact_me": False, "share_insight": True}
     assert receipt.consent_version == policy.consent.version and receipt.language == "en"
+    assert receipt.given_at == found.clock()  # the time consent was given
     assert {a.question_id for a in stored} == set(ANSWERS)  # skipped questions store nothing
     assert {k.field_class for k in keys} == {a.field_class for a in stored}
     assert all(k.kek_id == found.keyring.active_id for k in keys)
+    assert (count(found, drafts), count(found, draft_answers)) == (0, 0)  # the draft went with the sending
 
 
 def test_the_same_submission_sent_twice_is_stored_once(client, found):
     user = ServiceUser(client)
     user.consent("store")
-    page = client.get("/feedback/victim-support/questions").get_data(as_text=True)
-    from tests.conftest import csrf_token
-
-    form = {"q_treated": "5", "csrf_token": csrf_token(page)}
+    user.answer_all({"treated": "5"})
+    page = client.get("/feedback/victim-support/check").get_data(as_text=True)
+    form = {"csrf_token": csrf_token(page)}
     cookie = client.get_cookie("casefeedback")
-    assert client.post("/feedback/victim-support/questions", data=form).status_code == 200
+    assert client.post("/feedback/victim-support/send", data=form).status_code == 200
     client.set_cookie("casefeedback", cookie.value)  # replay the old session cookie too
-    replay = client.post("/feedback/victim-support/questions", data=form)
+    replay = client.post("/feedback/victim-support/send", data=form)
     assert replay.status_code == 409
     assert "already been sent" in replay.get_data(as_text=True)
-    assert count(found, submissions) == 1
+    assert count(found, submissions) == 1 and count(found, drafts) == 0
 
 
 def test_caseworker_sees_invited_feedback_and_every_open_is_audited(client, app, found, staff_factory, auth):

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy import func, select
+
 from casefeedback.auth import accounts
 from casefeedback.auth.sessions import StaffMember
 from casefeedback.casework.cases import create_case
 from casefeedback.casework.invitations import create_invitation
-from casefeedback.storage.engine import write
+from casefeedback.storage.engine import read, write
+from casefeedback.storage.tables import draft_answers, submissions
 from tests.helpers import ServiceUser
 
 
@@ -24,19 +27,26 @@ def invitation(found, owner_id: str, **kwargs) -> str:
 
 def test_leave_forgets_the_session_and_goes_to_the_policy_neutral_site(client, found):
     ServiceUser(client).consent("store")
-    assert client.get("/feedback/victim-support/questions").status_code == 200
+    assert client.get("/feedback/victim-support/q/treated").status_code == 200
     response = client.get("/feedback/leave")
     assert response.status_code == 303
     assert response.headers["Location"] == found.policies.service("victim-support").exit_url
-    assert client.get("/feedback/victim-support/questions").status_code == 303  # consent is gone too
+    assert response.headers["Clear-Site-Data"] == '"cookies"'
+    assert client.get("/feedback/victim-support/q/treated").status_code == 303  # consent is gone too
 
 
 def test_every_intake_page_has_the_exit_link_and_no_third_party_resources(client):
-    ServiceUser(client).consent("store")
-    for path in ("/feedback/victim-support", "/feedback/victim-support/questions"):
-        page = client.get(path).get_data(as_text=True)
-        assert 'href="/feedback/leave"' in page and "Exit this page" in page
-        assert "http://" not in page.replace('href="http://localhost', "") and "https://" not in page
+    user = ServiceUser(client)
+    user.consent("store")
+    user.answer_question("treated", "4")
+    for path in ("", "/q/listened", "/section/safety", "/check", "/save", "/resume", "/questions"):
+        response = client.get(f"/feedback/victim-support{path}", follow_redirects=True)
+        page = response.get_data(as_text=True)
+        assert response.status_code == 200, path
+        assert 'href="/feedback/leave"' in page and "Exit this page" in page, path
+        assert 'src="/static/exit.js" data-exit-url="/feedback/leave"' in page, path
+        assert "http://" not in page.replace('href="http://localhost', "") and "https://" not in page, path
+        assert response.headers["Cache-Control"].startswith("no-store"), path
 
 
 def test_expired_invitation_is_a_plain_410(client, found, staff_factory, clock):
@@ -61,17 +71,19 @@ def test_invitation_used_up_between_opening_and_sending_keeps_nothing_half_writt
     first.get(f"/feedback/i/{token}")
     second.get(f"/feedback/i/{token}")
     ServiceUser(first).give_feedback({"treated": "5"})
-    ServiceUser(second).consent("store")
-    from tests.conftest import csrf_token
-
-    page = second.get("/feedback/victim-support/questions").get_data(as_text=True)
-    response = second.post("/feedback/victim-support/questions",
-                           data={"q_treated": "1", "csrf_token": csrf_token(page)})
-    assert response.status_code == 410
-    from sqlalchemy import func, select
-
-    from casefeedback.storage.engine import read
-    from casefeedback.storage.tables import submissions
-
+    person = ServiceUser(second)
+    person.consent("store")
+    response = person.answer({"treated": "1"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 410 and "cannot be used any more" in page
+    assert "your answers are still saved" in page
     with read(found.engine) as connection:
         assert connection.execute(select(func.count()).select_from(submissions)).scalar_one() == 1
+        assert connection.execute(select(func.count()).select_from(draft_answers)).scalar_one() == 8  # kept
+
+    # They can still send it, as general feedback: not linked to the case.
+    again = person.post("/feedback/victim-support/send", {"action": "unlinked"}, page)
+    assert again.status_code == 200 and "receipt-code" in again.get_data(as_text=True)
+    with read(found.engine) as connection:
+        cases_of = connection.execute(select(submissions.c.case_id).order_by(submissions.c.submitted_at)).all()
+    assert len(cases_of) == 2 and sum(1 for (case_id,) in cases_of if case_id is None) == 1

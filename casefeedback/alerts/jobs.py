@@ -1,0 +1,33 @@
+"""The worker's alert jobs: deliver the outbox at once, escalate when deadlines pass.
+
+Delivery polls twice a second and escalation once: cheap indexed queries, and
+the submission-to-email time stays around a second (the benchmark measures it). On start the worker
+runs them at once, so whatever was missed while it was down goes out first;
+state is in the database (the outbox and the deadlines), never in the scheduler.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from casefeedback.alerts.delivery import deliver_due
+from casefeedback.alerts.escalation import escalate_due
+from casefeedback.services import Services
+from casefeedback.worker.registry import Job, register
+
+
+def run_delivery(found: Services) -> str:
+    return deliver_due(found).summary()
+
+
+def run_escalation(found: Services) -> str:
+    moved = escalate_due(found)
+    # Send what escalating queued straight away rather than on the next tick.
+    delivered = deliver_due(found) if moved else None
+    return f"{moved} escalated" + (f"; {delivered.summary()}" if delivered else "")
+
+
+register(Job("alerts.deliver", timedelta(milliseconds=500), run_delivery,
+             "deliver alert notifications (email, webhook), retrying with backoff", grace=timedelta(minutes=5)))
+register(Job("alerts.escalate", timedelta(seconds=1), run_escalation,
+             "escalate alerts whose acknowledgement deadline has passed", grace=timedelta(minutes=5)))

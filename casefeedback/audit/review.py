@@ -1,0 +1,290 @@
+"""The auditor's view of the log: search, a case's access history, flags, exports.
+
+Auditors see audit rows and nothing else. The rows hold who, what, when, why
+and ids — never content — so nothing here opens a field or reads an answer.
+
+Flags:
+
+* ``break_glass`` — a break-glass opening, or a field read through one;
+* ``outside_hours`` — a field read outside working hours (Monday to Friday,
+  08:00–18:00, UK time);
+* ``many_cases`` — the reader opened fields of ``BURST_CASES`` or more
+  different cases within ``BURST_WINDOW``;
+* ``not_assigned`` — a field read by someone who is neither the case's owner
+  nor its deputy (as the case stands now).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import zipfile
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, Connection, or_, select
+
+from casefeedback.audit.checkpoints import Checkpoint
+from casefeedback.storage.dialect import json_field
+from casefeedback.storage.tables import audit_events, cases, staff, submissions
+
+WORKING_DAYS = range(0, 5)  # Monday to Friday
+WORKING_HOURS = (time(8, 0), time(18, 0))
+WORKING_ZONE = ZoneInfo("Europe/London")
+BURST_CASES = 5
+BURST_WINDOW = timedelta(minutes=10)
+READ_ACTIONS = ("field.open",)
+FLAGS = {"break_glass": "Break-glass", "outside_hours": "Read outside working hours",
+         "many_cases": f"Opened {BURST_CASES}+ cases within {int(BURST_WINDOW.total_seconds() // 60)} minutes",
+         "not_assigned": "Read a case not assigned to them"}
+COLUMNS = ("seq", "at", "actor_id", "actor_username", "actor_role", "action", "object_type", "object_id",
+           "field_class", "purpose", "outcome", "case_id", "flags", "detail", "mac")
+PAGE = 200
+MAX_EXPORT = 1_000_000
+
+
+@dataclass(frozen=True)
+class Filters:
+    staff: str | None = None  # a username or a staff id
+    case_id: str | None = None
+    action: str | None = None  # exact, or a prefix ending in "." ("field.")
+    since: datetime | None = None
+    until: datetime | None = None  # exclusive
+    flagged_only: bool = False
+
+    def describe(self) -> str:
+        parts = [f"{k}={v}" for k, v in (("staff", self.staff), ("case", self.case_id), ("action", self.action),
+                                         ("since", self.since), ("until", self.until)) if v]
+        return ", ".join(parts + (["flagged only"] if self.flagged_only else [])) or "everything"
+
+
+@dataclass
+class ReviewRow:
+    seq: int
+    at: str
+    actor_id: str | None
+    actor_username: str | None
+    actor_role: str | None
+    action: str
+    object_type: str | None
+    object_id: str | None
+    field_class: str | None
+    purpose: str | None
+    outcome: str
+    detail: str
+    mac: str
+    case_id: str | None = None
+    flags: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {name: (";".join(self.flags) if name == "flags" else getattr(self, name)) for name in COLUMNS}
+
+
+def _ts(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _case_clause(connection: Connection, case_id: str) -> ColumnElement[bool]:
+    subs = list(connection.execute(select(submissions.c.id).where(submissions.c.case_id == case_id)).scalars())
+    clauses = [audit_events.c.object_id == case_id, json_field(audit_events.c.detail, "case") == case_id]
+    if subs:
+        clauses += [audit_events.c.object_id.in_(subs), json_field(audit_events.c.detail, "submission").in_(subs)]
+    return or_(*clauses)
+
+
+def _where(connection: Connection, filters: Filters) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = []
+    if filters.staff:
+        ids = list(connection.execute(select(staff.c.id).where(or_(staff.c.username == filters.staff,
+                                                                     staff.c.id == filters.staff))).scalars())
+        where.append(audit_events.c.actor_id.in_(ids or [filters.staff]))
+    if filters.case_id:
+        where.append(_case_clause(connection, filters.case_id))
+    if filters.action:
+        where.append(audit_events.c.action.startswith(filters.action) if filters.action.endswith(".")
+                     else audit_events.c.action == filters.action)
+    if filters.since:
+        where.append(audit_events.c.at >= _ts(filters.since))
+    if filters.until:
+        where.append(audit_events.c.at < _ts(filters.until))
+    return where
+
+
+def search(connection: Connection, filters: Filters, *, before_seq: int | None = None,
+           limit: int = PAGE) -> list[ReviewRow]:
+    """Newest first; ``before_seq`` pages back. With ``flagged_only``, scans until ``limit`` flagged rows."""
+    where = _where(connection, filters)
+    found: list[ReviewRow] = []
+    cursor = before_seq
+    while len(found) < limit:
+        query = select(audit_events).where(*where)
+        if cursor is not None:
+            query = query.where(audit_events.c.seq < cursor)
+        batch = _rows(connection.execute(query.order_by(audit_events.c.seq.desc()).limit(limit * 4 if
+                                                                                         filters.flagged_only
+                                                                                         else limit)))
+        if not batch:
+            break
+        flag(connection, batch)
+        found += [r for r in batch if r.flags] if filters.flagged_only else batch
+        cursor = batch[-1].seq
+        if not filters.flagged_only:
+            break
+    return found[:limit]
+
+
+def history(connection: Connection, case_id: str) -> list[ReviewRow]:
+    """Every event touching a case, its submissions and their fields, oldest first."""
+    rows = _rows(connection.execute(select(audit_events).where(_case_clause(connection, case_id))
+                                    .order_by(audit_events.c.seq)))
+    flag(connection, rows)
+    return rows
+
+
+def _rows(result: Iterable[Any]) -> list[ReviewRow]:
+    return [ReviewRow(r.seq, r.at, r.actor_id, None, r.actor_role, r.action, r.object_type, r.object_id,
+                      r.field_class, r.purpose, r.outcome, r.detail, r.mac) for r in result]
+
+
+def _detail(row: ReviewRow) -> dict[str, Any]:
+    try:
+        loaded = json.loads(row.detail)
+    except ValueError:
+        return {}
+    return loaded if isinstance(loaded, dict) else {}
+
+
+def flag(connection: Connection, rows: Sequence[ReviewRow]) -> None:
+    """Fill in each row's case, staff username and flags."""
+    _link_cases(connection, rows)
+    names = {row[0]: row[1] for row in connection.execute(
+        select(staff.c.id, staff.c.username).where(staff.c.id.in_({r.actor_id for r in rows if r.actor_id})))}
+    assignments = {r.id: (r.owner_id, r.deputy_id) for r in connection.execute(
+        select(cases.c.id, cases.c.owner_id, cases.c.deputy_id).where(cases.c.id.in_({r.case_id for r in rows
+                                                                                        if r.case_id})))}
+    bursts = _bursts(connection, [r for r in rows if _is_read(r)])
+    for row in rows:
+        row.actor_username = names.get(row.actor_id or "")
+        detail = _detail(row)
+        if row.action.startswith("break_glass.") or detail.get("break_glass") is True:
+            row.flags.append("break_glass")
+        if not _is_read(row):
+            continue
+        if _outside_hours(row.at):
+            row.flags.append("outside_hours")
+        if row.seq in bursts:
+            row.flags.append("many_cases")
+        assigned = assignments.get(row.case_id or "")
+        if assigned is not None and row.actor_id not in assigned:
+            row.flags.append("not_assigned")
+
+
+def _is_read(row: ReviewRow) -> bool:
+    return row.action in READ_ACTIONS and row.outcome == "allowed" and row.actor_role not in (None, "retention")
+
+
+def _link_cases(connection: Connection, rows: Sequence[ReviewRow]) -> None:
+    wanted: set[str] = set()
+    for row in rows:
+        detail = _detail(row)
+        if row.object_type == "case":
+            row.case_id = row.object_id
+        elif isinstance(detail.get("case"), str):
+            row.case_id = detail["case"]
+        else:
+            sub = detail.get("submission") if isinstance(detail.get("submission"), str) else (
+                row.object_id if row.object_type == "submission" else None)
+            if sub:
+                wanted.add(sub)
+    if not wanted:
+        return
+    by_submission = {row[0]: row[1] for row in connection.execute(
+        select(submissions.c.id, submissions.c.case_id).where(submissions.c.id.in_(wanted)))}
+    for row in rows:
+        if row.case_id is None:
+            detail = _detail(row)
+            sub = detail.get("submission") if isinstance(detail.get("submission"), str) else row.object_id
+            row.case_id = by_submission.get(sub or "")
+
+
+def _outside_hours(at: str) -> bool:
+    moment = datetime.fromisoformat(at.replace("Z", "+00:00")).astimezone(WORKING_ZONE)
+    return moment.weekday() not in WORKING_DAYS or not (WORKING_HOURS[0] <= moment.time() < WORKING_HOURS[1])
+
+
+def _bursts(connection: Connection, reads: Sequence[ReviewRow]) -> set[int]:
+    """Seqs of reads that complete a run of BURST_CASES different cases by one reader within BURST_WINDOW."""
+    if not reads:
+        return set()
+    start = min(r.at for r in reads)
+    since = _ts(datetime.fromisoformat(start.replace("Z", "+00:00")) - BURST_WINDOW)
+    until = max(r.at for r in reads)
+    around = _rows(connection.execute(select(audit_events).where(
+        audit_events.c.action.in_(READ_ACTIONS), audit_events.c.outcome == "allowed",
+        audit_events.c.actor_id.in_({r.actor_id for r in reads}), audit_events.c.at >= since,
+        audit_events.c.at <= until).order_by(audit_events.c.seq)))
+    _link_cases(connection, around)
+    flagged: set[int] = set()
+    by_actor: dict[str | None, list[ReviewRow]] = defaultdict(list)
+    for row in around:
+        by_actor[row.actor_id].append(row)
+    for actor_rows in by_actor.values():
+        window: list[tuple[datetime, str]] = []
+        for row in actor_rows:
+            moment = datetime.fromisoformat(row.at.replace("Z", "+00:00"))
+            window = [(t, c) for t, c in window if moment - t <= BURST_WINDOW]
+            if row.case_id:
+                window.append((moment, row.case_id))
+            if len({c for _, c in window}) >= BURST_CASES:
+                flagged.add(row.seq)
+    return flagged
+
+
+def export_rows(connection: Connection, filters: Filters, up_to_seq: int) -> list[ReviewRow]:
+    where = _where(connection, filters)
+    rows = _rows(connection.execute(select(audit_events).where(audit_events.c.seq <= up_to_seq, *where)
+                                    .order_by(audit_events.c.seq).limit(MAX_EXPORT)))
+    for start in range(0, len(rows), 5000):
+        flag(connection, rows[start:start + 5000])
+    return [r for r in rows if r.flags] if filters.flagged_only else rows
+
+
+def export_archive(rows: Sequence[ReviewRow], kind: str, checkpoint: Checkpoint, filters: Filters,
+                   exported_at: datetime) -> bytes:
+    """A zip: the events (CSV or JSON Lines), the signed checkpoint that covers them, and how to check them."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        if kind == "csv":
+            text = io.StringIO()
+            writer = csv.DictWriter(text, fieldnames=COLUMNS)
+            writer.writeheader()
+            for row in rows:
+                writer.writerow({k: _csv_safe(v) for k, v in row.as_dict().items()})
+            archive.writestr("events.csv", text.getvalue())
+        else:
+            archive.writestr("events.jsonl", "".join(json.dumps(r.as_dict(), ensure_ascii=True) + "\n"
+                                                     for r in rows))
+        archive.writestr("checkpoint.json", checkpoint.to_json())
+        archive.writestr("README.txt", _readme(len(rows), kind, checkpoint, filters, exported_at))
+    return buffer.getvalue()
+
+
+def _csv_safe(value: Any) -> Any:
+    # A cell starting with = + - @ is run as a formula by spreadsheets: never let an id or reason do that.
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def _readme(count: int, kind: str, checkpoint: Checkpoint, filters: Filters, exported_at: datetime) -> str:
+    return (f"casefeedback audit export\n\nExported: {_ts(exported_at)}\nEvents: {count} ({kind})\n"
+            f"Filters: {filters.describe()}\n\ncheckpoint.json is the signed checkpoint at event {checkpoint.seq}, "
+            "which covers every event in this export. Keep it somewhere the instance cannot reach. At any later "
+            "time, `casefeedback audit verify --from-checkpoint checkpoint.json` proves the instance's log still "
+            "agrees with it: nothing up to that event was edited, deleted, inserted, reordered or cut off.\n"
+            f"The checkpoint's signature can be checked with the instance's public key {checkpoint.public_key}.\n")

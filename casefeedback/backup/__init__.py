@@ -1,0 +1,1 @@
+"""Encrypted, verifiable backups that never bring erased data back, and the running lock."""

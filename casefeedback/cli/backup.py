@@ -1,0 +1,94 @@
+"""`casefeedback backup` and `casefeedback restore`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from casefeedback.cli.common import CommandError, fail_clearly, open_services
+from casefeedback.clock import system_clock
+from casefeedback.config import Config
+
+
+@click.command()
+@click.option("--to", "destination", type=click.Path(path_type=Path, file_okay=False),
+              help="Directory to write the backup into (default: <instance>/backups).")
+@click.option("--verify", "verify_only", type=click.Path(path_type=Path, file_okay=False),
+              help="Only check an existing backup directory, as a restore would; change nothing.")
+@fail_clearly
+def backup(destination: Path | None, verify_only: Path | None) -> None:
+    """Write an encrypted, signed, verified backup of the database (secrets are backed up separately)."""
+    from casefeedback.backup.archive import BackupError
+    from casefeedback.backup.restore import verify
+
+    if verify_only is not None:
+        try:
+            checked = verify(Config.from_environment(), verify_only)
+        except BackupError as error:
+            raise CommandError(str(error)) from None
+        click.echo(f"{verify_only}: a sound backup of this instance made {checked.manifest.created_at} "
+                   f"({checked.events} audit events, chain intact)")
+        return
+    directory, events = make_verified_backup(destination)
+    click.echo(f"Backup written and verified: {directory} ({events} audit events, chain intact)")
+
+
+def make_verified_backup(destination: Path | None) -> tuple[Path, int]:
+    """Back up, then verify the copy exactly as a restore would. Used by `keys rekey-db` too."""
+    from casefeedback.audit.checkpoints import Signer
+    from casefeedback.backup.archive import BackupError, create_backup
+    from casefeedback.backup.restore import verify
+
+    found = open_services()
+    config = found.config
+    try:
+        directory, _manifest = create_backup(found.engine, config.database_path, config.secrets.database.value,
+                                             found.audit, Signer(config.secrets.audit_signing.value),
+                                             destination or config.instance_dir / "backups")
+    except BackupError as error:
+        raise CommandError(str(error)) from None
+    except OSError as error:
+        raise CommandError(f"cannot write the backup: {error.strerror} ({error.filename})") from None
+    finally:
+        found.engine.dispose()
+    try:
+        checked = verify(config, directory)
+    except BackupError as error:
+        raise CommandError(f"the backup just written does not verify: {error}") from None
+    return directory, checked.events
+
+
+@click.command()
+@click.argument("backup_dir", type=click.Path(path_type=Path, file_okay=False))
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@fail_clearly
+def restore(backup_dir: Path, yes: bool) -> None:
+    """Replace the database with BACKUP_DIR, after verifying it; erased answers stay erased.
+
+    The instance must be stopped (web app and worker). Audit events newer than
+    the backup are kept in <instance>/audit-archive/.
+    """
+    from casefeedback.backup.archive import BackupError
+    from casefeedback.backup.lock import InstanceBusy
+    from casefeedback.backup.restore import read_manifest
+    from casefeedback.backup.restore import restore as run_restore
+
+    config = Config.from_environment()
+    try:
+        manifest = read_manifest(backup_dir)
+    except BackupError as error:
+        raise CommandError(str(error)) from None
+    if not yes:
+        click.confirm(f"Replace the database of {config.instance_dir} with the backup made "
+                      f"{manifest.created_at}?", abort=True)
+    try:
+        done = run_restore(config, backup_dir, system_clock)
+    except (BackupError, InstanceBusy) as error:
+        raise CommandError(str(error)) from None
+    click.echo(f"Restored the backup made {done.verified.manifest.created_at} ({done.verified.events} audit "
+               f"events, chain intact).")
+    click.echo(f"Erasures re-applied from the ledger: {done.reapplied_keys} data key(s), {done.reapplied_fields} "
+               f"answer(s) that the backup still held are destroyed again ({done.ledger_entries} ledger entries).")
+    if done.archive is not None:
+        click.echo(f"{done.archived_events} newer audit event(s) of the replaced database kept in {done.archive}")

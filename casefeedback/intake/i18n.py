@@ -1,0 +1,112 @@
+"""Welsh and English for every page a member of the public sees (everything under /feedback).
+
+Flask-Babel with gettext catalogs in ``casefeedback/translations/`` (see
+``scripts/translations``). Words in code and templates are written in English
+and wrapped in ``_()``; policy texts come translated in the policy itself and
+are shown with ``t(text)``.
+
+The language is chosen by a plain link (``?lang=cy``) that stores the choice in
+the session and redirects to the same page without the query, so nothing but
+the page's own address stays in the browser's history. Staff pages stay in
+English: their templates are not translated.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import flask_babel  # type: ignore[import-untyped]
+from flask import Flask, redirect, request, session
+from werkzeug.wrappers import Response
+
+from casefeedback.policy.model import ServicePolicy, Text
+
+TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
+# Languages with a complete catalog of the interface's words; English is the source.
+UI_LANGUAGES: tuple[str, ...] = ("en", "cy")
+# Each language named in itself, as a switcher must (a Welsh speaker looks for "Cymraeg").
+LANGUAGE_NAMES = {"en": "English", "cy": "Cymraeg"}
+PUBLIC_PREFIX = "/feedback"
+
+
+def _(message: str, **variables: Any) -> str:
+    """Translate a message into the page's language (newstyle: ``%(name)s`` placeholders)."""
+    return str(flask_babel.gettext(message, **variables))
+
+
+def ngettext(singular: str, plural: str, num: int, **variables: Any) -> str:
+    return str(flask_babel.ngettext(singular, plural, num, **variables))
+
+
+def current_language() -> str:
+    locale = flask_babel.get_locale()
+    return str(locale.language) if locale is not None else "en"
+
+
+def translate(text: Text, language: str | None = None) -> str:
+    """A policy text in the page's language, falling back to English."""
+    chosen = language or current_language()
+    return text.get(chosen) or text.get("en") or ""
+
+
+def offered_languages(policy: ServicePolicy | None) -> list[str]:
+    """Languages a page can be shown in: the interface's, narrowed to the policy's."""
+    if policy is None:
+        return list(UI_LANGUAGES)
+    return [language for language in policy.languages if language in UI_LANGUAGES]
+
+
+def _policy_for_request() -> ServicePolicy | None:
+    from casefeedback.services import services
+
+    service_id = (request.view_args or {}).get("service_id")
+    return services().policies.service(service_id) if isinstance(service_id, str) else None
+
+
+def select_language() -> str:
+    if not request.path.startswith(PUBLIC_PREFIX):
+        return "en"
+    allowed = offered_languages(_policy_for_request())
+    chosen = session.get("language")
+    if chosen in allowed:
+        return str(chosen)
+    return request.accept_languages.best_match(allowed) or "en"
+
+
+def language_url(code: str, path: str | None = None) -> str:
+    """The link that shows ``path`` (default: this page) in another language."""
+    parts = urlsplit(path or request.full_path)
+    query = [(key, value) for key, value in parse_qsl(parts.query) if key == "change"] + [("lang", code)]
+    return urlunsplit(("", "", parts.path, urlencode(query), ""))
+
+
+def _switch_language() -> Response | None:
+    """``GET ...?lang=cy``: remember the choice, then show the same page without the query."""
+    if request.method != "GET" or "lang" not in request.args or not request.path.startswith(PUBLIC_PREFIX):
+        return None
+    wanted = request.args["lang"]
+    if wanted in UI_LANGUAGES:
+        session["language"] = wanted
+    # Only the one flag the journey puts in a query is kept; nothing else is carried over.
+    return redirect(request.path + ("?change=1" if request.args.get("change") == "1" else ""), code=303)
+
+
+def install(app: Flask) -> None:
+    # Whitespace inside {% trans %} blocks is collapsed, so templates can wrap
+    # long sentences without changing the message ids in the catalog.
+    app.jinja_env.policies["ext.i18n.trimmed"] = True
+    flask_babel.Babel(app, locale_selector=select_language,
+                      default_translation_directories=str(TRANSLATIONS))
+    app.before_request(_switch_language)
+
+    # Globals, so that macros imported without context can use them too.
+    for name, helper in (("t", translate), ("offered_languages", offered_languages),
+                         ("language_url", language_url)):
+        app.add_template_global(helper, name)
+    app.jinja_env.globals["language_names"] = LANGUAGE_NAMES
+
+    @app.context_processor
+    def _page_language() -> dict[str, Any]:
+        return {"page_language": current_language()}

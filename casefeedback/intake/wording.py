@@ -1,0 +1,117 @@
+"""Policy terms in the person's language: how long, after what, who — whole sentences, never fragments.
+
+Each sentence is one message in the catalog, so a translator can order the words
+as their language needs (Welsh mutates a noun after a number; "after your case is
+closed" cannot be glued onto "kept for 180 days" word by word).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from casefeedback.intake.i18n import _, ngettext, translate
+from casefeedback.policy.model import PREFER_NOT_TO_SAY, AlertRule, Duration, FieldClass, Question
+
+# Relations that exist only through a case. Anonymous feedback has no case, so
+# nobody holds them: signposting must not promise that "your caseworker" is told.
+CASE_RELATIONS = frozenset({"case_owner", "case_deputy", "team_member", "team_supervisor"})
+
+
+def duration_text(duration: Duration) -> str:
+    parts = [ngettext("%(num)d year", "%(num)d years", n) for n in [duration.years] if n]
+    parts += [ngettext("%(num)d month", "%(num)d months", n) for n in [duration.months] if n]
+    parts += [ngettext("%(num)d week", "%(num)d weeks", n) for n in [duration.weeks] if n]
+    parts += [ngettext("%(num)d day", "%(num)d days", n) for n in [duration.days] if n]
+    parts += [ngettext("%(num)d hour", "%(num)d hours", n) for n in [duration.hours] if n]
+    parts += [ngettext("%(num)d minute", "%(num)d minutes", n) for n in [duration.minutes] if n]
+    parts += [ngettext("%(num)d second", "%(num)d seconds", n) for n in [duration.seconds] if n]
+    if not parts:
+        return ""
+    joined = parts[0]
+    for part in parts[1:]:
+        joined = _("%(first)s and %(second)s", first=joined, second=part)
+    return joined
+
+
+def retention_text(field_class: FieldClass) -> str:
+    keep, event = field_class.retention.keep, field_class.retention.after
+    how_long = duration_text(keep)
+    if not how_long:
+        return {
+            "submitted": _("Deleted as soon as you send your answers."),
+            "case_closed": _("Deleted as soon as your case is closed."),
+            "consent_withdrawn": _("Deleted as soon as you take back your consent."),
+            "draft_abandoned": _("Deleted as soon as you stop filling in the form."),
+        }[event]
+    return {
+        "submitted": _("Kept for %(duration)s after you send your answers.", duration=how_long),
+        "case_closed": _("Kept for %(duration)s after your case is closed.", duration=how_long),
+        "consent_withdrawn": _("Kept for %(duration)s after you take back your consent.", duration=how_long),
+        "draft_abandoned": _("Kept for %(duration)s after you stop filling in the form.", duration=how_long),
+    }[event]
+
+
+def relation_name(relation: str) -> str:
+    names = {
+        "case_owner": _("your caseworker"),
+        "case_deputy": _("the caseworker who covers for them"),
+        "team_member": _("their team"),
+        "team_supervisor": _("their supervisor"),
+        "duty_manager": _("the duty manager"),
+    }
+    return names.get(relation, relation)
+
+
+def readers_text(field_class: FieldClass, linked_to_case: bool) -> str:
+    """Who can read this class of answer for this person: without a case, nobody holds a case relation."""
+    readers = [r for r in field_class.read if linked_to_case or r not in CASE_RELATIONS]
+    if readers:
+        return _("Who can see them: %(people)s.", people=", ".join(relation_name(r) for r in readers))
+    if field_class.read:
+        return _("Nobody at the service reads these, because your feedback is not linked to a case.")
+    return _("Nobody at the service reads these.")
+
+
+def answer_text(question: Question, value: str | list[str] | None) -> str:
+    """An answer as the person chose it, in their language (for "Check your answers")."""
+    if value is None:
+        return _("Skipped")
+    if isinstance(value, list):
+        return ", ".join(answer_text(question, item) for item in value)
+    if value == PREFER_NOT_TO_SAY:
+        return _("Prefer not to say")
+    for option in question.options:
+        if option.id == value:
+            return translate(option.text)
+    return value
+
+
+@dataclass(frozen=True)
+class AlertNotice:
+    """What the person is told will happen because of an answer, before they send it."""
+
+    message: str  # the policy's own words, if it gives any
+    first: tuple[str, ...]  # told as soon as the answers are sent
+    then: tuple[str, ...]  # told one after another if nobody responds in time
+    within: str  # how long each has to respond
+    anonymous: bool
+
+
+def alert_notice(rule: AlertRule, *, linked_to_case: bool) -> AlertNotice:
+    reachable = [r for r in rule.escalate if linked_to_case or r not in CASE_RELATIONS]
+    names = [relation_name(r) for r in reachable]
+    return AlertNotice(message=translate(rule.message) if rule.message else "", first=tuple(names[:1]),
+                       then=tuple(names[1:]), within=duration_text(rule.acknowledge_within),
+                       anonymous=not linked_to_case)
+
+
+def alert_notices(rules: Iterable[AlertRule], *, linked_to_case: bool) -> list[AlertNotice]:
+    seen: set[AlertNotice] = set()
+    notices = []
+    for rule in rules:
+        notice = alert_notice(rule, linked_to_case=linked_to_case)
+        if notice not in seen:  # two rules saying the same thing are said once
+            seen.add(notice)
+            notices.append(notice)
+    return notices

@@ -1,0 +1,291 @@
+"""What a receipt code lets its holder do, each in one transaction and audited.
+
+The code resolves to one submission (its "root"). Anything the person adds
+later is stored as a new submission, sealed under fresh data keys like any
+answer, and linked to the root in ``submission_additions``. An addition has no
+code of its own; the link, checked here on the server, is what makes it theirs.
+
+Nothing here opens a sealed field: reading goes through
+``casework.reading.read_submission`` (purpose ``own_record``), which decides and
+audits each field; erasing goes through ``retention.erasure``.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from sqlalchemy import Connection, exists, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from casefeedback.alerts.raising import raise_alerts
+from casefeedback.alerts.rules import matching_rules
+from casefeedback.audit import AuditEvent
+from casefeedback.casework.reading import SubmissionView, read_submission
+from casefeedback.crypto.envelope import SubmissionSealer
+from casefeedback.intake.codes import lookup_hash, new_receipt_code, normalise_receipt_code
+from casefeedback.policy.decisions import Actor
+from casefeedback.policy.model import AlertRule, ServicePolicy
+from casefeedback.retention import erasure
+from casefeedback.services import Services
+from casefeedback.storage.engine import read, write
+from casefeedback.storage.tables import (
+    answers,
+    consent_changes,
+    consent_receipts,
+    data_keys,
+    submission_additions,
+    submissions,
+)
+
+HOLDER = Actor(id="receipt-holder", role="receipt_holder")
+CONTACT_CHOICE = "contact_me"
+
+
+class Withdrawn(Exception):
+    """The feedback was withdrawn: there is nothing left to see, add to or change."""
+
+
+class NothingToAdd(Exception):
+    """The person sent the "add more" form with every box empty."""
+
+
+class AlreadyAdded(Exception):
+    """This exact addition was already stored (a double click, or Back and send again)."""
+
+
+@dataclass(frozen=True)
+class CodeCheck:
+    outcome: Literal["malformed", "unknown", "withdrawn", "active"]
+    submission_id: str | None = None
+    service_id: str | None = None
+    withdrawn_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ConsentState:
+    version: int
+    language: str
+    given_at: datetime
+    choices: Mapping[str, bool]
+
+
+@dataclass(frozen=True)
+class OwnRecord:
+    policy: ServicePolicy
+    submission: SubmissionView
+    additions: list[SubmissionView]
+    consent: ConsentState
+
+
+def check_code(found: Services, typed: str) -> CodeCheck:
+    """Resolve what a person typed to their submission. Audits every code that resolves; never logs a code."""
+    code = normalise_receipt_code(typed)
+    if code is None:
+        return CodeCheck("malformed")
+    digest = lookup_hash(found.config.secrets.lookup.value, "receipt", code)
+    is_addition = exists().where(submission_additions.c.submission_id == submissions.c.id)
+    with write(found.engine) as connection:
+        row = connection.execute(
+            select(submissions.c.id, submissions.c.service_id, submissions.c.status, consent_receipts.c.withdrawn_at)
+            .join(consent_receipts, consent_receipts.c.submission_id == submissions.c.id, isouter=True)
+            .where(submissions.c.receipt_hash == digest, ~is_addition)).first()
+        if row is None:
+            return CodeCheck("unknown")
+        outcome: Literal["withdrawn", "active"] = "active" if row.status == "active" else "withdrawn"
+        found.audit.append(connection, AuditEvent(
+            action="receipt.verify", outcome=outcome, actor_id=HOLDER.id, actor_role=HOLDER.role,
+            object_type="submission", object_id=row.id))
+    return CodeCheck(outcome, row.id, row.service_id, row.withdrawn_at)
+
+
+def _status(connection: Connection, submission_id: str) -> str | None:
+    found: str | None = connection.execute(
+        select(submissions.c.status).where(submissions.c.id == submission_id)).scalar()
+    return found
+
+
+@dataclass(frozen=True)
+class RecordStatus:
+    service_id: str
+    active: bool
+    withdrawn_at: datetime | None = None
+
+
+def record_status(found: Services, root_id: str) -> RecordStatus | None:
+    """Whether this feedback is still held (and if not, when it was withdrawn); None if there is no such thing."""
+    with read(found.engine) as connection:
+        row = connection.execute(
+            select(submissions.c.service_id, submissions.c.status, consent_receipts.c.withdrawn_at)
+            .join(consent_receipts, consent_receipts.c.submission_id == submissions.c.id, isouter=True)
+            .where(submissions.c.id == root_id)).first()
+    if row is None:
+        return None
+    return RecordStatus(row.service_id, row.status == "active", row.withdrawn_at)
+
+
+def _additions(connection: Connection, root_id: str) -> list[str]:
+    return list(connection.execute(
+        select(submission_additions.c.submission_id).where(submission_additions.c.parent_id == root_id)
+        .order_by(submission_additions.c.added_at, submission_additions.c.submission_id)).scalars())
+
+
+def _consent(connection: Connection, submission_id: str) -> ConsentState:
+    row = connection.execute(select(consent_receipts)
+                             .where(consent_receipts.c.submission_id == submission_id)).one()
+    return ConsentState(row.consent_version, row.language, row.given_at, json.loads(row.choices))
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What a page needs to know about the feedback without opening a single answer."""
+
+    submitted_at: datetime
+    additions: int
+    consent: ConsentState
+
+
+def summary(found: Services, root_id: str) -> Summary:
+    """Dates, counts and consent only: pages that need no answers open none (and so audit none)."""
+    with read(found.engine) as connection:
+        row = connection.execute(select(submissions.c.status, submissions.c.submitted_at)
+                                 .where(submissions.c.id == root_id)).first()
+        if row is None or row.status != "active":
+            raise Withdrawn()
+        return Summary(row.submitted_at, len(_additions(connection, root_id)), _consent(connection, root_id))
+
+
+def own_record(found: Services, root_id: str) -> OwnRecord:
+    """Everything the person gave, opened field by field through the reading service (each open audited)."""
+    with read(found.engine) as connection:
+        if _status(connection, root_id) != "active":
+            raise Withdrawn()
+        addition_ids = _additions(connection, root_id)
+        consent = _consent(connection, root_id)
+    view = read_submission(found, HOLDER, root_id, "own_record", receipt_submission_id=root_id)
+    policy = found.policies.service(view.service_id)
+    if policy is None:
+        raise Withdrawn()  # the service is no longer offered: nothing can be shown against it
+    # Each addition is proven theirs by its link to the root, which their code resolved to.
+    added = [read_submission(found, HOLDER, addition_id, "own_record", receipt_submission_id=addition_id)
+             for addition_id in addition_ids]
+    return OwnRecord(policy, view, added, consent)
+
+
+@dataclass(frozen=True)
+class Added:
+    alerts: list[AlertRule]  # the rules the addition met, exactly as for a first submission
+    linked_to_case: bool
+
+
+def record_addition(found: Services, policy: ServicePolicy, *, root_id: str, addition_id: str,
+                    given: Mapping[str, str], language: str) -> Added:
+    """Store more answers as a new submission linked to the root, in one transaction.
+
+    Sealed exactly as intake seals answers (a data key per class, AAD binding
+    each ciphertext to its row). It inherits the root's case (so the named
+    caseworker sees it) and its consent. The receipt hash is of a fresh code that
+    nobody is ever shown: the column must be unique, and no code should open
+    an addition on its own.
+    """
+    texts = {qid: value for qid, value in given.items() if value.strip()}
+    if not texts:
+        raise NothingToAdd()
+    now = found.clock()
+    sealer = SubmissionSealer(found.keyring, addition_id)
+    rows = []
+    for position, question in enumerate(policy.questions):
+        if question.id in texts:
+            row_id = str(uuid.uuid4())
+            sealed = sealer.seal(table="answers", row_id=row_id, field_id=question.id,
+                                 field_class=question.field_class, plaintext=json.dumps(texts[question.id]))
+            rows.append({"id": row_id, "submission_id": addition_id, "question_id": question.id,
+                         "field_class": question.field_class, "data_key_id": sealed.data_key_id,
+                         "position": position, "ciphertext": sealed.ciphertext})
+    keys = [{"id": k.id, "submission_id": addition_id, "field_class": k.field_class, "kek_id": k.kek_id,
+             "wrapped": k.wrapped, "created_at": now} for k in sealer.wrapped_keys()]
+    unseen = lookup_hash(found.config.secrets.lookup.value, "receipt", new_receipt_code().replace("-", ""))
+    try:
+        with write(found.engine) as connection:
+            root = connection.execute(select(submissions).where(submissions.c.id == root_id)).first()
+            if root is None or root.status != "active":
+                raise Withdrawn()
+            consent = _consent(connection, root_id)
+            connection.execute(insert(submissions).values(
+                id=addition_id, service_id=policy.id, policy_version=policy.version, case_id=root.case_id,
+                language=language, submitted_at=now, receipt_hash=unseen, status="active"))
+            connection.execute(insert(consent_receipts).values(
+                id=str(uuid.uuid4()), submission_id=addition_id, consent_version=consent.version,
+                language=consent.language, choices=json.dumps(dict(consent.choices), sort_keys=True),
+                given_at=now, withdrawn_at=None))
+            connection.execute(data_keys.insert(), keys)
+            connection.execute(answers.insert(), rows)
+            connection.execute(insert(submission_additions).values(
+                submission_id=addition_id, parent_id=root_id, added_at=now))
+            found.audit.append(connection, AuditEvent(
+                action="submission.add", outcome="stored", actor_id=HOLDER.id, actor_role=HOLDER.role,
+                object_type="submission", object_id=addition_id,
+                detail={"parent": root_id, "answered": len(rows)}))
+            # An addition can say "I don't feel safe" as surely as the first answers can:
+            # the same rules are checked, and alerts are raised in this same transaction (issue 5).
+            met = matching_rules(policy, texts)
+            raise_alerts(found, connection, policy, met, submission_id=addition_id, case_id=root.case_id, now=now)
+    except IntegrityError:
+        raise AlreadyAdded() from None
+    return Added(met, root.case_id is not None)
+
+
+def change_contact(found: Services, root_id: str, contact_me: bool) -> bool:
+    """Set the ``contact_me`` choice on the root's consent receipt and its additions'. True if it changed."""
+    now = found.clock()
+    with write(found.engine) as connection:
+        if _status(connection, root_id) != "active":
+            raise Withdrawn()
+        current = _consent(connection, root_id).choices
+        if bool(current.get(CONTACT_CHOICE)) == contact_me:
+            return False
+        for submission_id in [root_id, *_additions(connection, root_id)]:
+            choices = dict(_consent(connection, submission_id).choices)
+            choices[CONTACT_CHOICE] = contact_me
+            connection.execute(update(consent_receipts)
+                               .where(consent_receipts.c.submission_id == submission_id)
+                               .values(choices=json.dumps(choices, sort_keys=True)))
+        connection.execute(insert(consent_changes).values(
+            id=str(uuid.uuid4()), submission_id=root_id, choice=CONTACT_CHOICE, value=contact_me, changed_at=now))
+        found.audit.append(connection, AuditEvent(
+            action="consent.change", outcome="changed", actor_id=HOLDER.id, actor_role=HOLDER.role,
+            object_type="submission", object_id=root_id, detail={"choice": CONTACT_CHOICE, "value": contact_me}))
+    return True
+
+
+@dataclass(frozen=True)
+class Withdrawal:
+    already: bool
+    fields: int = 0
+    additions: int = 0
+
+
+def withdraw(found: Services, root_id: str) -> Withdrawal:
+    """Withdraw consent: erase the root and every addition at once (keys destroyed). Idempotent."""
+    now = found.clock()
+    with write(found.engine) as connection:
+        status = _status(connection, root_id)
+        if status is None:
+            raise Withdrawn()  # no such submission: nothing to erase, and nothing to say about it
+        if status != "active":
+            return Withdrawal(already=True)
+        addition_ids = _additions(connection, root_id)
+        fields = 0
+        for submission_id in [root_id, *addition_ids]:
+            erased = erasure.withdraw(connection, found.audit, submission_id=submission_id, now=now,
+                                      actor_id=HOLDER.id, actor_role=HOLDER.role)
+            fields += erased.fields if erased else 0
+        found.audit.append(connection, AuditEvent(
+            action="consent.withdraw", outcome="erased", actor_id=HOLDER.id, actor_role=HOLDER.role,
+            object_type="submission", object_id=root_id,
+            detail={"additions": len(addition_ids), "fields": fields}))
+    return Withdrawal(already=False, fields=fields, additions=len(addition_ids))

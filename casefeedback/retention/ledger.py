@@ -1,0 +1,157 @@
+"""The ledger of destroyed data keys: what a restore must never bring back.
+
+Every erasure records the ids of the data keys it destroyed — ids only, never
+content — in two places:
+
+* the ``erased_keys`` table, in the same transaction as the erasure (so the
+  ledger and the erasure commit together or not at all), and
+* an append-only file beside the database (``erasure-ledger.jsonl``), written
+  as that transaction commits, so the ledger survives even when the database
+  itself is lost and an old backup must be restored.
+
+A restore re-applies the union of the live table, this file and the backup's
+own table before the restored database goes into service (see
+``casefeedback/backup/restore.py``). A line is written just before the commit:
+if the commit then failed, the ledger names a key that was not destroyed, and
+a later restore destroys it — the safe direction for data that was due to go.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import weakref
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import Connection, delete, event, insert, select
+
+from casefeedback.storage.tables import answers, data_keys, erased_keys
+
+LEDGER_FILE = "erasure-ledger.jsonl"
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    data_key_id: str
+    submission_id: str
+    field_class: str
+    reason: str
+    erased_at: datetime
+
+    def line(self) -> str:
+        return json.dumps({"data_key_id": self.data_key_id, "submission_id": self.submission_id,
+                           "field_class": self.field_class, "reason": self.reason,
+                           "erased_at": self.erased_at.isoformat()}, separators=(",", ":")) + "\n"
+
+
+def ledger_path(database: Path) -> Path:
+    return database.with_name(LEDGER_FILE)
+
+
+def _database_of(connection: Connection) -> Path | None:
+    name = connection.engine.url.database
+    return Path(name) if name and name != ":memory:" else None
+
+
+# Lines waiting for their transaction to commit, per connection.
+_pending: weakref.WeakKeyDictionary[Connection, list[str]] = weakref.WeakKeyDictionary()
+
+
+def record(connection: Connection, entries: list[LedgerEntry]) -> None:
+    """Note destroyed keys in the caller's transaction; the file line follows at commit."""
+    if not entries:
+        return
+    connection.execute(insert(erased_keys), [
+        {"data_key_id": e.data_key_id, "submission_id": e.submission_id, "field_class": e.field_class,
+         "reason": e.reason, "erased_at": e.erased_at} for e in entries])
+    database = _database_of(connection)
+    if database is None:
+        return
+    if connection not in _pending:
+        _pending[connection] = []
+        event.listen(connection, "commit", lambda conn: _flush(conn, ledger_path(database)))
+        event.listen(connection, "rollback", lambda conn: _pending.get(conn, []).clear())
+    _pending[connection].extend(e.line() for e in entries)
+
+
+def _flush(connection: Connection, path: Path) -> None:
+    lines = _pending.get(connection)
+    if not lines:
+        return
+    append_lines(path, lines)
+    lines.clear()
+
+
+def append_lines(path: Path, lines: Iterable[str]) -> None:
+    data = "".join(lines).encode("utf-8")
+    if not data:
+        return
+    # One write with O_APPEND: concurrent writers (web workers, the worker,
+    # a command) never interleave inside a line. fsync: the ledger must outlive a crash.
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def read_file(path: Path) -> list[LedgerEntry]:
+    """Every well-formed line (a line cut short by a crash is skipped: it was never committed)."""
+    if not path.exists():
+        return []
+    found = []
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            data = json.loads(line)
+            found.append(LedgerEntry(str(data["data_key_id"]), str(data["submission_id"]),
+                                     str(data["field_class"]), str(data["reason"]),
+                                     datetime.fromisoformat(data["erased_at"])))
+        except (ValueError, KeyError, TypeError):
+            continue
+    return found
+
+
+def read_table(connection: Connection) -> list[LedgerEntry]:
+    rows = connection.execute(select(erased_keys)).all()
+    return [LedgerEntry(r.data_key_id, r.submission_id, r.field_class, r.reason, r.erased_at) for r in rows]
+
+
+def sync_file(connection: Connection, path: Path) -> int:
+    """Append to the file any entry the table has and the file lacks; return how many."""
+    in_file = {e.data_key_id for e in read_file(path)}
+    missing = [e for e in read_table(connection) if e.data_key_id not in in_file]
+    append_lines(path, (e.line() for e in missing))
+    return len(missing)
+
+
+@dataclass(frozen=True)
+class Applied:
+    data_keys: int
+    fields: int
+    entries_added: int
+
+
+def apply(connection: Connection, entries: Iterable[LedgerEntry]) -> Applied:
+    """Destroy every key (and its ciphertext) the ledger names, and complete the table. In the caller's transaction."""
+    wanted = {e.data_key_id: e for e in entries}
+    known = set(connection.execute(select(erased_keys.c.data_key_id)).scalars())
+    keys = fields = 0
+    items = list(wanted.values())
+    for start in range(0, len(items), 500):
+        chunk = items[start:start + 500]
+        # By submission first: answers are indexed by submission, not by data key.
+        fields += connection.execute(delete(answers).where(
+            answers.c.submission_id.in_({e.submission_id for e in chunk}),
+            answers.c.data_key_id.in_([e.data_key_id for e in chunk]))).rowcount
+        keys += connection.execute(delete(data_keys).where(
+            data_keys.c.id.in_([e.data_key_id for e in chunk]))).rowcount
+    added = [e for key_id, e in wanted.items() if key_id not in known]
+    if added:
+        connection.execute(insert(erased_keys), [
+            {"data_key_id": e.data_key_id, "submission_id": e.submission_id, "field_class": e.field_class,
+             "reason": e.reason, "erased_at": e.erased_at} for e in added])
+    return Applied(keys, fields, len(added))
