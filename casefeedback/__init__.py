@@ -50,7 +50,7 @@ def create_app(config: Config | None = None, *, clock: Clock = system_clock,
     )
     app.extensions["casefeedback"] = build_services(config, policies or load_policies(config.policies_dir), clock)
     CSRFProtect(app)
-    ratelimit.install(app)
+    ratelimit.install(app, production=config.is_production)
     install_login(app, LoginManager(app))
     security.install(app, secure=config.secure_cookies)
     templating.install(app)

@@ -22,6 +22,7 @@ from casefeedback.intake.submissions import (
 )
 from casefeedback.intake.wording import alert_notices
 from casefeedback.policy.model import Question, Section
+from casefeedback.ratelimit import INTAKE_SEND_LIMIT, limiter
 from casefeedback.services import services
 
 
@@ -44,6 +45,7 @@ def check(service_id: str) -> Any:
 
 
 @bp.route("/<service_id>/send", methods=["POST"])
+@limiter.limit(INTAKE_SEND_LIMIT, methods=["POST"])
 def send(service_id: str) -> Any:
     policy = policy_for(service_id)
     draft_id = state(service_id).get("draft")
