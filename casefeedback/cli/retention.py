@@ -58,6 +58,8 @@ def purge(dry_run: bool, as_of_text: str | None) -> None:
                    f"{len(report.held_cases)} case(s).")
     if report.drafts is not None:
         click.echo(f"Expired drafts erased: {report.drafts}")
+    if report.outcomes:
+        click.echo(f"Case outcomes erased: {report.outcomes}")
     for warning in report.warnings:
         click.echo(f"note: {warning}", err=True)
 

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection, delete, event, insert, select
 
-from casefeedback.storage.tables import answers, data_keys, erased_keys
+from casefeedback.storage.tables import answers, case_outcomes, data_keys, erased_keys
 
 LEDGER_FILE = "erasure-ledger.jsonl"
 
@@ -149,6 +149,9 @@ def apply(connection: Connection, entries: Iterable[LedgerEntry]) -> Applied:
             answers.c.data_key_id.in_([e.data_key_id for e in chunk]))).rowcount
         keys += connection.execute(delete(data_keys).where(
             data_keys.c.id.in_([e.data_key_id for e in chunk]))).rowcount
+        # Case outcomes carry their wrapped key in their own row.
+        fields += connection.execute(delete(case_outcomes).where(
+            case_outcomes.c.data_key_id.in_([e.data_key_id for e in chunk]))).rowcount
     added = [e for key_id, e in wanted.items() if key_id not in known]
     if added:
         connection.execute(insert(erased_keys), [

@@ -28,6 +28,7 @@ from sqlalchemy import Connection, Select, exists, func, insert, select, update
 from casefeedback.audit import AuditEvent
 from casefeedback.retention.erasure import erase_many
 from casefeedback.retention.insight import InsightSource
+from casefeedback.retention.outcomes import purge_outcomes
 from casefeedback.retention.schedule import Events, is_due
 from casefeedback.services import Services
 from casefeedback.storage.dialect import truncate_wal
@@ -62,6 +63,7 @@ class PurgeReport:
     submissions: int = 0
     contributions: int = 0
     drafts: int | None = None
+    outcomes: int = 0
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -231,6 +233,9 @@ def _purge_locked(found: Services, as_of: datetime, trigger: str,
         if progress is not None:
             progress(min(start + BATCH_SUBMISSIONS, len(candidates)), len(candidates))
     report.drafts = _purge_drafts(found)
+    with write(found.engine) as connection:
+        report.outcomes = purge_outcomes(connection, found.audit, found.policies.organisation.outcomes.keep,
+                                         as_of, found.clock())
     _held_counts(found, as_of, report, warnings)
     report.warnings = sorted(warnings) + draft_warnings(found)
     with write(found.engine) as connection:
@@ -242,7 +247,8 @@ def _purge_locked(found: Services, as_of: datetime, trigger: str,
                                       "data_keys": report.data_keys, "fields": report.fields,
                                       "contributions": report.contributions, "by_class": report.by_class_text(),
                                       "held_back": sum(report.held.values()),
-                                      "drafts": report.drafts if report.drafts is not None else -1}))
+                                      "drafts": report.drafts if report.drafts is not None else -1,
+                                      "case_outcomes": report.outcomes}))
     if not truncate_wal(found.engine):
         log.warning("purge: the write-ahead log could not be truncated now (readers busy); "
                     "it is on the next purge or checkpoint")
