@@ -53,11 +53,3 @@ def read_counts(connection: Connection, scope: Scope) -> dict[CountKey, int]:
     return {(r.service_id, r.team_id, r.month, r.question_id, r.answer): int(r.n)
             for r in connection.execute(query)}
 
-
-def months_held(connection: Connection, service_id: str) -> tuple[str, str] | None:
-    """The first and last month with any count for a service (for the default period)."""
-    from sqlalchemy import func
-
-    row = connection.execute(select(func.min(insight_counts.c.month), func.max(insight_counts.c.month))
-                             .where(insight_counts.c.service_id == service_id)).one()
-    return (str(row[0]), str(row[1])) if row[0] is not None else None

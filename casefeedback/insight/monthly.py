@@ -3,9 +3,10 @@
 Counting every submission of a service on each page view took seconds at
 200 000 submissions. Months that are over change rarely (a withdrawal, a
 consent change), so their base counts are kept in ``insight_submission_counts``
-and recounted once they are a day old; the current month is always counted
-live, through the (service, time) index. Only base counts are kept: suppression
-happens after reading, exactly as for live counts.
+and recounted once they are a day old; the current month is kept for five
+minutes (counted through the (service, time) index); later months are
+counted live. Only base counts are kept: suppression happens after reading,
+exactly as for live counts.
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ from casefeedback.storage.tables import (
 )
 
 STALE_AFTER = timedelta(days=1)
+# The current month is cached too, but only for minutes: new feedback shows soon,
+# and a busy month is counted once per few minutes, not on every page view.
+CURRENT_STALE_AFTER = timedelta(minutes=5)
 # (team id or "", month) -> (received, shared, asked)
 Bases = dict[tuple[str, str], tuple[int, int, int]]
 
@@ -59,15 +63,7 @@ def live(connection: Connection, service_id: str, team_id: str | None, first: st
 
 def refresh(connection: Connection, service_id: str, scope_months: list[str], now: datetime) -> int:
     """Recount the months of the scope that are over and missing or a day old. Returns months recounted."""
-    this_month = now.strftime("%Y-%m")
-    past = [m for m in scope_months if m < this_month]
-    if not past:
-        return 0
-    fresh = set(connection.execute(
-        select(insight_submission_months.c.month)
-        .where(insight_submission_months.c.service_id == service_id, insight_submission_months.c.month.in_(past),
-               insight_submission_months.c.refreshed_at > now - STALE_AFTER)).scalars())
-    stale = [m for m in past if m not in fresh]
+    stale = _stale(connection, service_id, scope_months, now)
     if not stale:
         return 0
     counted = live(connection, service_id, None, min(stale), max(stale))
@@ -125,15 +121,21 @@ def _shares(choices: str) -> bool:
     return isinstance(found, dict) and found.get("share_insight") is True
 
 
-def needs_refresh(connection: Connection, scope: Scope, now: datetime) -> bool:
-    """Whether any month of the scope that is over is missing from the cache or a day old."""
+
+def _stale(connection: Connection, service_id: str, months: list[str], now: datetime) -> list[str]:
+    """The months up to this one that are missing from the cache or older than they may be."""
     this_month = now.strftime("%Y-%m")
-    past = [m for m in months_between(scope.first_month, scope.last_month) if m < this_month]
-    if not past:
-        return False
-    fresh = connection.execute(
-        select(func.count()).select_from(insight_submission_months)
-        .where(insight_submission_months.c.service_id == scope.service_id,
-               insight_submission_months.c.month.in_(past),
-               insight_submission_months.c.refreshed_at > now - STALE_AFTER)).scalar_one()
-    return int(fresh) < len(past)
+    wanted = [m for m in months if m <= this_month]
+    if not wanted:
+        return []
+    refreshed = {r.month: r.refreshed_at for r in connection.execute(
+        select(insight_submission_months.c.month, insight_submission_months.c.refreshed_at)
+        .where(insight_submission_months.c.service_id == service_id,
+               insight_submission_months.c.month.in_(wanted)))}
+    return [m for m in wanted if m not in refreshed
+            or refreshed[m] <= now - (STALE_AFTER if m < this_month else CURRENT_STALE_AFTER)]
+
+
+def needs_refresh(connection: Connection, scope: Scope, now: datetime) -> bool:
+    """Whether any month of the scope up to now is missing from the cache or too old."""
+    return bool(_stale(connection, scope.service_id, months_between(scope.first_month, scope.last_month), now))

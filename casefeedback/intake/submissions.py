@@ -24,6 +24,7 @@ from casefeedback.crypto.envelope import SubmissionSealer
 from casefeedback.intake.codes import lookup_hash, new_receipt_code
 from casefeedback.intake.drafts import ConsentGiven, DraftGone, erase_draft, open_rows
 from casefeedback.policy.model import AlertRule, ServicePolicy
+from casefeedback.retention.insight import InsightSource, contribute_many
 from casefeedback.services import Services
 from casefeedback.storage.engine import write
 from casefeedback.storage.tables import answers, consent_receipts, data_keys, drafts, invitations, submissions
@@ -83,6 +84,11 @@ def record_submission(found: Services, policy: ServicePolicy, *, draft_id: str, 
             if keys:
                 connection.execute(data_keys.insert(), keys)
                 connection.execute(answers.insert(), rows)
+            # De-identified contributions now, for a person who agreed to share
+            # insight, so trends are current and outlive the answers' retention.
+            aggregate = [c for c, declared in policy.classes.items() if declared.insight == "aggregate"]
+            contribute_many(connection, found.audit, InsightSource(found.policies, found.keyring),
+                            {draft_id: aggregate})
             found.audit.append(connection, AuditEvent(
                 action="submission.receive", outcome="stored", actor_role="service_user",
                 object_type="submission", object_id=draft_id,

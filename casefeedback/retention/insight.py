@@ -1,4 +1,6 @@
-"""De-identified contributions to insight, kept when retention erases the answers they came from.
+"""De-identified contributions to insight: written when a consenting person sends (intake calls
+``contribute_many`` in the submission's transaction), or at the latest when retention erases the
+answers they came from — at most once per submission (``insight_contributed``).
 
 Only for a class the policy marks ``insight = "aggregate"``, only for a person
 whose consent (as it stands now: they may have changed it) includes
@@ -29,7 +31,15 @@ from casefeedback.crypto.keyring import Keyring
 from casefeedback.insight.counts import add_counts
 from casefeedback.policy.decisions import AccessGrant, Actor, CaseFacts, decide
 from casefeedback.policy.model import PolicySet, Question, ServicePolicy
-from casefeedback.storage.tables import answers, cases, consent_receipts, data_keys, insight_contributions, submissions
+from casefeedback.storage.tables import (
+    answers,
+    cases,
+    consent_receipts,
+    data_keys,
+    insight_contributed,
+    insight_contributions,
+    submissions,
+)
 
 RETENTION_ACTOR = Actor(id="retention", role="retention")
 INSIGHT_KINDS = ("choice", "multi_choice", "rating")
@@ -55,6 +65,8 @@ def contribute_many(connection: Connection, audit: AuditLog, source: InsightSour
     eligible = _eligible(connection, source, wanted)
     if not eligible:
         return {}
+    # At most once per submission, whichever comes first: sending or retention.
+    connection.execute(insert(insight_contributed), [{"submission_id": sid} for sid in eligible])
     cases_by_id = _cases(connection, {sub.case_id for sub, _policy, _classes in eligible.values() if sub.case_id})
     rows = _answers(connection, {sid: classes for sid, (_s, _p, classes) in eligible.items()})
     written: dict[str, int] = {}
@@ -85,7 +97,9 @@ def _eligible(connection: Connection, source: InsightSource,
               wanted: Mapping[str, Collection[str]]) -> dict[str, tuple[Any, ServicePolicy, list[str]]]:
     """Active submissions whose person consents to share_insight now, with their aggregate classes."""
     found: dict[str, tuple[Any, ServicePolicy, list[str]]] = {}
-    ids = list(wanted)
+    done = set(connection.execute(select(insight_contributed.c.submission_id).where(
+        insight_contributed.c.submission_id.in_(list(wanted)))).scalars()) if wanted else set()
+    ids = [sid for sid in wanted if sid not in done]
     for start in range(0, len(ids), 500):
         subs = connection.execute(
             select(submissions.c.id, submissions.c.service_id, submissions.c.case_id, submissions.c.submitted_at,

@@ -655,3 +655,12 @@ insight_submission_months = Table(
 # The current month is counted live: by service and time, not every submission of the service.
 submissions_by_service_time = Index("ix_submissions_service_submitted", submissions.c.service_id,
                                     submissions.c.submitted_at)
+
+# --- insight at intake: submissions whose de-identified contributions are already written ---
+# Contributions are written when a consenting person sends (so insight is current) and
+# at most once per submission: retention skips a submission listed here.
+insight_contributed = Table(
+    "insight_contributed",
+    metadata,
+    Column("submission_id", String(ID), ForeignKey("submissions.id", ondelete="CASCADE"), primary_key=True),
+)

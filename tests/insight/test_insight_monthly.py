@@ -27,7 +27,7 @@ def test_cached_months_match_live_counts_and_refresh_after_a_day(found, clock):
         live = build(connection, policy, SCOPE)
         assert monthly.needs_refresh(connection, SCOPE, clock.now)
     with write(found.engine) as connection:
-        assert monthly.refresh(connection, SERVICE, months_between("2026-09", "2026-11"), clock.now) == 2
+        assert monthly.refresh(connection, SERVICE, months_between("2026-09", "2026-11"), clock.now) == 3
     with read(found.engine) as connection:
         assert not monthly.needs_refresh(connection, SCOPE, clock.now)
         cached = build(connection, policy, SCOPE, clock.now)

@@ -61,3 +61,14 @@ def test_app_refuses_an_old_schema(tmp_path, config):
         assert "run `casefeedback migrate`" in str(error)
     else:
         raise AssertionError("an app was built on an old schema")
+
+
+def test_0008_adds_and_removes_the_insight_marker_table(tmp_path):
+    engine = open_engine(tmp_path / "m.db", os.urandom(32), create=True)
+    migrate.upgrade(engine, "0008")
+    with engine.connect() as connection:
+        assert "insight_contributed" in inspect(connection).get_table_names()
+    migrate.downgrade(engine, "0001")
+    with engine.connect() as connection:
+        assert "insight_contributed" not in inspect(connection).get_table_names()
+    engine.dispose()
