@@ -14,6 +14,7 @@ from casefeedback.services import Services
 JOB_MODULES: tuple[str, ...] = (
     "casefeedback.worker.jobs",  # issue 6: retention purge, audit checkpoints, erasure-ledger mirror
     "casefeedback.alerts.jobs",  # issue 5: outbox delivery, escalation
+    "casefeedback.insight.jobs",  # issue 7: insight's monthly counts kept fresh
 )
 
 
