@@ -430,24 +430,33 @@ def _policy_files(directory: Path) -> list[Path]:
     return files
 
 
-def load_policy_file(path: Path) -> ServicePolicy:
-    """Load one policy file, or raise PolicyError listing every problem in it."""
+def _read_bytes(path: Path) -> bytes:
     try:
-        data = path.read_bytes()
+        return path.read_bytes()
     except OSError as error:
         raise PolicyError([PolicyProblem(str(path), "(file)", f"cannot read: {error.strerror}")]) from None
+
+
+def _parse_toml(data: bytes, source: str) -> Table:
+    """The TOML tree, or a PolicyError naming the file and the syntax problem."""
+    try:
+        return tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as error:
+        raise PolicyError([PolicyProblem(source, "(syntax)", f"not UTF-8 text ({error.reason})")]) from None
+    except tomllib.TOMLDecodeError as error:
+        raise PolicyError([PolicyProblem(source, "(syntax)", str(error))]) from None
+
+
+def load_policy_file(path: Path) -> ServicePolicy:
+    """Load one policy file, or raise PolicyError listing every problem in it."""
+    data = _read_bytes(path)
     return parse_policy(data, str(path))
 
 
 def parse_policy(data: bytes, source: str) -> ServicePolicy:
     """Check a policy file's bytes; ``source`` names it in problems and in ``ServicePolicy.source``."""
     reader = _Reader(source)
-    try:
-        tree = tomllib.loads(data.decode("utf-8"))
-    except UnicodeDecodeError as error:
-        raise PolicyError([PolicyProblem(source, "(syntax)", f"not UTF-8 text ({error.reason})")]) from None
-    except tomllib.TOMLDecodeError as error:
-        raise PolicyError([PolicyProblem(source, "(syntax)", str(error))]) from None
+    tree = _parse_toml(data, source)
     policy = _policy(reader, tree, hashlib.sha256(data).hexdigest())
     if reader.problems or policy is None:
         raise PolicyError(reader.problems)
@@ -1065,21 +1074,13 @@ _ORGANISATION_LIMITS: dict[str, tuple[timedelta, timedelta]] = {
 
 def load_organisation_file(path: Path) -> OrganisationPolicy:
     """Load ``organisation.toml``, or raise PolicyError listing every problem in it."""
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise PolicyError([PolicyProblem(str(path), "(file)", f"cannot read: {error.strerror}")]) from None
+    data = _read_bytes(path)
     return parse_organisation(data, str(path))
 
 
 def parse_organisation(data: bytes, source: str) -> OrganisationPolicy:
     reader = _Reader(source)
-    try:
-        tree = tomllib.loads(data.decode("utf-8"))
-    except UnicodeDecodeError as error:
-        raise PolicyError([PolicyProblem(source, "(syntax)", f"not UTF-8 text ({error.reason})")]) from None
-    except tomllib.TOMLDecodeError as error:
-        raise PolicyError([PolicyProblem(source, "(syntax)", str(error))]) from None
+    tree = _parse_toml(data, source)
     reader.keys(tree, "", _ORGANISATION_KEYS)
     sessions = _staff_sessions(reader, tree)
     break_glass = _break_glass(reader, tree)
