@@ -72,6 +72,31 @@ _MOVE_HEAD = update(audit_head).where(audit_head.c.id == 1).values(seq=bindparam
 _FIRST_HEAD = insert(audit_head).values(id=1, seq=bindparam("seq"), mac=bindparam("mac"))
 
 
+# Where this transaction left the head, kept with the connection: one request
+# often appends several events in one transaction (a submission appends three),
+# and re-reading the head each time costs a statement. Safe because the head
+# row can only change in the transaction that holds the write lock: once this
+# transaction has written it, nobody else can until it ends, and a new
+# transaction is a new object, so a rolled-back one is never trusted.
+_HEAD_CACHE = "casefeedback.audit_head"
+
+
+def _head_for_append(connection: Connection) -> tuple[int, str, bool]:
+    """(seq, mac, whether the head row exists) as this transaction sees it."""
+    cached = connection.info.get(_HEAD_CACHE)
+    transaction = connection.get_transaction()
+    if cached is not None and transaction is not None and cached[0] is transaction and transaction.is_active:
+        return cached[1], cached[2], True
+    head = connection.execute(_READ_HEAD).first()
+    return (head.seq, head.mac, True) if head else (0, GENESIS_MAC, False)
+
+
+def _remember_head(connection: Connection, seq: int, mac: str) -> None:
+    transaction = connection.get_transaction()
+    if transaction is not None:
+        connection.info[_HEAD_CACHE] = (transaction, seq, mac)
+
+
 def _mac(key: bytes, previous: str, canonical: bytes) -> str:
     return hmac.digest(key, previous.encode() + canonical, hashlib.sha256).hex()
 
@@ -109,8 +134,7 @@ class AuditLog:
         if not events:
             return []
         at = self._clock().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        head = connection.execute(_READ_HEAD).first()
-        seq, previous = (head.seq, head.mac) if head else (0, GENESIS_MAC)
+        seq, previous, head_exists = _head_for_append(connection)
         rows: list[dict[str, Any]] = []
         for event in events:
             row: dict[str, Any] = {name: getattr(event, name) for name in _FIELDS}
@@ -120,7 +144,8 @@ class AuditLog:
             row["mac"] = previous = _mac(self._key, previous, _canonical(seq, at, row))
             rows.append(row)
         connection.execute(audit_events.insert(), rows)
-        connection.execute(_MOVE_HEAD if head else _FIRST_HEAD, {"seq": seq, "mac": previous})
+        connection.execute(_MOVE_HEAD if head_exists else _FIRST_HEAD, {"seq": seq, "mac": previous})
+        _remember_head(connection, seq, previous)
         return [row["seq"] for row in rows]
 
     def verify(self, connection: Connection, *, anchors: Mapping[int, str] | None = None) -> VerifyReport:

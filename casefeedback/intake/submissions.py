@@ -24,9 +24,10 @@ from casefeedback.crypto.envelope import SubmissionSealer
 from casefeedback.intake.codes import lookup_hash, new_receipt_code
 from casefeedback.intake.drafts import ConsentGiven, DraftGone, erase_draft, open_rows
 from casefeedback.policy.model import AlertRule, ServicePolicy
-from casefeedback.retention.insight import InsightSource, contribute_many
+from casefeedback.retention.insight import SHARE_INSIGHT_CHOICE, InsightSource, contribute_many
 from casefeedback.services import Services
 from casefeedback.storage.engine import write
+from casefeedback.storage.ids import ordered_row_id
 from casefeedback.storage.tables import answers, consent_receipts, data_keys, drafts, invitations, submissions
 
 __all__ = ["AlreadySubmitted", "ConsentGiven", "ConsentMissing", "DraftGone", "InvitationUnusable", "Recorded",
@@ -61,11 +62,12 @@ def record_submission(found: Services, policy: ServicePolicy, *, draft_id: str, 
     receipt_hash = lookup_hash(found.config.secrets.lookup.value, "receipt", receipt_code.replace("-", ""))
     try:
         with write(found.engine) as connection:
-            if connection.execute(select(submissions.c.id).where(submissions.c.id == draft_id)).first():
-                raise AlreadySubmitted()
             draft = connection.execute(select(drafts).where(drafts.c.id == draft_id, drafts.c.service_id == policy.id,
                                                             drafts.c.expires_at > now)).first()
             if draft is None:
+                # Sending erases the draft, so a draft that is gone may have been sent already.
+                if connection.execute(select(submissions.c.id).where(submissions.c.id == draft_id)).first():
+                    raise AlreadySubmitted()
                 raise DraftGone()
             choices = json.loads(draft.consent_choices)
             if not all(choices.get(choice) for choice in policy.consent.required):
@@ -86,9 +88,10 @@ def record_submission(found: Services, policy: ServicePolicy, *, draft_id: str, 
                 connection.execute(answers.insert(), rows)
             # De-identified contributions now, for a person who agreed to share
             # insight, so trends are current and outlive the answers' retention.
-            aggregate = [c for c, declared in policy.classes.items() if declared.insight == "aggregate"]
-            contribute_many(connection, found.audit, InsightSource(found.policies, found.keyring),
-                            {draft_id: aggregate})
+            if choices.get(SHARE_INSIGHT_CHOICE) is True:  # else nothing to count: skip the queries
+                aggregate = [c for c, declared in policy.classes.items() if declared.insight == "aggregate"]
+                contribute_many(connection, found.audit, InsightSource(found.policies, found.keyring),
+                                {draft_id: aggregate})
             found.audit.append(connection, AuditEvent(
                 action="submission.receive", outcome="stored", actor_role="service_user",
                 object_type="submission", object_id=draft_id,
@@ -126,7 +129,7 @@ def _sealed_answers(found: Services, policy: ServicePolicy, submission_id: str, 
     for position, question in enumerate(policy.questions):
         if question.id not in given:
             continue
-        row_id = str(uuid.uuid4())
+        row_id = ordered_row_id()
         sealed = sealer.seal(table="answers", row_id=row_id, field_id=question.id,
                              field_class=question.field_class, plaintext=json.dumps(given[question.id]))
         rows.append({"id": row_id, "submission_id": submission_id, "question_id": question.id,

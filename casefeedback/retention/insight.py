@@ -43,6 +43,8 @@ from casefeedback.storage.tables import (
 
 RETENTION_ACTOR = Actor(id="retention", role="retention")
 INSIGHT_KINDS = ("choice", "multi_choice", "rating")
+# The consent choice (policies/README.md) without which nothing of a submission is counted.
+SHARE_INSIGHT_CHOICE = "share_insight"
 
 
 @dataclass(frozen=True)
@@ -119,7 +121,7 @@ def _eligible(connection: Connection, source: InsightSource,
 
 def _shares_insight(choices: object) -> bool:
     try:
-        return isinstance(choices, str) and json.loads(choices).get("share_insight") is True
+        return isinstance(choices, str) and json.loads(choices).get(SHARE_INSIGHT_CHOICE) is True
     except (ValueError, AttributeError):
         return False
 

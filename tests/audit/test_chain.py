@@ -6,10 +6,12 @@ import os
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, event, insert, select, update
 
 from casefeedback.audit import AuditEvent, AuditLog
 from casefeedback.cli import main
+from casefeedback.policy import load_policies
+from casefeedback.services import build_services
 from casefeedback.storage.engine import read, write
 from casefeedback.storage.tables import audit_events, audit_head
 
@@ -117,3 +119,59 @@ def test_cli_verify_exits_non_zero_naming_the_first_broken_event(chained, monkey
 def test_head_row_is_single(chained):
     with read(chained.engine) as connection:
         assert len(connection.execute(select(audit_head)).all()) == 1
+
+
+# ---------------------------------------------------------------- appending several events in one transaction
+
+
+class HeadReads:
+    """Counts the statements that read the audit head."""
+
+    def __init__(self, engine) -> None:
+        self.count = 0
+        event.listen(engine, "before_cursor_execute", self._seen)
+
+    def _seen(self, _conn, _cursor, statement, *_rest) -> None:
+        if statement.lstrip().upper().startswith("SELECT") and "audit_head" in statement:
+            self.count += 1
+
+
+def test_appends_in_one_transaction_read_the_head_once_and_chain_as_one_by_one(found):
+    reads = HeadReads(found.engine)
+    with write(found.engine) as connection:
+        seqs = [found.audit.append(connection, AuditEvent(action="test.event", outcome="ok", detail={"n": i}))
+                for i in range(5)]
+    assert seqs == list(range(seqs[0], seqs[0] + 5))
+    assert reads.count == 1
+    report = verify(found)
+    assert report.ok and report.checked == seqs[-1]
+
+
+def test_a_rolled_back_transaction_leaves_nothing_the_next_append_trusts(found):
+    with write(found.engine) as connection:
+        kept = found.audit.append(connection, AuditEvent(action="test.kept", outcome="ok"))
+    with pytest.raises(RuntimeError), write(found.engine) as connection:
+        found.audit.append(connection, AuditEvent(action="test.lost", outcome="ok"))
+        found.audit.append(connection, AuditEvent(action="test.lost", outcome="ok"))
+        raise RuntimeError("the action failed")
+    # The pool hands back the same connection; the cached head of the failed transaction must not be used.
+    for _ in range(3):
+        with write(found.engine) as connection:
+            found.audit.append(connection, AuditEvent(action="test.after", outcome="ok"))
+    report = verify(found)
+    assert report.ok and report.checked == kept + 3, report.problem
+
+
+def test_a_head_moved_by_another_writer_between_transactions_is_read_afresh(found, config, clock):
+    other = AuditLog(config.secrets.audit_chain.value, clock)
+    with write(found.engine) as connection:
+        first = found.audit.append(connection, AuditEvent(action="test.first", outcome="ok"))
+    second = build_services(config, load_policies(config.policies_dir), clock)
+    try:
+        with write(second.engine) as connection:
+            other.append(connection, AuditEvent(action="test.elsewhere", outcome="ok"))
+    finally:
+        second.engine.dispose()
+    with write(found.engine) as connection:
+        assert found.audit.append(connection, AuditEvent(action="test.third", outcome="ok")) == first + 2
+    assert verify(found).ok
