@@ -34,7 +34,7 @@ from casefeedback.audit.checkpoints import Signer, signature_valid
 from casefeedback.audit.log import WALK_SQL, walk
 from casefeedback.crypto.rotation import wrapped_tables
 from casefeedback.retention import ledger
-from casefeedback.storage.dialect import APPLICATION_ID, export_database, integrity_problems, open_readonly
+from casefeedback.storage.dialect import export_database, integrity_problems, is_ours, open_readonly
 from casefeedback.storage.engine import read, write
 
 FORMAT = "casefeedback-backup/1"
@@ -231,7 +231,7 @@ def _check_copy(copy: Path, key: bytes, manifest: Manifest, chain_key: bytes) ->
         problems = integrity_problems(connection)
         if problems:
             raise BackupError(f"{copy} is damaged: {problems[0]}")
-        if connection.execute("PRAGMA application_id").fetchone()[0] != APPLICATION_ID:
+        if not is_ours(connection):
             raise BackupError(f"{copy} is not a casefeedback database")
         rows = connection.execute(WALK_SQL).fetchall()
         head = connection.execute("SELECT seq, mac FROM audit_head WHERE id = 1").fetchone()

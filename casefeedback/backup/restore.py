@@ -37,7 +37,7 @@ from casefeedback.config import Config
 from casefeedback.instance import secrets_dir
 from casefeedback.retention import ledger
 from casefeedback.storage import migrate
-from casefeedback.storage.dialect import open_readonly, rekey, truncate_wal
+from casefeedback.storage.dialect import open_readonly, rekey_file, truncate_wal
 from casefeedback.storage.engine import open_engine, read, write
 from casefeedback.storage.tables import audit_events, instance_identity
 
@@ -142,14 +142,7 @@ def _build_staging(config: Config, verified: Verified, staging: Path, live: _Liv
     os.chmod(staging, 0o600)
     current = config.secrets.database.value
     if verified.database_key != current:
-        import sqlcipher3
-
-        raw = sqlcipher3.connect(str(staging))
-        try:
-            raw.execute(f"PRAGMA key = \"x'{verified.database_key.hex()}'\"")
-            rekey(raw, current)
-        finally:
-            raw.close()
+        rekey_file(staging, verified.database_key, current)
     engine = open_engine(staging, current)
     try:
         migrate.upgrade(engine)

@@ -12,8 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, select
-from sqlalchemy.dialects.sqlite import insert
 
+from casefeedback.storage.dialect import insert_or_update
 from casefeedback.storage.tables import insight_counts
 
 # (service id, team id or "", month YYYY-MM, question id, answer)
@@ -37,10 +37,8 @@ def add_counts(connection: Connection, keys: Iterable[CountKey]) -> None:
         return
     rows = [{"service_id": s, "team_id": t, "month": m, "question_id": q, "answer": a, "n": n}
             for (s, t, m, q, a), n in tally.items()]
-    statement = insert(insight_counts)
-    connection.execute(statement.on_conflict_do_update(
-        index_elements=["service_id", "team_id", "month", "question_id", "answer"],
-        set_={"n": insight_counts.c.n + statement.excluded.n}), rows)
+    connection.execute(insert_or_update(insight_counts, ("service_id", "team_id", "month", "question_id", "answer"),
+                                        lambda offered: {"n": insight_counts.c.n + offered.n}), rows)
 
 
 def read_counts(connection: Connection, scope: Scope) -> dict[CountKey, int]:

@@ -15,10 +15,10 @@ import json
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Connection, delete, func, select
-from sqlalchemy.dialects.sqlite import insert
 
 from casefeedback.insight.counts import Scope
 from casefeedback.insight.filters import month_index, month_text, months_between
+from casefeedback.storage.dialect import insert_or_update
 from casefeedback.storage.tables import (
     cases,
     consent_receipts,
@@ -73,9 +73,8 @@ def refresh(connection: Connection, service_id: str, scope_months: list[str], no
             for (t, m), (r, s, a) in counted.items() if m in stale]
     if rows:
         connection.execute(insight_submission_counts.insert(), rows)
-    marker = insert(insight_submission_months)
-    connection.execute(marker.on_conflict_do_update(index_elements=["service_id", "month"],
-                                                    set_={"refreshed_at": marker.excluded.refreshed_at}),
+    connection.execute(insert_or_update(insight_submission_months, ("service_id", "month"),
+                                        lambda offered: {"refreshed_at": offered.refreshed_at}),
                        [{"service_id": service_id, "month": m, "refreshed_at": now} for m in stale])
     return len(stale)
 

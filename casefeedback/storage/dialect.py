@@ -6,7 +6,7 @@ from __future__ import annotations
 import fcntl
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -243,6 +243,28 @@ def open_readonly(path: Path, key: bytes) -> Any:
     return connection
 
 
+def is_ours(dbapi_connection: Any) -> bool:
+    """Whether the connected file carries casefeedback's application id (not merely opens)."""
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA application_id")
+        return bool(cursor.fetchone()[0] == APPLICATION_ID)
+    finally:
+        cursor.close()
+
+
+def rekey_file(path: Path, old_key: bytes, new_key: bytes) -> None:
+    """Re-encrypt the file at ``path`` (not in use by anything) from ``old_key`` to ``new_key``."""
+    import sqlcipher3
+
+    connection = sqlcipher3.connect(str(path))
+    try:
+        connection.execute(f"PRAGMA key = \"{raw_key_pragma_value(old_key)}\"")
+        rekey(connection, new_key)
+    finally:
+        connection.close()
+
+
 def rekey(dbapi_connection: Any, new_key: bytes) -> None:
     """Re-encrypt every page of the connected database under ``new_key``, in place."""
     cursor = dbapi_connection.cursor()
@@ -257,3 +279,16 @@ def json_field(column: Any, key: str) -> Any:
     from sqlalchemy import func
 
     return func.json_extract(column, f"$.{key}")
+
+
+def insert_or_update(table: Any, keys: Sequence[str], updates: Callable[[Any], Mapping[str, Any]]) -> Any:
+    """An INSERT that updates the existing row instead where one has the same ``keys``.
+
+    ``updates`` receives the row that was offered (SQL's EXCLUDED; PostgreSQL
+    spells it the same way) and returns the columns to set, e.g. a counter
+    plus the offered amount.
+    """
+    from sqlalchemy.dialects.sqlite import insert
+
+    statement = insert(table)
+    return statement.on_conflict_do_update(index_elements=list(keys), set_=dict(updates(statement.excluded)))
