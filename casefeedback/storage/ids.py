@@ -18,9 +18,9 @@ def ordered_row_id() -> str:
     written again at commit: the eight answers of one submission touched eight
     index pages. Ids that grow with time share the newest page. The price is
     that the id tells when the row was made, so these ids are only for rows
-    whose time is stored beside them anyway and which never leave the store
-    (answers, saved draft values) — never for ids shown to people or written
-    outside the database, such as data key ids (the erasure ledger) or
+    whose time is recorded beside them anyway (answers, saved draft values;
+    see SECURITY.md) — never for ids shown to people or written outside the
+    database without that time, such as data key ids (the erasure ledger) or
     submission ids.
     """
     millis = time.time_ns() // 1_000_000
