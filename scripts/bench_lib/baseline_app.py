@@ -8,6 +8,12 @@ a cheaper durability setting.
 
 Served by gunicorn as ``baseline_app:app`` with BENCH_BASELINE_DB naming the
 file, which ``create_database`` makes beforehand (once, not in every worker).
+
+With BENCH_BASELINE_DRIVER=sqlcipher and BENCH_BASELINE_KEY (64 hex digits) the
+same app opens the file with SQLCipher under that raw key instead (``server_env``
+builds those variables; ``create_database(path, key_hex)`` makes the file
+encrypted): the ladder benchmark uses it to price the encryption on its own.
+The default, without them, is stdlib sqlite3 as above.
 """
 
 from __future__ import annotations
@@ -17,18 +23,54 @@ import os
 import secrets
 import sqlite3
 from datetime import UTC, datetime
+from typing import Any
 
 from flask import Flask, request
 
 FIELDS = ("treated", "listened", "informed", "easy_to_reach", "chased", "safe_now", "safer", "anything_else")
 PRAGMAS = ("PRAGMA synchronous = NORMAL", "PRAGMA foreign_keys = ON", "PRAGMA busy_timeout = 5000")
+DB_ENV, DRIVER_ENV, KEY_ENV = "BENCH_BASELINE_DB", "BENCH_BASELINE_DRIVER", "BENCH_BASELINE_KEY"
 
 app = Flask(__name__)
 _connection: sqlite3.Connection | None = None
 
 
-def create_database(path: str) -> None:
-    connection = sqlite3.connect(path)
+def server_env(path: str, key_hex: str | None = None) -> dict[str, str]:
+    """The environment gunicorn serves this app with: stdlib sqlite3, or SQLCipher under ``key_hex``."""
+    if key_hex is None:
+        return {DB_ENV: path}
+    return {DB_ENV: path, DRIVER_ENV: "sqlcipher", KEY_ENV: key_hex}
+
+
+def _key_from_env() -> str | None:
+    driver = os.environ.get(DRIVER_ENV, "sqlite3")
+    if driver == "sqlite3":
+        return None
+    if driver != "sqlcipher":
+        raise RuntimeError(f"{DRIVER_ENV} must be sqlite3 or sqlcipher, not {driver!r}")
+    return os.environ[KEY_ENV]
+
+
+def _connect(path: str, key_hex: str | None, **options: Any) -> sqlite3.Connection:
+    """Open ``path`` with stdlib sqlite3, or with SQLCipher under the raw key ``key_hex``."""
+    if key_hex is None:
+        plain: sqlite3.Connection = sqlite3.connect(path, **options)  # typed: **options hides the overload
+        return plain
+    # The key goes into SQL text, so it must be exactly what it claims: 256 bits in hex.
+    if len(bytes.fromhex(key_hex)) != 32:
+        raise ValueError("the SQLCipher key must be 64 hex digits (256 bits)")
+    import sqlcipher3  # only when asked: the default baseline must not depend on it
+
+    # sqlcipher3 is the stdlib sqlite3 module built against SQLCipher: the same DB-API.
+    connection: sqlite3.Connection = sqlcipher3.connect(path, **options)
+    # The key must be the first statement. A raw key (x'...') skips the per-open
+    # key derivation, as casefeedback's own store does (storage/dialect.py).
+    connection.execute(f"PRAGMA key = \"x'{key_hex}'\"")
+    return connection
+
+
+def create_database(path: str, key_hex: str | None = None) -> None:
+    connection = _connect(path, key_hex)
     try:
         # WAL is a property of the file, so it is set once here; the others are per connection.
         connection.execute("PRAGMA journal_mode = WAL")
@@ -45,7 +87,7 @@ def _database() -> sqlite3.Connection:
     # connection must not cross a fork). Sync workers serve one request at a time.
     global _connection
     if _connection is None:
-        _connection = sqlite3.connect(os.environ["BENCH_BASELINE_DB"], isolation_level=None)
+        _connection = _connect(os.environ[DB_ENV], _key_from_env(), isolation_level=None)
         for pragma in PRAGMAS:
             _connection.execute(pragma)
     return _connection

@@ -179,17 +179,21 @@ def generator_label(spec: LoadSpec) -> str:
 
 
 def drive(name: str, port: int, path: str, requests: Sequence[Request], spec: LoadSpec, workdir: Path, *,
-          cycle: bool, duration_s: float | None = None) -> Result:
-    """POST ``requests`` to ``path``, one each, for the spec's duration (or until they run out)."""
+          cycle: bool, duration_s: float | None = None, method: str = "POST") -> Result:
+    """Send ``requests`` to ``path``, one each, for the spec's duration (or until they run out).
+
+    ``method`` "GET" sends no body and no Content-Type (a request's body is ignored).
+    """
     if not requests:
         raise BenchError("no requests were prepared")
     duration = spec.duration_s if duration_s is None else duration_s
     if spec.generator == "wrk":
-        return _run_wrk(name, port, path, requests, spec, workdir, cycle=cycle, duration_s=duration)
+        return _run_wrk(name, port, path, requests, spec, workdir, cycle=cycle, duration_s=duration,
+                        method=method)
     import loadgen  # a sibling module: scripts/bench_lib is on sys.path as the script's directory
 
     return loadgen.run(name, "127.0.0.1", port, path, requests, connections=spec.connections,
-                       duration_s=duration, cycle=cycle)
+                       duration_s=duration, cycle=cycle, method=method)
 
 
 # wrk runs ONE thread. A wrk thread cannot share its list with another, and a
@@ -237,9 +241,12 @@ function init(args)
   local file = args[1]
   cycle = args[2] == "cycle"
   path = args[3]
+  method = args[4] or "POST"
   for line in io.lines(file) do
     local cookie, body = line:match("^([^\t]*)\t(.*)$")
-    local headers = {["Content-Type"] = "application/x-www-form-urlencoded"}
+    local headers = {}
+    -- A GET carries no body: wrk.format adds Content-Length for any body given, even "".
+    if method == "GET" then body = nil else headers["Content-Type"] = "application/x-www-form-urlencoded" end
     if cookie ~= "" then headers["Cookie"] = cookie end
     table.insert(mine, wrk.format(method, path, headers, body))
   end
@@ -318,7 +325,7 @@ def _write_requests_file(requests: Sequence[Request], path: Path) -> None:
 
 
 def _run_wrk(name: str, port: int, path: str, requests: Sequence[Request], spec: LoadSpec, workdir: Path, *,
-             cycle: bool, duration_s: float) -> Result:
+             cycle: bool, duration_s: float, method: str) -> Result:
     script = workdir / "drive.lua"
     script.write_text(WRK_SCRIPT, encoding="utf-8")
     requests_file = workdir / f"{name}-requests.tsv"
@@ -328,7 +335,7 @@ def _run_wrk(name: str, port: int, path: str, requests: Sequence[Request], spec:
     command = ["wrk", "--threads", str(WRK_THREADS), "--connections", str(spec.connections),
                "--duration", f"{seconds}s", "--timeout", "30s", "--latency", "--script", str(script),
                f"http://127.0.0.1:{port}", "--", str(requests_file),
-               "cycle" if cycle else "once", path]
+               "cycle" if cycle else "once", path, method]
     completed = subprocess.run(command, capture_output=True, text=True, check=False)
     line = next((x for x in completed.stdout.splitlines() if x.startswith("BENCH_WRK ")), None)
     if completed.returncode != 0 or line is None:

@@ -25,6 +25,7 @@ class _Shared:
     requests: Sequence[Request]
     cycle: bool
     deadline: float
+    method: str = "POST"
     lock: threading.Lock = field(default_factory=threading.Lock)
     next_index: int = 0
     ran_out: bool = False
@@ -54,14 +55,18 @@ def _worker(shared: _Shared, host: str, port: int, path: str, tally: _Tally) -> 
     connection = http.client.HTTPConnection(host, port, timeout=30)
     try:
         while (item := shared.take()) is not None:
-            headers = dict(HEADERS, Cookie=item.cookie) if item.cookie else HEADERS
+            # A GET carries no body, so no Content-Type either (as the wrk script sends it).
+            sends_body = shared.method != "GET"
+            headers = dict(HEADERS) if sends_body else {}
+            if item.cookie:
+                headers["Cookie"] = item.cookie
             try:
                 if connection.sock is None:
                     # Connect outside the timed span, as wrk does: gunicorn's sync
                     # workers close every connection, so this happens per request.
                     connection.connect()
                 started = time.perf_counter()
-                connection.request("POST", path, body=item.body, headers=headers)
+                connection.request(shared.method, path, body=item.body if sends_body else None, headers=headers)
                 response = connection.getresponse()
                 response.read()
                 elapsed = time.perf_counter() - started
@@ -86,9 +91,9 @@ def percentile(sorted_values: Sequence[float], fraction: float) -> float:
 
 
 def run(name: str, host: str, port: int, path: str, requests: Sequence[Request], *, connections: int,
-        duration_s: float, cycle: bool) -> Result:
+        duration_s: float, cycle: bool, method: str = "POST") -> Result:
     started = time.perf_counter()
-    shared = _Shared(requests, cycle, deadline=started + duration_s)
+    shared = _Shared(requests, cycle, deadline=started + duration_s, method=method)
     tallies = [_Tally() for _ in range(connections)]
     threads = [threading.Thread(target=_worker, args=(shared, host, port, path, tally), daemon=True)
                for tally in tallies]

@@ -19,6 +19,7 @@ Figures are printed and written to bench-results/submit.json; nothing is asserte
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import math
 import os
@@ -28,11 +29,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, TypeVar
 from urllib.parse import urlencode, urlsplit
 
 from common import (
@@ -62,6 +64,7 @@ TARGET_RATIO = 0.60
 SESSION_MARGIN = 1.6
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
 COOKIE_NAMES = ("casefeedback", "__Host-casefeedback")
+T = TypeVar("T")
 
 # Plain, calm words: the free text must not look like the danger or self-harm
 # phrases that policies raise alerts on, so every request takes the same path.
@@ -210,56 +213,73 @@ def say(message: str) -> None:
     print(f"bench: {message}", file=sys.stderr, flush=True)
 
 
+@contextlib.contextmanager
+def serve_casefeedback(workers: int, workdir: Path) -> Iterator[int]:
+    """A throwaway instance of casefeedback served by gunicorn until the block ends; yield the port."""
+    env = init_instance(workdir / "instance", workdir / "init.log")
+    with gunicorn("casefeedback.wsgi:app", workers=workers, env=env,
+                  log_path=workdir / "casefeedback-gunicorn.log") as port:
+        yield port
+
+
+def measure_send(args: argparse.Namespace, spec: LoadSpec, workdir: Path, rng: random.Random, port: int,
+                 ) -> tuple[Result, list[dict[str, str]]]:
+    """Time the final Send on the casefeedback at ``port``; also return the answers the timed run sent."""
+    path = f"/feedback/{SERVICE}/send"
+    say(f"casefeedback is up on port {port}; checking one submission by hand")
+    smoke_test(port, path, casefeedback_requests(prepare_sessions(port, [answers_of(rng)], 1))[0])
+
+    warm_count = args.sessions_warmup or max(300, 40 * spec.connections)
+    warm = casefeedback_requests(prepare_sessions(port, [answers_of(rng) for _ in range(warm_count)],
+                                                  args.prep_threads))
+    say(f"warming up for {args.warmup:.0f} s (also measures the rate, to size the timed run)")
+    warmup = drive("casefeedback-warmup", port, path, warm, spec, workdir, cycle=False,
+                   duration_s=args.warmup)
+    rate = max(warmup.rps, 1.0)
+    needed = args.sessions or math.ceil(rate * spec.duration_s * SESSION_MARGIN) + 4 * spec.connections
+    started = time.monotonic()
+    given = [answers_of(rng) for _ in range(needed)]
+    say(f"warm-up ran {warmup.rps:.0f} req/s; preparing {needed} sessions (about 11 requests each) ...")
+    sessions = prepare_sessions(port, given, args.prep_threads)
+    say(f"prepared them in {time.monotonic() - started:.0f} s; timed run of {spec.duration_s:.0f} s")
+    return drive("casefeedback", port, path, casefeedback_requests(sessions), spec, workdir, cycle=False), given
+
+
 def run_casefeedback(args: argparse.Namespace, spec: LoadSpec, workdir: Path, rng: random.Random,
                      ) -> tuple[Result, list[str]]:
-    env = init_instance(workdir / "instance", workdir / "init.log")
-    path = f"/feedback/{SERVICE}/send"
-    with gunicorn("casefeedback.wsgi:app", workers=args.workers, env=env,
-                  log_path=workdir / "casefeedback-gunicorn.log") as port:
-        say(f"casefeedback is up on port {port}; checking one submission by hand")
-        smoke_test(port, path, casefeedback_requests(prepare_sessions(port, [answers_of(rng)], 1))[0])
-
-        warm_count = args.sessions_warmup or max(300, 40 * spec.connections)
-        warm = casefeedback_requests(prepare_sessions(port, [answers_of(rng) for _ in range(warm_count)],
-                                                      args.prep_threads))
-        say(f"warming up for {args.warmup:.0f} s (also measures the rate, to size the timed run)")
-        warmup = drive("casefeedback-warmup", port, path, warm, spec, workdir, cycle=False,
-                       duration_s=args.warmup)
-        rate = max(warmup.rps, 1.0)
-        needed = args.sessions or math.ceil(rate * spec.duration_s * SESSION_MARGIN) + 4 * spec.connections
-        started = time.monotonic()
-        given = [answers_of(rng) for _ in range(needed)]
-        say(f"warm-up ran {warmup.rps:.0f} req/s; preparing {needed} sessions (about 11 requests each) ...")
-        sessions = prepare_sessions(port, given, args.prep_threads)
-        say(f"prepared them in {time.monotonic() - started:.0f} s; timed run of {spec.duration_s:.0f} s")
-        result = drive("casefeedback", port, path, casefeedback_requests(sessions), spec, workdir, cycle=False)
+    with serve_casefeedback(args.workers, workdir) as port:
+        result, given = measure_send(args, spec, workdir, rng, port)
     return result, [answers_body(answers) for answers in given]
 
 
-def run_baseline(args: argparse.Namespace, spec: LoadSpec, workdir: Path, bodies: Sequence[str]) -> Result:
+def run_baseline(args: argparse.Namespace, spec: LoadSpec, workdir: Path, bodies: Sequence[str], *,
+                 name: str = "baseline", key_hex: str | None = None) -> Result:
+    """Serve baseline_app.py (stdlib sqlite3, or SQLCipher under ``key_hex``) and time POST /submit."""
     import baseline_app  # a sibling module; importing it only defines the app
 
-    database = workdir / "baseline.db"
-    baseline_app.create_database(str(database))
+    database = workdir / f"{name}.db"
+    baseline_app.create_database(str(database), key_hex)
     requests = [Request(body=body) for body in bodies]
-    with gunicorn("baseline_app:app", workers=args.workers, env={"BENCH_BASELINE_DB": str(database)},
-                  log_path=workdir / "baseline-gunicorn.log",
+    with gunicorn("baseline_app:app", workers=args.workers, env=baseline_app.server_env(str(database), key_hex),
+                  log_path=workdir / f"{name}-gunicorn.log",
                   extra_args=("--pythonpath", str(BENCH_LIB))) as port:
-        say(f"baseline is up on port {port}; warming up for {args.warmup:.0f} s")
+        say(f"{name} is up on port {port}; warming up for {args.warmup:.0f} s")
         smoke_test(port, "/submit", requests[0])
         # The baseline needs no sessions, so it cycles through the same bodies for the full duration.
-        drive("baseline-warmup", port, "/submit", requests, spec, workdir, cycle=True, duration_s=args.warmup)
+        drive(f"{name}-warmup", port, "/submit", requests, spec, workdir, cycle=True, duration_s=args.warmup)
         say(f"timed run of {spec.duration_s:.0f} s")
-        return drive("baseline", port, "/submit", requests, spec, workdir, cycle=True)
+        return drive(name, port, "/submit", requests, spec, workdir, cycle=True)
 
 
-def parse_args(argv: Sequence[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="scripts/bench submit", description=__doc__,
+def load_options(prog: str, description: str | None, *, duration: float) -> argparse.ArgumentParser:
+    """The options of a benchmark that drives servers with submit's load (ladder.py uses them too)."""
+    parser = argparse.ArgumentParser(prog=prog, description=description,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--duration", type=float, default=20, help="seconds of each timed run (default 20)")
+    parser.add_argument("--duration", type=float, default=duration,
+                        help=f"seconds of each timed run (default {duration:.0f})")
     parser.add_argument("--connections", type=int, default=8, help="concurrent connections (default 8)")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers for both apps (default 2)")
-    parser.add_argument("--warmup", type=float, default=3, help="seconds of warm-up per app (default 3)")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers for every server (default 2)")
+    parser.add_argument("--warmup", type=float, default=3, help="seconds of warm-up per server (default 3)")
     parser.add_argument("--loadgen", choices=("auto", "wrk", "python"), default="auto",
                         help="load generator: wrk if installed (auto, the default), or the Python fallback")
     parser.add_argument("--prep-threads", type=int, default=4, help="threads preparing sessions (default 4)")
@@ -267,35 +287,58 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
                         help="sessions to prepare for the timed run (default: sized from the warm-up rate)")
     parser.add_argument("--sessions-warmup", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (logs, databases)")
+    return parser
+
+
+def checked_args(parser: argparse.ArgumentParser, argv: Sequence[str], *, min_warmup: float) -> argparse.Namespace:
     args = parser.parse_args(argv)
     for name in ("duration", "connections", "workers", "prep_threads"):
         if getattr(args, name) <= 0:
             parser.error(f"--{name.replace('_', '-')} must be positive")
-    if args.warmup < 1:
-        parser.error("--warmup must be at least 1 s")
+    if args.warmup < min_warmup:
+        parser.error(f"--warmup must be at least {min_warmup:.0f} s")
     return args
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    return checked_args(load_options("scripts/bench submit", __doc__, duration=20), argv, min_warmup=1)
+
+
+def load_spec(args: argparse.Namespace) -> LoadSpec:
+    return LoadSpec(connections=args.connections, duration_s=args.duration, generator=choose_generator(args.loadgen))
+
+
+def in_workdir(prefix: str, keep: bool, work: Callable[[Path], T]) -> T | None:
+    """``work`` in a fresh temporary directory, removed afterwards unless ``keep``.
+
+    A BenchError is said and gives None; the directory is then kept, since its logs say why.
+    """
+    workdir = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        return work(workdir)
+    except BenchError as error:
+        say(f"{error}\n(logs are in {workdir})")
+        keep = True
+        return None
+    finally:
+        if keep:
+            say(f"kept {workdir}")
+        else:
+            _remove(workdir)
 
 
 def main(argv: Sequence[str]) -> int:
     args = parse_args(argv)
     install_signal_handlers()
-    spec = LoadSpec(connections=args.connections, duration_s=args.duration,
-                    generator=choose_generator(args.loadgen))
+    spec = load_spec(args)
     rng = random.Random(20261102)  # the same answers on every run
-    workdir = Path(tempfile.mkdtemp(prefix="casefeedback-bench-"))
-    try:
+
+    def both(workdir: Path) -> tuple[Result, Result]:
         ours, bodies = run_casefeedback(args, spec, workdir, rng)
-        baseline = run_baseline(args, spec, workdir, bodies)
-    except BenchError as error:
-        say(f"{error}\n(logs are in {workdir})")
-        args.keep = True
-        return 1
-    finally:
-        if args.keep:
-            say(f"kept {workdir}")
-        else:
-            _remove(workdir)
-    return report(args, spec, ours, baseline)
+        return ours, run_baseline(args, spec, workdir, bodies)
+
+    measured = in_workdir("casefeedback-bench-", args.keep, both)
+    return report(args, spec, *measured) if measured else 1
 
 
 def report(args: argparse.Namespace, spec: LoadSpec, ours: Result, baseline: Result) -> int:
@@ -307,21 +350,9 @@ def report(args: argparse.Namespace, spec: LoadSpec, ours: Result, baseline: Res
     print("req/s counts 200 responses only; latencies cover every response. The baseline is bare Flask + "
           "stdlib sqlite3 (WAL, synchronous=NORMAL, as casefeedback) with no CSRF, session, encryption "
           "or audit log.")
-    cpus = os.cpu_count()
-    if cpus != 2:
-        print(f"note: this machine has {cpus} CPUs; the target is set for a 2-core machine.")
-    problems = problems_of([ours, baseline], spec.duration_s)
-    for problem in problems:
-        print(f"WARNING: {problem}")
-    if problems:
-        print("WARNING: this run had problems (above); do not compare its figures with clean runs.")
+    problems = print_caveats([ours, baseline], spec.duration_s)
     path = write_json("submit", {
-        "benchmark": "submit",
-        "at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": machine(),
-        "settings": {"workers": args.workers, "connections": spec.connections, "duration_s": spec.duration_s,
-                     "warmup_s": args.warmup, "loadgen": spec.generator,
-                     "wrk_version": wrk_version() if spec.generator == "wrk" else None},
+        **results_header("submit", args, spec),
         "results": {"casefeedback": ours.as_json(), "baseline": baseline.as_json()},
         "ratio": round(ratio, 3),
         "target_ratio": TARGET_RATIO,
@@ -332,6 +363,31 @@ def report(args: argparse.Namespace, spec: LoadSpec, ours: Result, baseline: Res
     # Errors make the figures untrustworthy: say so in the exit status too. A
     # ratio below target is a finding, not a failure of the benchmark.
     return 1 if any(r.error_count or r.ok == 0 for r in (ours, baseline)) else 0
+
+
+def print_caveats(results: Sequence[Result], duration_s: float) -> list[str]:
+    """Print what makes the figures less comparable or trustworthy; return the problems, for the JSON."""
+    cpus = os.cpu_count()
+    if cpus != 2:
+        print(f"note: this machine has {cpus} CPUs; the target is set for a 2-core machine.")
+    problems = problems_of(results, duration_s)
+    for problem in problems:
+        print(f"WARNING: {problem}")
+    if problems:
+        print("WARNING: this run had problems (above); do not compare its figures with clean runs.")
+    return problems
+
+
+def results_header(name: str, args: argparse.Namespace, spec: LoadSpec, **settings: Any) -> dict[str, Any]:
+    """The opening of a load benchmark's JSON: what ran, when, where, and with which settings (plus ``settings``)."""
+    return {
+        "benchmark": name,
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": machine(),
+        "settings": {"workers": args.workers, "connections": spec.connections, "duration_s": spec.duration_s,
+                     "warmup_s": args.warmup, "loadgen": spec.generator, **settings,
+                     "wrk_version": wrk_version() if spec.generator == "wrk" else None},
+    }
 
 
 def _remove(path: Path) -> None:
