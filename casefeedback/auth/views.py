@@ -135,6 +135,16 @@ def _start_again() -> Any:
     return redirect(url_for("auth.sign_in"), code=303)
 
 
+def _challenge_ended(step: signin.Step, form: Any) -> Any | None:
+    """The page when the challenge ran out or the account locked while the code was typed; else None."""
+    if step.outcome == "expired":
+        return _start_again()
+    if step.outcome == "locked":
+        session.pop("sign_in", None)
+        return _locked(form, "auth/code.html", step.locked_until)
+    return None
+
+
 @bp.route("/sign-in/code", methods=["GET", "POST"])
 @limiter.limit(SIGN_IN_LIMIT, methods=["POST"])
 def sign_in_code() -> Any:
@@ -147,11 +157,8 @@ def sign_in_code() -> Any:
     if not form.validate_on_submit():
         return render_template("auth/code.html", form=form), (400 if form.errors else 200)
     step = signin.check_code(services(), session["sign_in"], form.code.data)
-    if step.outcome == "expired":
-        return _start_again()
-    if step.outcome == "locked":
-        session.pop("sign_in", None)
-        return _locked(form, "auth/code.html", step.locked_until)
+    if (ended := _challenge_ended(step, form)) is not None:
+        return ended
     if step.outcome != "ok":
         form.code.errors.append("That code is not right. Codes change every 30 seconds: enter the one your app "
                                 "shows now.")
@@ -176,11 +183,8 @@ def sign_in_enrol() -> Any:
     if not form.validate_on_submit():
         return render_template("auth/enrol.html", **page), (400 if form.errors else 200)
     step = signin.enrol(services(), session["sign_in"], form.code.data)
-    if step.outcome == "expired":
-        return _start_again()
-    if step.outcome == "locked":
-        session.pop("sign_in", None)
-        return _locked(form, "auth/code.html", step.locked_until)
+    if (ended := _challenge_ended(step, form)) is not None:
+        return ended
     if step.outcome != "ok":
         form.code.errors.append("That code is not right. Check the app shows 'casefeedback' and enter the code "
                                 "it shows now.")

@@ -8,13 +8,17 @@ exactly the same 404, so ids cannot be probed.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from sqlalchemy import Connection
 from wtforms import SelectChoice
 
 from casefeedback.audit import AuditEvent
+from casefeedback.auth.sessions import StaffMember
 from casefeedback.casework import outcomes
 from casefeedback.casework.cases import (
     CaseError,
@@ -111,6 +115,18 @@ def _case_or_404(connection: Any, case_id: str, *, break_glass: bool = False) ->
     return summary
 
 
+@contextmanager
+def _case_to_change(case_id: str, allowed: Callable[[StaffMember, CaseSummary], bool],
+                    ) -> Iterator[tuple[Connection, CaseSummary]]:
+    """The case in a write transaction: 404 unless this member may see it, 403 unless ``allowed`` lets them
+    change it."""
+    with write(services().engine) as connection:
+        summary = _case_or_404(connection, case_id)
+        if not allowed(current_user.member, summary):
+            abort(403)
+        yield connection, summary
+
+
 def _case_page(case_id: str, status: int = 200, *, outcome_form: OutcomeForm | None = None,
                deputy_form: DeputyForm | None = None) -> Any:
     found = services()
@@ -140,10 +156,7 @@ def close(case_id: str) -> Any:
     found = services()
     if not EmptyForm().validate_on_submit():
         abort(400)
-    with write(found.engine) as connection:
-        summary = _case_or_404(connection, case_id)
-        if not can_manage(current_user.member, summary):
-            abort(403)
+    with _case_to_change(case_id, can_manage) as (connection, _case):
         closed = close_case(connection, case_id, found.clock())
         if closed:
             _audit(connection, "case.close", case_id)
@@ -156,12 +169,8 @@ def close(case_id: str) -> Any:
 
 @bp.route("/cases/<case_id>/deputy", methods=["POST"])
 def deputy(case_id: str) -> Any:
-    found = services()
     form = DeputyForm()
-    with write(found.engine) as connection:
-        summary = _case_or_404(connection, case_id)
-        if not can_manage(current_user.member, summary):
-            abort(403)
+    with _case_to_change(case_id, can_manage) as (connection, summary):
         form.deputy.choices = [SelectChoice("", "No deputy")] + [
             SelectChoice(i, n) for i, n in deputy_choices(connection, summary)]
         if form.validate_on_submit():
@@ -178,10 +187,7 @@ def deputy(case_id: str) -> Any:
 def record_outcome(case_id: str) -> Any:
     found = services()
     form = OutcomeForm()
-    with write(found.engine) as connection:
-        summary = _case_or_404(connection, case_id)
-        if not can_record_outcome(current_user.member, summary):
-            abort(403)
+    with _case_to_change(case_id, can_record_outcome) as (connection, _case):
         if not form.validate_on_submit():
             recorded = None
         elif outcomes.already_recorded(connection, form.nonce.data):
