@@ -120,3 +120,31 @@ class ServiceUser:
         match = RECEIPT.search(response.get_data(as_text=True))
         assert match, f"no receipt code in the response ({response.status_code})"
         return match.group(1)
+
+
+def policy_preamble(service_id: str, name: str) -> str:
+    """The start of a small test policy: service, one helpline, one required consent choice, one class."""
+    return f'''[service]
+id = "{service_id}"
+name.en = "{name}"
+languages = ["en"]
+exit_url = "https://example.org/"
+
+[[service.helplines]]
+name.en = "Samaritans"
+phone = "116 123"
+
+[consent]
+version = 1
+intro.en = "Choose."
+
+[[consent.choices]]
+id = "store"
+required = true
+label.en = "Keep my answers."
+
+[classes.answers]
+description.en = "Answers"
+retention = {{ keep = "P1Y", after = "submitted" }}
+read = ["case_owner"]
+'''

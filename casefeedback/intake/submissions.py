@@ -31,7 +31,7 @@ from casefeedback.storage.ids import ordered_row_id
 from casefeedback.storage.tables import answers, consent_receipts, data_keys, drafts, invitations, submissions
 
 __all__ = ["AlreadySubmitted", "ConsentGiven", "ConsentMissing", "DraftGone", "InvitationUnusable", "Recorded",
-           "record_submission"]
+           "record_submission", "seal_answers"]
 
 Answer = str | list[str]
 
@@ -82,7 +82,7 @@ def record_submission(found: Services, policy: ServicePolicy, *, draft_id: str, 
                 "id": str(uuid.uuid4()), "submission_id": draft_id, "consent_version": draft.consent_version,
                 "language": draft.consent_language, "choices": json.dumps(choices, sort_keys=True),
                 "given_at": draft.consent_given_at, "withdrawn_at": None})
-            keys, rows = _sealed_answers(found, policy, draft_id, given, now)
+            keys, rows = seal_answers(found, policy, draft_id, given, now)
             if keys:
                 connection.execute(data_keys.insert(), keys)
                 connection.execute(answers.insert(), rows)
@@ -121,9 +121,13 @@ def _use_invitation(connection: Connection, invitation_id: str, now: datetime) -
 Row = dict[str, object]
 
 
-def _sealed_answers(found: Services, policy: ServicePolicy, submission_id: str, given: Mapping[str, Answer],
+def seal_answers(found: Services, policy: ServicePolicy, submission_id: str, given: Mapping[str, Answer],
                     now: datetime) -> tuple[list[Row], list[Row]]:
-    """(wrapped data key rows, answer rows): only ciphertext, never the answers themselves."""
+    """(wrapped data key rows, answer rows) for ``answers`` under the submission's own data keys.
+
+    Only ciphertext, never the answers themselves. Sending, adding to a
+    submission and the benchmarks' seeding all store answers through this.
+    """
     sealer = SubmissionSealer(found.keyring, submission_id)
     rows: list[Row] = []
     for position, question in enumerate(policy.questions):

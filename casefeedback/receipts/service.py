@@ -26,8 +26,8 @@ from casefeedback.alerts.raising import raise_alerts
 from casefeedback.alerts.rules import matching_rules
 from casefeedback.audit import AuditEvent
 from casefeedback.casework.reading import SubmissionView, read_submission
-from casefeedback.crypto.envelope import SubmissionSealer
 from casefeedback.intake.codes import lookup_hash, new_receipt_code, normalise_receipt_code
+from casefeedback.intake.submissions import seal_answers
 from casefeedback.policy.decisions import Actor
 from casefeedback.policy.model import AlertRule, ServicePolicy
 from casefeedback.retention import erasure
@@ -196,18 +196,7 @@ def record_addition(found: Services, policy: ServicePolicy, *, root_id: str, add
     if not texts:
         raise NothingToAdd()
     now = found.clock()
-    sealer = SubmissionSealer(found.keyring, addition_id)
-    rows = []
-    for position, question in enumerate(policy.questions):
-        if question.id in texts:
-            row_id = str(uuid.uuid4())
-            sealed = sealer.seal(table="answers", row_id=row_id, field_id=question.id,
-                                 field_class=question.field_class, plaintext=json.dumps(texts[question.id]))
-            rows.append({"id": row_id, "submission_id": addition_id, "question_id": question.id,
-                         "field_class": question.field_class, "data_key_id": sealed.data_key_id,
-                         "position": position, "ciphertext": sealed.ciphertext})
-    keys = [{"id": k.id, "submission_id": addition_id, "field_class": k.field_class, "kek_id": k.kek_id,
-             "wrapped": k.wrapped, "created_at": now} for k in sealer.wrapped_keys()]
+    keys, rows = seal_answers(found, policy, addition_id, texts, now)
     unseen = lookup_hash(found.config.secrets.lookup.value, "receipt", new_receipt_code().replace("-", ""))
     try:
         with write(found.engine) as connection:

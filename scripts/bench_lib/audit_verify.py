@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from common import ROOT, BenchError, install_signal_handlers, machine, write_json
+from common import ROOT, BenchError, init_instance, install_signal_handlers, machine, write_json
 
 ACTIONS = (("field.open", "allowed", "answer", "casework"), ("field.withhold", "denied", "answer", "casework"),
            ("staff.sign_in", "success", None, None), ("submission.receive", "stored", "submission", None))
@@ -91,11 +91,7 @@ def main(argv: Sequence[str]) -> int:
     install_signal_handlers()
     workdir = Path(tempfile.mkdtemp(prefix="casefeedback-bench-audit-"))
     instance = workdir / "instance"
-    env = {**os.environ, "CASEFEEDBACK_INSTANCE": str(instance), "CASEFEEDBACK_POLICIES": str(ROOT / "policies")}
-    made = subprocess.run([sys.executable, "-m", "casefeedback", "init"], env=env, cwd=ROOT, capture_output=True,
-                          text=True, check=False)
-    if made.returncode != 0:
-        raise BenchError(f"casefeedback init failed:\n{made.stderr}")
+    env = {**os.environ, **init_instance(instance, workdir / "init.log")}
     print(f"Building a chained log of {args.events} events ...", flush=True)
     began = time.perf_counter()
     build(instance, args.events, args.checkpoint_every)

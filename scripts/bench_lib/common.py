@@ -152,6 +152,21 @@ def tail(path: Path, lines: int = 30) -> str:
     return "\n".join("    " + line for line in text.splitlines()[-lines:])
 
 
+def init_instance(instance: Path, log: Path) -> dict[str, str]:
+    """Make a throwaway instance with `casefeedback init`; return the environment variables that select it."""
+    # Rate limits off: the load generator sends thousands of sends from one address.
+    env = {"CASEFEEDBACK_INSTANCE": str(instance), "CASEFEEDBACK_POLICIES": str(ROOT / "policies"),
+           "CASEFEEDBACK_ENV": "development", "CASEFEEDBACK_RATELIMIT_ENABLED": "0"}
+    completed = subprocess.run([str(VENV_BIN / "casefeedback"), "init"], cwd=ROOT, env={**os.environ, **env},
+                               capture_output=True, text=True, check=False)
+    log.write_text(completed.stdout + completed.stderr, encoding="utf-8")
+    if completed.returncode != 0:
+        raise BenchError(f"`casefeedback init` failed (exit {completed.returncode}):\n"
+                         f"{completed.stdout}{completed.stderr}")
+    return env
+
+
+
 # ---------------------------------------------------------------- load generators
 
 

@@ -24,7 +24,6 @@ import json
 import multiprocessing
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,7 +32,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from common import ROOT, BenchError, install_signal_handlers, machine, write_json
+from common import ROOT, BenchError, init_instance, install_signal_handlers, machine, write_json
 
 SERVICE = "victim-support"
 ANSWERS = {"treated": "4", "listened": "yes", "safe_now": "yes",
@@ -51,22 +50,11 @@ def _services(instance: Path):  # type: ignore[no-untyped-def]
 
 
 def _rows(found, when: datetime, share: bool):  # type: ignore[no-untyped-def]
-    from casefeedback.crypto.envelope import SubmissionSealer
+    from casefeedback.intake.submissions import seal_answers
 
     policy = found.policies.service(SERVICE)
     submission_id = str(uuid.uuid4())
-    sealer = SubmissionSealer(found.keyring, submission_id)
-    answers = []
-    for position, question in enumerate(policy.questions):
-        if question.id in ANSWERS:
-            row_id = str(uuid.uuid4())
-            sealed = sealer.seal(table="answers", row_id=row_id, field_id=question.id,
-                                 field_class=question.field_class, plaintext=json.dumps(ANSWERS[question.id]))
-            answers.append({"id": row_id, "submission_id": submission_id, "question_id": question.id,
-                            "field_class": question.field_class, "data_key_id": sealed.data_key_id,
-                            "position": position, "ciphertext": sealed.ciphertext})
-    keys = [{"id": k.id, "submission_id": submission_id, "field_class": k.field_class, "kek_id": k.kek_id,
-             "wrapped": k.wrapped, "created_at": when} for k in sealer.wrapped_keys()]
+    keys, answers = seal_answers(found, policy, submission_id, ANSWERS, when)
     submission = {"id": submission_id, "service_id": SERVICE, "policy_version": policy.version, "case_id": None,
                   "language": "en", "submitted_at": when, "status": "active",
                   "receipt_hash": uuid.uuid4().hex + uuid.uuid4().hex}
@@ -122,11 +110,7 @@ def main(argv: Sequence[str]) -> int:
     install_signal_handlers()
     workdir = Path(tempfile.mkdtemp(prefix="casefeedback-bench-purge-"))
     instance = workdir / "instance"
-    env = {**os.environ, "CASEFEEDBACK_INSTANCE": str(instance), "CASEFEEDBACK_POLICIES": str(ROOT / "policies")}
-    made = subprocess.run([sys.executable, "-m", "casefeedback", "init"], env=env, cwd=ROOT, capture_output=True,
-                          text=True, check=False)
-    if made.returncode != 0:
-        raise BenchError(f"casefeedback init failed:\n{made.stderr}")
+    init_instance(instance, workdir / "init.log")
     print(f"Seeding {args.fields} expired answers (sealed as intake seals them) ...", flush=True)
     began = time.perf_counter()
     seeded = seed(instance, args.fields)

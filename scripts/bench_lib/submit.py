@@ -25,7 +25,6 @@ import math
 import os
 import random
 import re
-import subprocess
 import sys
 import tempfile
 import time
@@ -40,7 +39,6 @@ from urllib.parse import urlencode, urlsplit
 from common import (
     BENCH_LIB,
     ROOT,
-    VENV_BIN,
     BenchError,
     LoadSpec,
     Request,
@@ -50,6 +48,7 @@ from common import (
     format_table,
     generator_label,
     gunicorn,
+    init_instance,
     install_signal_handlers,
     machine,
     problems_of,
@@ -194,19 +193,6 @@ def smoke_test(port: int, path: str, request: Request) -> None:
 
 
 # ---------------------------------------------------------------- the run
-
-
-def init_instance(instance: Path, log: Path) -> dict[str, str]:
-    # Rate limits off: the load generator sends thousands of sends from one address.
-    env = {"CASEFEEDBACK_INSTANCE": str(instance), "CASEFEEDBACK_POLICIES": str(ROOT / "policies"),
-           "CASEFEEDBACK_ENV": "development", "CASEFEEDBACK_RATELIMIT_ENABLED": "0"}
-    completed = subprocess.run([str(VENV_BIN / "casefeedback"), "init"], cwd=ROOT, env={**os.environ, **env},
-                               capture_output=True, text=True, check=False)
-    log.write_text(completed.stdout + completed.stderr, encoding="utf-8")
-    if completed.returncode != 0:
-        raise BenchError(f"`casefeedback init` failed (exit {completed.returncode}):\n"
-                         f"{completed.stdout}{completed.stderr}")
-    return env
 
 
 def say(message: str) -> None:

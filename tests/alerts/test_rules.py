@@ -14,6 +14,7 @@ import pytest
 
 from casefeedback.alerts.rules import matching_rules, rules_about
 from casefeedback.policy import load_policy_file, parse_policy
+from tests.helpers import policy_preamble
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT = load_policy_file(ROOT / "policies" / "victim-support.toml")
@@ -58,30 +59,7 @@ def test_a_pattern_never_applies_to_another_question():
     assert ids({"listened": "no", "informed": "no", "chased": "yes"}) == []
 
 
-EVERY_KIND = b"""
-[service]
-id = "kinds"
-name.en = "Kinds"
-languages = ["en"]
-exit_url = "https://example.org/"
-
-[[service.helplines]]
-name.en = "Samaritans"
-phone = "116 123"
-
-[consent]
-version = 1
-intro.en = "Choose."
-
-[[consent.choices]]
-id = "store"
-required = true
-label.en = "Keep my answers."
-
-[classes.answers]
-description.en = "Answers"
-retention = { keep = "P1Y", after = "submitted" }
-read = ["case_owner"]
+EVERY_KIND = policy_preamble("kinds", "Kinds").encode() + b"""
 
 [[questions]]
 id = "pick"

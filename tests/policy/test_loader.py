@@ -20,6 +20,7 @@ from casefeedback.policy import (
     load_policy_file,
     parse_policy,
 )
+from tests.helpers import policy_preamble
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT = ROOT / "policies" / "victim-support.toml"
@@ -31,30 +32,7 @@ BAD_ID = 'is not a valid id; use 1 to 63 lowercase letters, digits, "_" or "-", 
 QUESTION_IDS = "treated, listened, informed, easy_to_reach, chased, safe_now, safer, anything_else"
 
 # The smallest policy that loads: everything optional is left to its default.
-MINIMAL = """\
-[service]
-id = "mini"
-name.en = "Mini"
-languages = ["en"]
-exit_url = "https://example.org/"
-
-[[service.helplines]]
-name.en = "Samaritans"
-phone = "116 123"
-
-[consent]
-version = 1
-intro.en = "Choose."
-
-[[consent.choices]]
-id = "store"
-required = true
-label.en = "Keep my answers."
-
-[classes.answers]
-description.en = "Answers"
-retention = { keep = "P1Y", after = "submitted" }
-read = ["case_owner"]
+MINIMAL = policy_preamble("mini", "Mini") + """
 
 [[questions]]
 id = "ok"
