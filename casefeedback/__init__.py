@@ -21,8 +21,8 @@ STATIC = Path(__file__).resolve().parent / "static"
 def create_app(config: Config | None = None, *, clock: Clock = system_clock,
                policies: PolicySet | None = None) -> Flask:
     """Build an application. Refuses to return one on an invalid policy, a wrong key or an old schema."""
-    from casefeedback import ratelimit, security, templating
-    from casefeedback.auth.views import install_login
+    from casefeedback import language, ratelimit, security, wording
+    from casefeedback.auth.blueprint import install_login
     from casefeedback.logs import configure_logging
     from casefeedback.services import build_services
 
@@ -53,7 +53,8 @@ def create_app(config: Config | None = None, *, clock: Clock = system_clock,
     ratelimit.install(app, production=config.is_production)
     install_login(app, LoginManager(app))
     security.install(app, secure=config.secure_cookies)
-    templating.install(app)
+    language.install(app)
+    wording.install(app)
     for blueprint in _blueprints():
         app.register_blueprint(blueprint)
     app.add_url_rule("/health", "health", lambda: {"status": "ok"})
@@ -62,30 +63,14 @@ def create_app(config: Config | None = None, *, clock: Clock = system_clock,
 
 
 def _blueprints() -> list[Blueprint]:
-    """One blueprint per audience. Each domain adds its own line."""
+    """One blueprint per audience, in the order they are registered."""
+    from casefeedback.admin.views import bp as admin_bp
+    from casefeedback.alerts.views import bp as alerts_bp
+    from casefeedback.audit.views import bp as auditor_bp
     from casefeedback.auth.views import bp as auth_bp
     from casefeedback.casework.views import bp as casework_bp
+    from casefeedback.insight.views import bp as insight_bp
     from casefeedback.intake.views import bp as intake_bp
-
-    blueprints = [intake_bp, auth_bp, casework_bp]
-    # --- issue 3 (receipts) ---
     from casefeedback.receipts.views import bp as receipts_bp
 
-    blueprints.append(receipts_bp)
-    # --- issue 4 (admin) ---
-    from casefeedback.admin.views import bp as admin_bp
-
-    blueprints.append(admin_bp)
-    # --- issue 6 (auditor) ---
-    from casefeedback.audit.views import bp as auditor_bp
-
-    blueprints.append(auditor_bp)
-    # --- issue 7 (insight) ---
-    from casefeedback.insight.views import bp as insight_bp
-
-    blueprints.append(insight_bp)
-    # --- issue 5 (alerts) ---
-    from casefeedback.alerts.views import bp as alerts_bp
-
-    blueprints.append(alerts_bp)
-    return blueprints
+    return [intake_bp, auth_bp, casework_bp, receipts_bp, admin_bp, auditor_bp, insight_bp, alerts_bp]

@@ -32,7 +32,7 @@ class Config:
     # Big enough for the longest policy answer set; a body beyond it is refused with 413.
     max_request_bytes: int = 64 * 1024
     log_path: Path | None = None
-    # --- alerts (issue 5): how notifications leave the building. Off unless set. ---
+    # --- alerts: how notifications leave the building. Off unless set. ---
     # Email over SMTP: host None means no email (the in-app inbox still works).
     smtp_host: str | None = None
     smtp_port: int = 587
@@ -95,7 +95,7 @@ SMTP_SECURITY = ("starttls", "ssl", "none")
 
 
 def _alert_settings(env_vars: Mapping[str, str]) -> dict[str, Any]:
-    """Issue 5: SMTP, webhook and link settings from CASEFEEDBACK_SMTP_* and friends."""
+    """SMTP, webhook and link settings from CASEFEEDBACK_SMTP_* and friends."""
     security = env_vars.get("CASEFEEDBACK_SMTP_SECURITY", "starttls")
     if security not in SMTP_SECURITY:
         raise ConfigError(f"CASEFEEDBACK_SMTP_SECURITY={security!r} is not one of: {', '.join(SMTP_SECURITY)}")

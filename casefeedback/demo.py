@@ -7,11 +7,12 @@ import secrets
 from pathlib import Path
 
 from casefeedback.audit import AuditEvent
+from casefeedback.audit.actions import Action
 from casefeedback.auth import accounts, mfa
 from casefeedback.auth.sessions import StaffMember
 from casefeedback.casework.cases import create_case
 from casefeedback.casework.invitations import create_invitation
-from casefeedback.policy.decisions import CONTENT_ROLES
+from casefeedback.policy.roles import CONTENT_ROLES
 from casefeedback.services import Services
 from casefeedback.storage.engine import write
 
@@ -52,7 +53,7 @@ def seed(found: Services, base_url: str) -> str:
                               now=now)
         token = create_invitation(connection, found.config.secrets.lookup.value, case_id=case_id,
                                   created_by=ids["casey"], now=now, uses=25)
-        found.audit.append(connection, AuditEvent(action="demo.seed", outcome="success",
+        found.audit.append(connection, AuditEvent(action=Action.DEMO_SEED, outcome="success",
                                                   detail={"staff": len(DEMO_STAFF)}))
     lines.append("Type an authenticator key into any TOTP app (e.g. FreeOTP), or print the current code with:")
     lines.append("  .venv/bin/python -c 'import pyotp,sys; print(pyotp.TOTP(sys.argv[1]).now())' KEY")

@@ -28,10 +28,10 @@ SINGLE_SECRETS: dict[str, tuple[str, str, int]] = {
     "audit-signing": ("audit-signing.key", "CASEFEEDBACK_AUDIT_SIGNING_KEY", 32),
     "session": ("session.key", "CASEFEEDBACK_SESSION_SECRET", 32),
     "lookup": ("lookup.key", "CASEFEEDBACK_LOOKUP_KEY", 32),
-    # Issue 5: signs alert webhooks (HMAC-SHA256). Optional when loading, so an
+    # Signs alert webhooks (HMAC-SHA256). Optional when loading, so an
     # instance made before it existed still starts; `casefeedback init` adds it.
     "webhook": ("webhook.key", "CASEFEEDBACK_WEBHOOK_SECRET", 32),
-    # Issue 7: signs shared insight exports (an Ed25519 seed). Its own key, never the
+    # Signs shared insight exports (an Ed25519 seed). Its own key, never the
     # audit signing key: a partner agency trusting it can vouch for nothing in the audit chain.
     "insight-signing": ("insight-signing.key", "CASEFEEDBACK_INSIGHT_SIGNING_KEY", 32),
 }
@@ -66,8 +66,8 @@ class Secrets:
     lookup: Secret
     keks: Mapping[str, Secret]
     active_kek: str
-    webhook: Secret | None = None  # issue 5; None when not provisioned (webhooks then cannot be sent)
-    insight_signing: Secret | None = None  # issue 7; None when not provisioned (exports then cannot be signed)
+    webhook: Secret | None = None  # None when not provisioned (webhooks then cannot be sent)
+    insight_signing: Secret | None = None  # None when not provisioned (exports then cannot be signed)
 
     def all(self) -> list[Secret]:
         return [self.database, self.audit_chain, self.audit_signing, self.session, self.lookup,

@@ -5,51 +5,15 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, Response, redirect, render_template, request, url_for
+from flask import Flask, Response, current_app, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_talisman import Talisman
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-log = logging.getLogger(__name__)
+from casefeedback.policy import pages
 
-# Endpoints anyone may reach without signing in. Everything else needs a staff
-# session: a view added later is private unless someone adds it here.
-PUBLIC_ENDPOINTS = frozenset({
-    "static",
-    "health",
-    "auth.sign_in",
-    # The second sign-in step (issue 4): reachable only with the challenge the
-    # right password earns, which lasts five minutes.
-    "auth.sign_in_code",
-    "auth.sign_in_enrol",
-    "intake.start",
-    "intake.consent",
-    "intake.questions",
-    "intake.invitation",
-    "intake.leave",
-    # The service user's journey (issue 3): one question per page, the content
-    # warning before a sensitive section, check and send, stop and come back.
-    "intake.question",
-    "intake.section",
-    "intake.check",
-    "intake.send",
-    "intake.save",
-    "intake.resume",
-    # The person's own receipt (issue 3): anonymous by design; the receipt code,
-    # checked and throttled in receipts/views.py, is their only credential.
-    "receipts.start",
-    "receipts.check",
-    "receipts.overview",
-    "receipts.download",
-    "receipts.printable",
-    "receipts.add",
-    "receipts.add_send",
-    "receipts.contact",
-    "receipts.withdraw_confirm",
-    "receipts.withdraw_send",
-    "receipts.forget",
-})
+log = logging.getLogger(__name__)
 
 CONTENT_SECURITY_POLICY = {
     "default-src": "'none'",
@@ -89,7 +53,9 @@ def install(app: Flask, *, secure: bool) -> None:
 
 
 def _deny_by_default() -> Any:
-    if request.endpoint in PUBLIC_ENDPOINTS or current_user.is_authenticated:
+    # Everything needs a staff session unless its view is marked ``@public``
+    # (policy/pages.py): a view added later is private until someone decides.
+    if current_user.is_authenticated or pages.is_public(current_app, request.endpoint):
         return None
     if request.endpoint is None:
         return None  # unknown URL: let routing answer 404

@@ -11,6 +11,7 @@ from flask import current_app
 from sqlalchemy import Engine, insert, select
 
 from casefeedback.audit import AuditEvent, AuditLog
+from casefeedback.audit.actions import Action
 from casefeedback.clock import Clock
 from casefeedback.config import Config
 from casefeedback.crypto.keyring import Keyring
@@ -40,7 +41,7 @@ def build_services(config: Config, policies: PolicySet, clock: Clock) -> Service
         engine.dispose()
         raise StoreOpenError(f"the database schema is at revision {current or 'none'} but this version "
                              f"needs {head}: run `casefeedback migrate`.")
-    # source: re-read the KEKs when a rotation (issue 6) has re-wrapped a data key under a new one.
+    # source: re-read the KEKs when a rotation has re-wrapped a data key under a new one.
     keyring = Keyring({kek_id: s.value for kek_id, s in config.secrets.keks.items()},
                       config.secrets.active_kek, source=kek_source(config.instance_dir))
     built = Services(config, engine, keyring, policies, AuditLog(config.secrets.audit_chain.value, clock), clock)
@@ -60,7 +61,7 @@ def record_policy_versions(services: Services) -> None:
                 version=policy.version, service_id=policy.id, source=policy.source,
                 document=document, first_loaded_at=services.clock()))
             services.audit.append(connection, AuditEvent(
-                action="policy.load", outcome="recorded", object_type="policy", object_id=policy.version[:36],
+                action=Action.POLICY_LOAD, outcome="recorded", object_type="policy", object_id=policy.version[:36],
                 detail={"service": policy.id, "version": policy.version}))
             log.info("recorded policy %s version %s", policy.id, policy.version[:12])
 

@@ -6,7 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
-from casefeedback.auth.accounts import ROLE_NAMES
+from casefeedback.policy.roles import ROLE_NAMES
 
 
 def _roles() -> list[SelectChoice]:

@@ -17,10 +17,12 @@ from typing import Any
 from sqlalchemy import Connection, exists, func, select
 
 from casefeedback.audit import AuditEvent
+from casefeedback.audit.actions import Action
 from casefeedback.auth.sessions import StaffMember
 from casefeedback.crypto.envelope import IntegrityFailure, SealedField, SubmissionSealer, WrappedDataKey, open_field
-from casefeedback.policy.decisions import AccessGrant, Actor, CaseFacts, decide, relations
+from casefeedback.policy.decisions import AccessGrant, Actor, CaseFacts, decide
 from casefeedback.policy.model import OUTCOME_CLASS
+from casefeedback.policy.relations import RELATION_NAMES, holds_any
 from casefeedback.services import Services
 from casefeedback.storage.engine import read, write
 from casefeedback.storage.tables import alert_notifications, alert_recipients, alerts, cases, staff
@@ -88,10 +90,11 @@ def inbox(found: Services, member: StaffMember) -> list[AlertView]:
         return _views(connection, _told(member.id))
 
 
-def open_count(connection: Connection, member_id: str) -> int:
+def open_count(found: Services, member_id: str) -> int:
     """Alerts this person was told of that nobody has acknowledged yet: the count on every staff page."""
-    return int(connection.execute(select(func.count()).select_from(alerts).where(
-        alerts.c.acknowledged_at.is_(None), _told(member_id))).scalar_one())  # type: ignore[arg-type]
+    with read(found.engine) as connection:
+        return int(connection.execute(select(func.count()).select_from(alerts).where(
+            alerts.c.acknowledged_at.is_(None), _told(member_id))).scalar_one())  # type: ignore[arg-type]
 
 
 def open_by_case(connection: Connection, case_ids: list[str]) -> Mapping[str, int]:
@@ -118,11 +121,14 @@ def find(found: Services, member: StaffMember, reference: str) -> AlertView:
 
 
 def _may_see(connection: Connection, member: StaffMember, view: AlertView) -> bool:
-    if member.role == "duty_manager":
+    # Deliberately broad: told of the alert, or holding ANY relation (not only those that
+    # see a case: a team member too) to its case; the duty manager holds theirs
+    # without one. Narrowing it is a decision of its own, to be made in policy/.
+    if holds_any(_actor(member), _case(connection, view.case_id), RELATION_NAMES):
         return True
     told = connection.execute(select(alert_recipients.c.staff_id).where(
         alert_recipients.c.alert_id == view.id, alert_recipients.c.staff_id == member.id)).first()
-    return told is not None or bool(relations(_actor(member), _case(connection, view.case_id)))
+    return told is not None
 
 
 def _actor(member: StaffMember) -> Actor:
@@ -147,7 +153,7 @@ def acknowledge(found: Services, member: StaffMember, reference: str) -> bool:
             alert_notifications.c.alert_id == view.id, alert_notifications.c.status == "pending")
             .values(status="cancelled"))
         found.audit.append(connection, AuditEvent(
-            action="alert.acknowledge", outcome="acknowledged", actor_id=member.id, actor_role=member.role,
+            action=Action.ALERT_ACKNOWLEDGE, outcome="acknowledged", actor_id=member.id, actor_role=member.role,
             object_type="alert", object_id=view.id, detail={"case": view.case_id or "", "step": view.step}))
     return True
 
@@ -177,7 +183,7 @@ def resolve(found: Services, member: StaffMember, reference: str, outcome: str) 
             alert_notifications.c.alert_id == view.id, alert_notifications.c.status == "pending")
             .values(status="cancelled"))
         found.audit.append(connection, AuditEvent(
-            action="alert.resolve", outcome="resolved", actor_id=member.id, actor_role=member.role,
+            action=Action.ALERT_RESOLVE, outcome="resolved", actor_id=member.id, actor_role=member.role,
             object_type="alert", object_id=view.id, field_class=OUTCOME_CLASS, detail={"case": view.case_id or ""}))
 
 
@@ -193,7 +199,7 @@ def read_outcome(found: Services, member: StaffMember, view: AlertView) -> tuple
         decision = decide(found.policies.organisation, actor, _case(connection, row.case_id), row.id, OUTCOME_CLASS,
                           "casework")
         if not isinstance(decision, AccessGrant):
-            found.audit.append(connection, AuditEvent(action="field.withhold", outcome="denied", **event,
+            found.audit.append(connection, AuditEvent(action=Action.FIELD_WITHHOLD, outcome="denied", **event,
                                                       detail={"reason": decision.reason}))
             return "withheld", None
         key = WrappedDataKey(row.data_key_id, row.id, OUTCOME_CLASS, row.kek_id, row.wrapped_key)
@@ -201,9 +207,9 @@ def read_outcome(found: Services, member: StaffMember, view: AlertView) -> tuple
         try:
             text = open_field(decision, found.keyring, key, sealed)
         except IntegrityFailure:
-            found.audit.append(connection, AuditEvent(action="field.open", outcome="integrity_failure", **event))
+            found.audit.append(connection, AuditEvent(action=Action.FIELD_OPEN, outcome="integrity_failure", **event))
             return "unreadable", None
-        found.audit.append(connection, AuditEvent(action="field.open", outcome="allowed", **event,
+        found.audit.append(connection, AuditEvent(action=Action.FIELD_OPEN, outcome="allowed", **event,
                                                   detail={"reason": decision.reason}))
     return "open", text
 

@@ -13,7 +13,7 @@ from datetime import timedelta
 from casefeedback.alerts.delivery import deliver_due
 from casefeedback.alerts.escalation import escalate_due
 from casefeedback.services import Services
-from casefeedback.worker.registry import Job, register
+from casefeedback.worker.job import Job, register
 
 
 def run_delivery(found: Services) -> str:

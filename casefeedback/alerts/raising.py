@@ -18,6 +18,7 @@ from sqlalchemy import Connection, select
 
 from casefeedback.alerts.routing import effective_chain, people_for
 from casefeedback.audit import AuditEvent
+from casefeedback.audit.actions import Action
 from casefeedback.policy.model import AlertRule, ServicePolicy
 from casefeedback.services import Services
 from casefeedback.storage.tables import alert_notifications, alert_recipients, alerts
@@ -45,7 +46,7 @@ def raise_alerts(found: Services, connection: Connection, policy: ServicePolicy,
             submission_id=submission_id, case_id=case_id, raised_at=now, chain=json.dumps(chain),
             acknowledge_seconds=max(seconds, 1), max_attempts=_attempts(rule), step=-1, deadline_at=None))
         found.audit.append(connection, AuditEvent(
-            action="alert.raise", outcome="raised", actor_role="system", object_type="alert", object_id=alert_id,
+            action=Action.ALERT_RAISE, outcome="raised", actor_role="system", object_type="alert", object_id=alert_id,
             detail={"rule": rule.id, "severity": rule.severity, "submission": submission_id,
                     "case": case_id or "", "service": policy.id}))
         tell_next(found, connection, alert_id, now)
@@ -74,7 +75,7 @@ def tell_next(found: Services, connection: Connection, alert_id: str, now: datet
         people = [p for p in people_for(connection, chain[step], service_id=alert.service_id,
                                         case_id=alert.case_id) if p.id not in told]
         if not people:
-            _audit(found, connection, alert_id, "alert.skip", "nobody_available", {"step": step,
+            _audit(found, connection, alert_id, Action.ALERT_SKIP, "nobody_available", {"step": step,
                                                                                    "relation": chain[step]})
             continue
         for person in people:
@@ -86,12 +87,12 @@ def tell_next(found: Services, connection: Connection, alert_id: str, now: datet
             _queue(connection, alert_id, f"webhook:{step}", "webhook", now)
         connection.execute(alerts.update().where(alerts.c.id == alert_id).values(
             step=step, deadline_at=now + timedelta(seconds=alert.acknowledge_seconds)))
-        _audit(found, connection, alert_id, "alert.notify" if alert.step < 0 else "alert.escalate", "told",
+        _audit(found, connection, alert_id, Action.ALERT_NOTIFY if alert.step < 0 else Action.ALERT_ESCALATE, "told",
                {"step": step, "relation": chain[step], "staff": ",".join(p.id for p in people)})
         return True
     connection.execute(alerts.update().where(alerts.c.id == alert_id).values(
         step=len(chain), deadline_at=None, exhausted_at=now))
-    _audit(found, connection, alert_id, "alert.exhausted", "nobody_left", {"steps": len(chain)})
+    _audit(found, connection, alert_id, Action.ALERT_EXHAUSTED, "nobody_left", {"steps": len(chain)})
     return False
 
 
@@ -105,7 +106,7 @@ def _queue(connection: Connection, alert_id: str, recipient: str, channel: str, 
             attempts=0, next_attempt_at=now, created_at=now))
 
 
-def _audit(found: Services, connection: Connection, alert_id: str, action: str, outcome: str,
+def _audit(found: Services, connection: Connection, alert_id: str, action: Action, outcome: str,
            detail: dict[str, str | int]) -> None:
     found.audit.append(connection, AuditEvent(action=action, outcome=outcome, actor_role="system",
                                               object_type="alert", object_id=alert_id, detail=detail))

@@ -8,13 +8,12 @@ from sqlalchemy import Connection, select
 
 from casefeedback.alerts.routing import set_absent, set_rota
 from casefeedback.audit import AuditEvent
+from casefeedback.audit.actions import Action
 from casefeedback.auth.sessions import StaffMember
-from casefeedback.policy.decisions import CONTENT_ROLES
+from casefeedback.policy.roles import CONTENT_ROLES
 from casefeedback.services import Services
 from casefeedback.storage.engine import read, write
 from casefeedback.storage.tables import duty_rota, staff, staff_absences
-
-ROTA_ROLES = frozenset({"supervisor", "duty_manager"})
 
 
 class RotaError(Exception):
@@ -67,7 +66,7 @@ def change_rota(found: Services, member: StaffMember, service_id: str, usernames
         ids = _staff_ids(connection, names)
         set_rota(connection, service_id, ids)
         found.audit.append(connection, AuditEvent(
-            action="alert.rota_set", outcome="changed", actor_id=member.id, actor_role=member.role,
+            action=Action.ALERT_ROTA_SET, outcome="changed", actor_id=member.id, actor_role=member.role,
             object_type="service", object_id=service_id, detail={"people": ",".join(ids)}))
 
 
@@ -76,5 +75,5 @@ def change_absence(found: Services, member: StaffMember, username: str, absent: 
         (staff_id,) = _staff_ids(connection, [username.strip()])
         set_absent(connection, staff_id, absent, by=member.id, now=found.clock())
         found.audit.append(connection, AuditEvent(
-            action="staff.absence", outcome="absent" if absent else "back", actor_id=member.id,
+            action=Action.STAFF_ABSENCE, outcome="absent" if absent else "back", actor_id=member.id,
             actor_role=member.role, object_type="staff", object_id=staff_id))

@@ -19,10 +19,10 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, select
 
+from casefeedback.policy.relations import CASE_RELATIONS, RELATION_NAMES, holders_clause
 from casefeedback.storage.tables import cases, duty_rota, staff, staff_absences
 
 DUTY_ROTA = "duty_rota"  # a pseudo-relation: the first available person on the service's rota
-NEEDS_A_CASE = frozenset({"case_owner", "case_deputy", "team_member", "team_supervisor"})
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ def effective_chain(escalate: Sequence[str], case_id: str | None) -> list[str]:
     """The chain as it will be followed: the rule's, or for anonymous feedback the rota first."""
     if case_id is not None:
         return list(escalate)
-    return [DUTY_ROTA, *(relation for relation in escalate if relation not in NEEDS_A_CASE)]
+    return [DUTY_ROTA, *(relation for relation in escalate if relation not in CASE_RELATIONS)]
 
 
 def people_for(connection: Connection, relation: str, *, service_id: str, case_id: str | None) -> list[Person]:
@@ -47,22 +47,14 @@ def people_for(connection: Connection, relation: str, *, service_id: str, case_i
         available = {p.id: p for p in _available(connection, list(on_rota))}
         first = next((staff_id for staff_id in on_rota if staff_id in available), None)
         return [available[first]] if first else []
-    if relation == "duty_manager":
-        ids = connection.execute(select(staff.c.id).where(staff.c.role == "duty_manager")
-                                 .order_by(staff.c.username)).scalars().all()
-        return _available(connection, list(ids))
+    # Everyone else is read from the one relation table in policy/, the same table the
+    # access decision reads: the people told are the people whose relation it is.
     case = connection.execute(select(cases).where(cases.c.id == case_id)).first() if case_id else None
-    if case is None:
+    if relation not in RELATION_NAMES or (relation in CASE_RELATIONS and case is None):
         return []
-    if relation == "case_owner":
-        return _available(connection, [case.owner_id])
-    if relation == "case_deputy":
-        return _available(connection, [case.deputy_id] if case.deputy_id else [])
-    role = "supervisor" if relation == "team_supervisor" else None
-    query = select(staff.c.id).where(staff.c.team_id == case.team_id).order_by(staff.c.username)
-    if role is not None:
-        query = query.where(staff.c.role == role)
-    return _available(connection, list(connection.execute(query).scalars()))
+    ids = connection.execute(select(staff.c.id).where(holders_clause(relation, case, staff))
+                             .order_by(staff.c.username)).scalars().all()
+    return _available(connection, list(ids))
 
 
 def _available(connection: Connection, ids: list[str]) -> list[Person]:

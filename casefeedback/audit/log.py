@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlalchemy import Connection, RowMapping, bindparam, insert, select, update
 
+from casefeedback.audit.actions import Action
 from casefeedback.storage.tables import audit_events, audit_head
 
 GENESIS_MAC = "0" * 64
@@ -37,7 +38,7 @@ _ENCODE = json.JSONEncoder(ensure_ascii=True, separators=(",", ":")).encode
 
 @dataclass(frozen=True)
 class AuditEvent:
-    action: str
+    action: Action
     outcome: str
     actor_id: str | None = None
     actor_role: str | None = None

@@ -1,4 +1,4 @@
-"""The auditor's view of the log: search, a case's access history, flags, exports.
+"""The auditor's view of the log: search, a case's access history, flags, the rows an export holds.
 
 Auditors see audit rows and nothing else. The rows hold who, what, when, why
 and ids — never content — so nothing here opens a field or reads an answer.
@@ -16,10 +16,7 @@ Flags:
 
 from __future__ import annotations
 
-import csv
-import io
 import json
-import zipfile
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -29,8 +26,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Connection, or_, select
 
-from casefeedback.audit.checkpoints import Checkpoint
+from casefeedback.audit import AuditEvent
+from casefeedback.audit.actions import Action
+from casefeedback.auth.sessions import StaffMember
+from casefeedback.services import Services
 from casefeedback.storage.dialect import json_field
+from casefeedback.storage.engine import read, write
 from casefeedback.storage.tables import audit_events, cases, staff, submissions
 
 WORKING_DAYS = range(0, 5)  # Monday to Friday
@@ -38,7 +39,7 @@ WORKING_HOURS = (time(8, 0), time(18, 0))
 WORKING_ZONE = ZoneInfo("Europe/London")
 BURST_CASES = 5
 BURST_WINDOW = timedelta(minutes=10)
-READ_ACTIONS = ("field.open",)
+READ_ACTIONS = (Action.FIELD_OPEN,)
 FLAGS = {"break_glass": "Break-glass", "outside_hours": "Read outside working hours",
          "many_cases": f"Opened {BURST_CASES}+ cases within {int(BURST_WINDOW.total_seconds() // 60)} minutes",
          "not_assigned": "Read a case not assigned to them"}
@@ -85,7 +86,7 @@ class ReviewRow:
         return {name: (";".join(self.flags) if name == "flags" else getattr(self, name)) for name in COLUMNS}
 
 
-def _ts(moment: datetime) -> str:
+def timestamp(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
@@ -109,9 +110,9 @@ def _where(connection: Connection, filters: Filters) -> list[ColumnElement[bool]
         where.append(audit_events.c.action.startswith(filters.action) if filters.action.endswith(".")
                      else audit_events.c.action == filters.action)
     if filters.since:
-        where.append(audit_events.c.at >= _ts(filters.since))
+        where.append(audit_events.c.at >= timestamp(filters.since))
     if filters.until:
-        where.append(audit_events.c.at < _ts(filters.until))
+        where.append(audit_events.c.at < timestamp(filters.until))
     return where
 
 
@@ -136,6 +137,21 @@ def search(connection: Connection, filters: Filters, *, before_seq: int | None =
         if not filters.flagged_only:
             break
     return found[:limit]
+
+
+def search_log(found: Services, filters: Filters, *, before_seq: int | None = None) -> list[ReviewRow]:
+    with read(found.engine) as connection:
+        return search(connection, filters, before_seq=before_seq)
+
+
+def case_history(found: Services, auditor: StaffMember, case_id: str) -> list[ReviewRow]:
+    """A case's history for an auditor; looking is itself audited (who watched whom is evidence too)."""
+    with write(found.engine) as connection:
+        rows = history(connection, case_id)
+        found.audit.append(connection, AuditEvent(
+            action=Action.AUDIT_CASE_HISTORY, outcome="viewed", actor_id=auditor.id, actor_role=auditor.role,
+            object_type="case", object_id=case_id, detail={"events": len(rows)}))
+    return rows
 
 
 def history(connection: Connection, case_id: str) -> list[ReviewRow]:
@@ -222,7 +238,7 @@ def _bursts(connection: Connection, reads: Sequence[ReviewRow]) -> set[int]:
     if not reads:
         return set()
     start = min(r.at for r in reads)
-    since = _ts(datetime.fromisoformat(start.replace("Z", "+00:00")) - BURST_WINDOW)
+    since = timestamp(datetime.fromisoformat(start.replace("Z", "+00:00")) - BURST_WINDOW)
     until = max(r.at for r in reads)
     around = _rows(connection.execute(select(audit_events).where(
         audit_events.c.action.in_(READ_ACTIONS), audit_events.c.outcome == "allowed",
@@ -252,39 +268,3 @@ def export_rows(connection: Connection, filters: Filters, up_to_seq: int) -> lis
     for start in range(0, len(rows), 5000):
         flag(connection, rows[start:start + 5000])
     return [r for r in rows if r.flags] if filters.flagged_only else rows
-
-
-def export_archive(rows: Sequence[ReviewRow], kind: str, checkpoint: Checkpoint, filters: Filters,
-                   exported_at: datetime) -> bytes:
-    """A zip: the events (CSV or JSON Lines), the signed checkpoint that covers them, and how to check them."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        if kind == "csv":
-            text = io.StringIO()
-            writer = csv.DictWriter(text, fieldnames=COLUMNS)
-            writer.writeheader()
-            for row in rows:
-                writer.writerow({k: _csv_safe(v) for k, v in row.as_dict().items()})
-            archive.writestr("events.csv", text.getvalue())
-        else:
-            archive.writestr("events.jsonl", "".join(json.dumps(r.as_dict(), ensure_ascii=True) + "\n"
-                                                     for r in rows))
-        archive.writestr("checkpoint.json", checkpoint.to_json())
-        archive.writestr("README.txt", _readme(len(rows), kind, checkpoint, filters, exported_at))
-    return buffer.getvalue()
-
-
-def _csv_safe(value: Any) -> Any:
-    # A cell starting with = + - @ is run as a formula by spreadsheets: never let an id or reason do that.
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
-def _readme(count: int, kind: str, checkpoint: Checkpoint, filters: Filters, exported_at: datetime) -> str:
-    return (f"casefeedback audit export\n\nExported: {_ts(exported_at)}\nEvents: {count} ({kind})\n"
-            f"Filters: {filters.describe()}\n\ncheckpoint.json is the signed checkpoint at event {checkpoint.seq}, "
-            "which covers every event in this export. Keep it somewhere the instance cannot reach. At any later "
-            "time, `casefeedback audit verify --from-checkpoint checkpoint.json` proves the instance's log still "
-            "agrees with it: nothing up to that event was edited, deleted, inserted, reordered or cut off.\n"
-            f"The checkpoint's signature can be checked with the instance's public key {checkpoint.public_key}.\n")

@@ -1,4 +1,4 @@
-"""Staff accounts and teams."""
+"""Staff accounts and teams, and a signed-in person's change of their own password."""
 
 from __future__ import annotations
 
@@ -11,20 +11,16 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
-from casefeedback.auth import mfa
-from casefeedback.auth.passwords import hash_password, password_problem
-from casefeedback.auth.sessions import end_all_sessions
+from casefeedback.audit import AuditEvent
+from casefeedback.audit.actions import Action
+from casefeedback.auth import mfa, throttle
+from casefeedback.auth.passwords import hash_password, password_problem, verify_password
+from casefeedback.auth.sessions import StaffMember, end_all_sessions, start_session
+from casefeedback.policy.roles import ROLES
+from casefeedback.services import Services
+from casefeedback.storage.engine import write
 from casefeedback.storage.tables import staff, staff_mfa, teams
 
-ROLES: tuple[str, ...] = ("caseworker", "supervisor", "duty_manager", "auditor", "analyst", "administrator")
-ROLE_NAMES = {
-    "caseworker": "Caseworker",
-    "supervisor": "Supervisor",
-    "duty_manager": "Duty manager",
-    "auditor": "Auditor",
-    "analyst": "Analyst",
-    "administrator": "Administrator",
-}
 _USERNAME = re.compile(r"[a-z][a-z0-9._-]{1,63}")
 
 
@@ -161,3 +157,25 @@ def add_team(connection: Connection, name: str) -> str:
     if connection.execute(select(teams.c.id).where(teams.c.name == name)).first() is not None:
         raise AccountError(f"There is already a team called {name!r}.")
     return ensure_team(connection, name)
+
+
+def change_password(found: Services, member: StaffMember, current: str, new: str) -> str | None:
+    """Change one's own password, proven by the current one (a wrong one counts toward the lockout).
+
+    Every session of the account ends; the new session's token is returned for
+    this browser, or None when ``current`` was not right.
+    """
+    now = found.clock()
+    with write(found.engine) as connection:
+        row = find_by_id(connection, member.id)
+        ok, _ = verify_password(row.password_hash, current)
+        token = None
+        if not ok:
+            throttle.record_failure(connection, member.username, now)
+        else:
+            set_password(connection, member.id, new, now)  # ends every session
+            token = start_session(connection, member.id, now)
+        found.audit.append(connection, AuditEvent(action=Action.STAFF_PASSWORD_CHANGE,
+                                                  outcome="success" if ok else "failure",
+                                                  actor_id=member.id, actor_role=member.role))
+    return token

@@ -20,6 +20,11 @@ import pyotp
 import segno
 from sqlalchemy import Connection, delete, func, insert, select, update
 
+from casefeedback.audit import AuditEvent
+from casefeedback.audit.actions import Action
+from casefeedback.auth.sessions import StaffMember
+from casefeedback.services import Services
+from casefeedback.storage.engine import read, write
 from casefeedback.storage.tables import staff_mfa, staff_recovery_codes
 
 ISSUER = "casefeedback"
@@ -173,3 +178,19 @@ def recovery_codes_left(connection: Connection, staff_id: str) -> int:
     return int(connection.execute(select(func.count()).select_from(staff_recovery_codes)
                                   .where(staff_recovery_codes.c.staff_id == staff_id,
                                          staff_recovery_codes.c.used_at.is_(None))).scalar_one())
+
+
+def codes_left(found: Services, staff_id: str) -> int:
+    """How many unused recovery codes an account has, for its own account page."""
+    with read(found.engine) as connection:
+        return recovery_codes_left(connection, staff_id)
+
+
+def renew_recovery_codes(found: Services, member: StaffMember) -> list[str]:
+    """A signed-in person's fresh set of recovery codes (the old ones stop working), for showing once."""
+    with write(found.engine) as connection:
+        codes = new_recovery_codes(connection, member.id, found.clock())
+        found.audit.append(connection, AuditEvent(action=Action.STAFF_MFA_RECOVERY_CODES, outcome="success",
+                                                  actor_id=member.id, actor_role=member.role,
+                                                  detail={"count": len(codes)}))
+    return codes

@@ -20,7 +20,11 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
 
+from casefeedback.audit import AuditEvent
+from casefeedback.audit.actions import Action
 from casefeedback.policy.model import StaffSessionRules
+from casefeedback.services import Services
+from casefeedback.storage.engine import write
 from casefeedback.storage.tables import staff, staff_sessions
 
 DEFAULT_RULES = StaffSessionRules()
@@ -29,6 +33,8 @@ ABSOLUTE_TIMEOUT = DEFAULT_RULES.absolute_timeout
 # Recording every request's time would make every page view a write; a
 # minute's resolution is plenty for a 15-minute idle timeout.
 TOUCH_EVERY = timedelta(seconds=60)
+# Why a session ended that the person did not end themselves: audited, and explained at the next sign-in.
+TIMED_OUT = frozenset({"idle", "absolute"})
 
 
 @dataclass(frozen=True)
@@ -112,11 +118,6 @@ def lookup(connection: Connection, token: str, now: datetime,
     return Lookup(member, SessionInfo(row.created_at, last_seen, row.reauthenticated_at))
 
 
-def load_session(connection: Connection, token: str, now: datetime,
-                 rules: StaffSessionRules = DEFAULT_RULES) -> StaffMember | None:
-    return lookup(connection, token, now, rules).member
-
-
 def _ended(row: Any, now: datetime, rules: StaffSessionRules) -> str | None:
     if now - row["created_at"] > rules.absolute_timeout:
         return "absolute"
@@ -136,3 +137,33 @@ def end_session(connection: Connection, token: str) -> None:
 
 def end_all_sessions(connection: Connection, staff_id: str) -> int:
     return connection.execute(delete(staff_sessions).where(staff_sessions.c.staff_id == staff_id)).rowcount
+
+
+# --- what a request asks of its session ---------------------------------------------------------
+
+
+def rules_of(found: Services) -> StaffSessionRules:
+    return found.policies.organisation.staff_sessions
+
+
+def load_session(found: Services, token: str) -> Lookup:
+    """The session behind a request, ended (and the ending audited) if it has run out."""
+    with write(found.engine) as connection:
+        result = lookup(connection, token, found.clock(), rules_of(found))
+        if result.ended in TIMED_OUT:
+            found.audit.append(connection, AuditEvent(action=Action.STAFF_SESSION_END, outcome=str(result.ended),
+                                                      actor_id=result.staff_id))
+    return result
+
+
+def extend_session(found: Services, token: str) -> Lookup:
+    """Record activity now, even under a minute after the last: the person asked to stay signed in."""
+    with write(found.engine) as connection:
+        return lookup(connection, token, found.clock(), rules_of(found), touch=True)
+
+
+def sign_out(found: Services, member: StaffMember, token: str) -> None:
+    with write(found.engine) as connection:
+        end_session(connection, token)
+        found.audit.append(connection, AuditEvent(action=Action.STAFF_SIGN_OUT, outcome="success",
+                                                  actor_id=member.id, actor_role=member.role))

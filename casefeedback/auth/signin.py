@@ -16,6 +16,7 @@ from typing import Any, Literal
 from sqlalchemy import Connection, delete, insert, select
 
 from casefeedback.audit import AuditEvent
+from casefeedback.audit.actions import Action
 from casefeedback.auth import accounts, mfa, throttle
 from casefeedback.auth.passwords import verify_password
 from casefeedback.auth.sessions import StaffMember, mark_reauthenticated, start_session, token_hash
@@ -41,7 +42,7 @@ class Step:
     recovery_codes: list[str] = field(default_factory=list)
 
 
-def _audit(found: Services, connection: Connection, action: str, outcome: str, row: Any = None,
+def _audit(found: Services, connection: Connection, action: Action, outcome: str, row: Any = None,
            **detail: str | int | bool | None) -> None:
     found.audit.append(connection, AuditEvent(action=action, outcome=outcome,
                                               actor_id=row.id if row is not None else None,
@@ -52,7 +53,7 @@ def _audit(found: Services, connection: Connection, action: str, outcome: str, r
 def _fail(found: Services, connection: Connection, username: str, row: Any, step: str) -> Step:
     now = found.clock()
     until = throttle.record_failure(connection, username, now)
-    _audit(found, connection, "staff.sign_in", "failure", row, step=step, known_account=row is not None,
+    _audit(found, connection, Action.STAFF_SIGN_IN, "failure", row, step=step, known_account=row is not None,
            locked_for_minutes=throttle.minutes_left(until, now) if until else None)
     return Step("locked", locked_until=until) if until else Step("wrong")
 
@@ -63,7 +64,7 @@ def check_password(found: Services, username: str, password: str) -> Step:
         until = throttle.locked_until(connection, username, now)
         if until is not None:
             # Not even checked while locked: a correct guess must not be learnt from a lockout.
-            _audit(found, connection, "staff.sign_in", "throttled", None, step="password")
+            _audit(found, connection, Action.STAFF_SIGN_IN, "throttled", None, step="password")
             return Step("locked", locked_until=until)
         row = accounts.find_by_username(connection, username)
         usable = row is not None and row.enabled
@@ -137,7 +138,7 @@ def enrol(found: Services, token: str, code: str) -> Step:
                 _end_challenge(connection, token)
             return failed
         codes = mfa.new_recovery_codes(connection, row.id, now)
-        _audit(found, connection, "staff.mfa.enrol", "success", row)
+        _audit(found, connection, Action.STAFF_MFA_ENROL, "success", row)
         return Step("ok", token=_finish(found, connection, token, row, "enrolment"), second_factor="enrolment",
                     recovery_codes=codes)
 
@@ -150,7 +151,7 @@ def _finish(found: Services, connection: Connection, challenge: str, row: Any, s
     _end_challenge(connection, challenge)
     throttle.clear(connection, row.username)
     session_token = start_session(connection, row.id, found.clock())
-    _audit(found, connection, "staff.sign_in", "success", row, second_factor=second_factor)
+    _audit(found, connection, Action.STAFF_SIGN_IN, "success", row, second_factor=second_factor)
     return session_token
 
 
@@ -168,9 +169,9 @@ def confirm_identity(found: Services, member: StaffMember, session_token: str, p
         right = ok and mfa.looks_like(code) == "totp" and mfa.verify(connection, row.id, code, now) == "totp"
         if not right:
             until = throttle.record_failure(connection, member.username, now)
-            _audit(found, connection, "staff.reauthenticate", "failure", row, purpose=purpose)
+            _audit(found, connection, Action.STAFF_REAUTHENTICATE, "failure", row, purpose=purpose)
             return Step("locked", locked_until=until) if until else Step("wrong")
         throttle.clear(connection, member.username)
         mark_reauthenticated(connection, session_token, now)
-        _audit(found, connection, "staff.reauthenticate", "success", row, purpose=purpose)
+        _audit(found, connection, Action.STAFF_REAUTHENTICATE, "success", row, purpose=purpose)
         return Step("ok")

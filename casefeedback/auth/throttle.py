@@ -5,7 +5,7 @@ locked for a minute, then two, four… up to an hour: enough to make guessing
 hopeless, short enough that someone who locks out a colleague on purpose only
 delays them. A username that does not exist is throttled exactly like one that
 does, so the lockout message says nothing about which accounts exist.
-Per-address limits are Flask-Limiter's job (see ``auth.views``).
+Per-address limits are Flask-Limiter's job (see ``auth.blueprint``).
 """
 
 from __future__ import annotations

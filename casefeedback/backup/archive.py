@@ -30,6 +30,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from casefeedback.audit import AuditEvent, AuditLog
+from casefeedback.audit.actions import Action
 from casefeedback.audit.checkpoints import Signer, signature_valid
 from casefeedback.audit.log import WALK_SQL, walk
 from casefeedback.crypto.rotation import wrapped_tables
@@ -154,7 +155,7 @@ def create_backup(engine: Engine, database_path: Path, database_key: bytes, audi
         handle.flush()
         os.fsync(handle.fileno())
     with write(engine) as connection:
-        audit.append(connection, AuditEvent(action="backup.create", outcome="success", actor_role="cli",
+        audit.append(connection, AuditEvent(action=Action.BACKUP_CREATE, outcome="success", actor_role="cli",
                                             object_type="backup", object_id=stamp[:36],
                                             detail={"audit_seq": manifest.audit_seq, "bytes": manifest.database_size,
                                                     "sha256": manifest.database_sha256[:16]}))

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from casefeedback.audit import AuditEvent, AuditLog
+from casefeedback.audit.actions import Action
 from casefeedback.audit.checkpoints import Signer
 from casefeedback.backup.archive import BackupError, create_backup
 from casefeedback.backup.lock import exclusive
@@ -122,7 +123,7 @@ def _audit(config: Config, key: bytes, clock: Clock, outcome: str, **detail: str
     try:
         with write(engine) as connection:
             AuditLog(config.secrets.audit_chain.value, clock).append(connection, AuditEvent(
-                action="keys.rekey_db", outcome=outcome, actor_role="cli", object_type="database", detail=detail))
+                action=Action.KEYS_REKEY_DB, outcome=outcome, actor_role="cli", object_type="database", detail=detail))
     finally:
         engine.dispose()
 

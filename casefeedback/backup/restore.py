@@ -29,6 +29,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import select
 
 from casefeedback.audit import AuditEvent, AuditLog
+from casefeedback.audit.actions import Action
 from casefeedback.audit.checkpoints import public_key_of
 from casefeedback.backup.archive import BackupError, Verified, read_manifest, verify_backup
 from casefeedback.backup.lock import exclusive
@@ -154,7 +155,7 @@ def _build_staging(config: Config, verified: Verified, staging: Path, live: _Liv
             applied = ledger.apply(connection, entries.values())
             instance = connection.execute(select(instance_identity.c.instance_id)).scalar()
             audit.append(connection, AuditEvent(
-                action="backup.restore", outcome="success", actor_role="cli", object_type="backup",
+                action=Action.BACKUP_RESTORE, outcome="success", actor_role="cli", object_type="backup",
                 object_id=verified.directory.name[:36],
                 detail={"backup_created_at": verified.manifest.created_at, "instance": instance,
                         "backup_audit_seq": verified.manifest.audit_seq, "erasures_reapplied": applied.data_keys,

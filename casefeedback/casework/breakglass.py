@@ -18,11 +18,15 @@ from typing import Any
 from sqlalchemy import Connection, insert, or_, select, update
 
 from casefeedback.audit import AuditEvent
+from casefeedback.audit.actions import Action
+from casefeedback.auth import signin
 from casefeedback.auth.sessions import StaffMember
 from casefeedback.casework.cases import visible_case
 from casefeedback.casework.notifications import notify
-from casefeedback.policy.decisions import BREAK_GLASS_ROLES, BreakGlass
+from casefeedback.policy.decisions import BreakGlass
+from casefeedback.policy.roles import BREAK_GLASS_ROLES
 from casefeedback.services import Services
+from casefeedback.storage.engine import read, write
 from casefeedback.storage.tables import break_glass, cases, staff
 
 MIN_REASON = 20
@@ -35,6 +39,14 @@ class Refused(Exception):
     def __init__(self, message: str, status: int = 409) -> None:
         super().__init__(message)
         self.status = status
+
+
+class NotConfirmed(Exception):
+    """The password or the code was not right; ``locked_until`` is set when there were too many attempts."""
+
+    def __init__(self, locked_until: datetime | None) -> None:
+        super().__init__("identity not confirmed")
+        self.locked_until = locked_until
 
 
 @dataclass(frozen=True)
@@ -78,9 +90,24 @@ def check(connection: Connection, member: StaffMember, case_key: str, reason: st
     return case
 
 
-def open_break_glass(found: Services, connection: Connection, member: StaffMember, case: Any,
-                     reason: str) -> Opened:
-    """Open (or, if one is open already, return) break-glass on a checked case, in the caller's transaction."""
+def open_break_glass(found: Services, member: StaffMember, session_token: str, *, case_key: str, reason: str,
+                     password: str, code: str) -> Opened:
+    """Open break-glass on a case (or return the one already open): Refused, or NotConfirmed.
+
+    The case and reason are checked before the password and code, so a mistyped
+    reference costs no sign-in attempt; and again in the writing transaction,
+    because the case may have changed while they confirmed who they are.
+    """
+    with read(found.engine) as connection:
+        check(connection, member, case_key, reason)
+    step = signin.confirm_identity(found, member, session_token, password, code, purpose="break_glass")
+    if step.outcome != "ok":
+        raise NotConfirmed(step.locked_until if step.outcome == "locked" else None)
+    with write(found.engine) as connection:
+        return _open(found, connection, member, check(connection, member, case_key, reason), reason)
+
+
+def _open(found: Services, connection: Connection, member: StaffMember, case: Any, reason: str) -> Opened:
     now, rules = found.clock(), found.policies.organisation.break_glass
     existing = active(connection, member.id, case.id, now, rules.read_as)
     if existing is not None:
@@ -90,7 +117,7 @@ def open_break_glass(found: Services, connection: Connection, member: StaffMembe
                                                   reason=reason.strip(), opened_at=now, expires_at=expires_at))
     told = _notify_supervisors(connection, member, case, glass_id, reason.strip(), now, expires_at)
     found.audit.append(connection, AuditEvent(
-        action="break_glass.open", outcome="granted", actor_id=member.id, actor_role=member.role,
+        action=Action.BREAK_GLASS_OPEN, outcome="granted", actor_id=member.id, actor_role=member.role,
         object_type="case", object_id=case.id,
         detail={"break_glass": True, "break_glass_id": glass_id, "reason": reason.strip(),
                 "expires_at": expires_at.isoformat(), "supervisors_notified": told}))
@@ -112,13 +139,15 @@ def _notify_supervisors(connection: Connection, member: StaffMember, case: Any, 
     return len(supervisors)
 
 
-def end_break_glass(found: Services, connection: Connection, member: StaffMember, case_id: str) -> bool:
+def end_break_glass(found: Services, member: StaffMember, case_id: str) -> bool:
+    """End the member's own open break-glass on a case at once; False if they had none open."""
     now = found.clock()
-    ended = connection.execute(update(break_glass).where(
-        break_glass.c.staff_id == member.id, break_glass.c.case_id == case_id, break_glass.c.ended_at.is_(None),
-        break_glass.c.expires_at > now).values(ended_at=now)).rowcount
-    if ended:
-        found.audit.append(connection, AuditEvent(
-            action="break_glass.end", outcome="ended", actor_id=member.id, actor_role=member.role,
-            object_type="case", object_id=case_id, detail={"break_glass": True}))
+    with write(found.engine) as connection:
+        ended = connection.execute(update(break_glass).where(
+            break_glass.c.staff_id == member.id, break_glass.c.case_id == case_id, break_glass.c.ended_at.is_(None),
+            break_glass.c.expires_at > now).values(ended_at=now)).rowcount
+        if ended:
+            found.audit.append(connection, AuditEvent(
+                action=Action.BREAK_GLASS_END, outcome="ended", actor_id=member.id, actor_role=member.role,
+                object_type="case", object_id=case_id, detail={"break_glass": True}))
     return bool(ended)

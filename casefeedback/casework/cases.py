@@ -1,8 +1,12 @@
-"""Cases: what a caseworker holds, who stands in which relation to it, and who may change it.
+"""Cases: what a caseworker holds, who may know it exists, who may change it, and the queries behind them.
 
 Seeing a case at all (its reference, its list of feedback) needs a relation to
-it: owner, deputy, the supervisor of its team — or an open break-glass. Reading
-what the feedback says is decided field by field in the reading service.
+it — owner, deputy, the supervisor of its team — or an open break-glass; who
+may change it is decided the same way. Every one of those rules is read from
+``policy/relations.py``, the one place they are declared, in SQL for a list of
+cases and in Python for the case in hand. The functions here work inside the
+caller's transaction; ``service.py`` opens it. Reading what the feedback says
+is decided field by field in the reading service.
 """
 
 from __future__ import annotations
@@ -11,19 +15,35 @@ import uuid
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, Connection, and_, exists, false, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, exists, func, insert, select, update
 
+from casefeedback.alerts.inbox import open_by_case
+from casefeedback.audit import AuditEvent
+from casefeedback.audit.actions import Action
 from casefeedback.auth.sessions import StaffMember
+from casefeedback.policy.relations import CaseShape, Person, visible_clause, visible_or_glass_clause
+from casefeedback.policy.roles import CASE_HOLDER_ROLES
 from casefeedback.storage.tables import break_glass, cases, staff, submission_reads, submissions
-
-# Roles that can hold cases or be named a case's deputy.
-CASE_HOLDER_ROLES = ("caseworker", "supervisor")
 
 
 class CaseError(Exception):
     """A change to a case cannot be made; the message says why in plain words."""
+
+
+class CaseNotFound(Exception):
+    """No such case for this member: the same answer whether it exists or not, so ids cannot be probed."""
+
+
+class NotAllowed(Exception):
+    """The member may know the case exists, but not make this change to it."""
+
+
+class ChangeRule(Protocol):
+    """A rule from ``policy/relations.py`` that says who may change a case (``may_manage``...)."""
+
+    def __call__(self, person: Person, case: CaseShape, *, through_break_glass: bool) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -53,6 +73,13 @@ class Received:
     new: bool  # this member has not opened it yet
 
 
+def case_event(member: StaffMember, action: Action, case_id: str, outcome: str = "success",
+               **detail: str | int | bool | None) -> AuditEvent:
+    """The audit event of a change a member made to a case."""
+    return AuditEvent(action=action, outcome=outcome, actor_id=member.id, actor_role=member.role,
+                      object_type="case", object_id=case_id, detail=detail)
+
+
 def create_case(connection: Connection, *, member: StaffMember, service_id: str, reference: str,
                 now: datetime) -> str:
     if member.team_id is None:
@@ -70,32 +97,8 @@ def create_case(connection: Connection, *, member: StaffMember, service_id: str,
     return case_id
 
 
-def _break_glass_open(member: StaffMember, now: datetime) -> ColumnElement[bool]:
-    return exists().where(break_glass.c.case_id == cases.c.id, break_glass.c.staff_id == member.id,
-                          break_glass.c.ended_at.is_(None), break_glass.c.expires_at > now)
-
-
-def _normally_visible(member: StaffMember) -> ColumnElement[bool]:
-    """Owner, deputy, or the supervisor of the case's team. Nobody else sees a case exists."""
-    if member.role not in ("caseworker", "supervisor", "duty_manager"):
-        return false()
-    clauses = [cases.c.owner_id == member.id, cases.c.deputy_id == member.id]
-    if member.role == "supervisor" and member.team_id:
-        clauses.append(cases.c.team_id == member.team_id)
-    return or_(*clauses)
-
-
-def _visible_to(member: StaffMember, now: datetime | None) -> ColumnElement[bool]:
-    normal = _normally_visible(member)
-    if now is None or member.role not in ("supervisor", "duty_manager"):
-        return normal
-    return or_(normal, _break_glass_open(member, now))
-
-
 def open_alerts_by_case(connection: Connection, case_ids: Collection[str]) -> Mapping[str, int]:
-    """Open (unacknowledged) alerts per case, for the workspace counts (issue 5 owns the alerts)."""
-    from casefeedback.alerts.inbox import open_by_case
-
+    """Open (unacknowledged) alerts per case, for the workspace counts."""
     return open_by_case(connection, list(case_ids))
 
 
@@ -113,14 +116,15 @@ def _summaries(connection: Connection, member: StaffMember, *where: Any,
                           break_glass.c.ended_at.is_(None), break_glass.c.expires_at > now)
                    .scalar_subquery()) if now is not None else None
     columns: list[Any] = [cases, count.label("n"), unread.label("unread"), owner.c.display_name.label("owner_name"),
-               deputy.c.display_name.label("deputy_name"), _normally_visible(member).label("normal")]
+                          deputy.c.display_name.label("deputy_name"),
+                          visible_clause(member, cases).label("normal")]
     if glass_until is not None:
         columns.append(glass_until.label("glass_until"))
     rows = connection.execute(
         select(*columns)
         .join(owner, owner.c.id == cases.c.owner_id)
         .outerjoin(deputy, deputy.c.id == cases.c.deputy_id)
-        .where(_visible_to(member, now), *where)
+        .where(visible_or_glass_clause(member, cases, break_glass, now), *where)
         .order_by(cases.c.status.desc(), cases.c.created_at.desc())).all()
     alerts = open_alerts_by_case(connection, [r.id for r in rows])
     return [CaseSummary(r.id, r.reference, r.service_id, r.status, r.owner_id, r.n, r.team_id, r.deputy_id,
@@ -145,15 +149,22 @@ def visible_case(connection: Connection, member: StaffMember, case_id: str,
     return found[0] if found else None
 
 
-def can_manage(member: StaffMember, case: CaseSummary) -> bool:
-    """Close the case or choose its deputy: its owner, or a supervisor of its team (not via break-glass)."""
-    if case.break_glass_until is not None:
-        return False
-    return case.owner_id == member.id or (member.role == "supervisor" and member.team_id == case.team_id)
+def case_or_not_found(connection: Connection, member: StaffMember, case_id: str,
+                      now: datetime | None = None) -> CaseSummary:
+    """``visible_case``, or CaseNotFound."""
+    summary = visible_case(connection, member, case_id, now)
+    if summary is None:
+        raise CaseNotFound()
+    return summary
 
 
-def can_record_outcome(member: StaffMember, case: CaseSummary) -> bool:
-    return can_manage(member, case) or (case.break_glass_until is None and case.deputy_id == member.id)
+def case_to_change(connection: Connection, member: StaffMember, case_id: str, rule: ChangeRule) -> CaseSummary:
+    """The case, if the member may know it exists through their normal work (else CaseNotFound) and ``rule``
+    lets them make the change (else NotAllowed). Break-glass never counts: it is for reading."""
+    summary = case_or_not_found(connection, member, case_id)
+    if not rule(member, summary, through_break_glass=summary.break_glass_until is not None):
+        raise NotAllowed()
+    return summary
 
 
 def close_case(connection: Connection, case_id: str, now: datetime) -> bool:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, PasswordField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional, Regexp
+from wtforms import HiddenField, IntegerField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
 from casefeedback.casework.breakglass import MAX_REASON, MIN_REASON
+from casefeedback.casework.invitations import DEFAULT_DAYS, MAX_DAYS, MAX_USES
 from casefeedback.casework.outcomes import MAX_LENGTH
 
 
@@ -22,8 +23,9 @@ class EmptyForm(FlaskForm):  # type: ignore[misc]
 
 
 class DeputyForm(FlaskForm):  # type: ignore[misc]
+    # The service checks the choice against the case's team, in the transaction that makes the change.
     deputy = SelectField("Deputy", description="Who covers this case when its caseworker is away.",
-                         validators=[Optional()])
+                         validators=[Optional()], validate_choice=False)
 
 
 class OutcomeForm(FlaskForm):  # type: ignore[misc]
@@ -47,3 +49,31 @@ class BreakGlassForm(FlaskForm):  # type: ignore[misc]
     password = PasswordField("Your password", validators=[DataRequired("Enter your password"), Length(max=256)])
     code = StringField("Security code", description="The 6-digit code from your authenticator app.",
                        validators=[DataRequired("Enter the code from your authenticator app"), Length(max=40)])
+
+
+class InvitationForm(FlaskForm):  # type: ignore[misc]
+    """A field left out of the post takes its default (one use, 28 days); an empty or wrong one is refused."""
+
+    uses = IntegerField(
+        "How many times can the link be used to send feedback?",
+        description=f"1 is safest: one link for one person. Choose more only for a group, such as a family "
+                    f"(up to {MAX_USES}).",
+        default=1,
+        validators=[DataRequired(f"Enter a number from 1 to {MAX_USES}"),
+                    NumberRange(1, MAX_USES, f"Enter a number from 1 to {MAX_USES}")])
+    days = IntegerField(
+        "How many days should the link work for?",
+        description=f"{DEFAULT_DAYS} days is usual; at most {MAX_DAYS}.",
+        default=DEFAULT_DAYS,
+        validators=[DataRequired(f"Enter a number of days from 1 to {MAX_DAYS}"),
+                    NumberRange(1, MAX_DAYS, f"Enter a number of days from 1 to {MAX_DAYS}")])
+
+
+class TokenForm(FlaskForm):  # type: ignore[misc]
+    """The token, posted back from the creation page to print or download its QR code."""
+
+    token = HiddenField(validators=[DataRequired(), Length(max=64)])
+
+
+class RevokeForm(FlaskForm):  # type: ignore[misc]
+    """Only the CSRF token: the invitation is named in the URL (its id, not its token)."""

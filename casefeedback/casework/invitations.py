@@ -16,7 +16,13 @@ from datetime import datetime, timedelta
 import segno
 from sqlalchemy import Connection, insert, select, update
 
-from casefeedback.intake.codes import lookup_hash, new_invitation_token
+from casefeedback.audit import AuditEvent
+from casefeedback.audit.actions import Action
+from casefeedback.auth.sessions import StaffMember
+from casefeedback.casework.cases import CaseError, CaseSummary, case_or_not_found
+from casefeedback.codes import lookup_hash, new_invitation_token
+from casefeedback.services import Services
+from casefeedback.storage.engine import read, write
 from casefeedback.storage.tables import cases, invitations
 
 DEFAULT_DAYS = 28
@@ -27,6 +33,10 @@ DEFAULT_LIFETIME = timedelta(days=DEFAULT_DAYS)
 
 class InvalidInvitation(ValueError):
     """Uses or lifetime outside what an invitation may have."""
+
+
+class InvitationNotFound(Exception):
+    """No such usable invitation on this case: the same answer for a wrong, used or revoked one."""
 
 
 @dataclass(frozen=True)
@@ -111,6 +121,69 @@ def revoke_invitation(connection: Connection, *, case_id: str, invitation_id: st
                invitations.c.revoked_at.is_(None))
         .values(revoked_at=now))
     return revoked.rowcount == 1
+
+
+@dataclass(frozen=True)
+class CaseInvitations:
+    case: CaseSummary
+    invitations: list[InvitationSummary]
+
+
+@dataclass(frozen=True)
+class Invited:
+    case: CaseSummary
+    invitation: NewInvitation
+
+
+def _event(member: StaffMember, action: Action, invitation_id: str, **detail: str | int) -> AuditEvent:
+    return AuditEvent(action=action, outcome="success", actor_id=member.id, actor_role=member.role,
+                      object_type="invitation", object_id=invitation_id, detail=detail)
+
+
+def case_invitations(found: Services, member: StaffMember, case_id: str) -> CaseInvitations:
+    """A case the member may know exists (never through break-glass) and its invitations; else CaseNotFound."""
+    with read(found.engine) as connection:
+        summary = case_or_not_found(connection, member, case_id)
+        return CaseInvitations(summary, invitations_for_case(connection, case_id, found.clock()))
+
+
+def invite(found: Services, member: StaffMember, case_id: str, *, uses: int, days: int) -> Invited:
+    """A new invitation to an open case, with its token (shown once); CaseNotFound, or CaseError if closed."""
+    with write(found.engine) as connection:
+        summary = case_or_not_found(connection, member, case_id)
+        if summary.status != "open":
+            raise CaseError("This case is closed, so it cannot take new feedback.")
+        created = new_invitation(connection, found.config.secrets.lookup.value, case_id=case_id,
+                                 created_by=member.id, now=found.clock(), uses=uses, lifetime=timedelta(days=days))
+        found.audit.append(connection, _event(member, Action.INVITATION_CREATE, created.id, case=case_id,
+                                              uses=created.uses, days=days))
+    return Invited(summary, created)
+
+
+def posted_invitation(found: Services, member: StaffMember, case_id: str, token: str) -> InvitationSummary:
+    """The usable invitation of this very case that ``token`` opens; else CaseNotFound or InvitationNotFound.
+
+    So the QR download is not a QR generator for arbitrary text, nor a way to revive a revoked link.
+    """
+    with read(found.engine) as connection:
+        case_or_not_found(connection, member, case_id)
+        usable = find_usable_invitation(connection, found.config.secrets.lookup.value, token, found.clock())
+        listed = {i.id: i for i in invitations_for_case(connection, case_id, found.clock())}
+    if usable is None or usable.id not in listed:
+        raise InvitationNotFound()
+    return listed[usable.id]
+
+
+def revoke(found: Services, member: StaffMember, case_id: str, invitation_id: str) -> bool:
+    """Stop one of the case's links at once; False if it was revoked already, InvitationNotFound if not the case's."""
+    with write(found.engine) as connection:
+        case_or_not_found(connection, member, case_id)
+        if invitation_id not in {i.id for i in invitations_for_case(connection, case_id, found.clock())}:
+            raise InvitationNotFound()
+        revoked = revoke_invitation(connection, case_id=case_id, invitation_id=invitation_id, now=found.clock())
+        if revoked:
+            found.audit.append(connection, _event(member, Action.INVITATION_REVOKE, invitation_id, case=case_id))
+    return revoked
 
 
 @dataclass(frozen=True)

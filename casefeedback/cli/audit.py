@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from casefeedback.audit.actions import Action
 from casefeedback.cli.common import CommandError, fail_clearly
 from casefeedback.clock import system_clock
 from casefeedback.config import Config
@@ -73,7 +74,7 @@ def audit_checkpoint(export_to: Path | None) -> None:
             checkpoint = write_checkpoint(connection, audit_log, Signer(config.secrets.audit_signing.value))
             if checkpoint is not None and export_to is not None:
                 _write_new(export_to, checkpoint.to_json())
-                audit_log.append(connection, AuditEvent(action="audit.checkpoint_export", outcome="success",
+                audit_log.append(connection, AuditEvent(action=Action.AUDIT_CHECKPOINT_EXPORT, outcome="success",
                                                         actor_role="cli", object_type="checkpoint",
                                                         object_id=str(checkpoint.seq)))
     except CheckpointError as error:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 import click
 
 from casefeedback.cli.common import CommandError, fail_clearly, open_services
+from casefeedback.services import Services
 
 
 @click.group()
@@ -18,35 +18,26 @@ def staff() -> None:
 
 
 @contextmanager
-def _changing() -> Iterator[tuple[Any, Any]]:
-    """(services, connection) in one write transaction; account errors become clear command errors."""
-    from casefeedback.auth import accounts
-    from casefeedback.storage.engine import write
+def _staffing() -> Iterator[Services]:
+    """The instance's services; account errors become clear command errors."""
+    from casefeedback.auth.accounts import AccountError
 
     found = open_services()
     try:
-        with write(found.engine) as connection:
-            yield found, connection
-    except accounts.AccountError as error:
+        yield found
+    except AccountError as error:
         raise CommandError(str(error)) from None
     finally:
         found.engine.dispose()
 
 
-def _audit(found: Any, connection: Any, action: str, staff_id: str, **detail: str | int | bool | None) -> None:
-    from casefeedback.audit import AuditEvent
+def _account_id(found: Services, username: str) -> str:
+    from casefeedback.admin import staffing
 
-    found.audit.append(connection, AuditEvent(action=action, outcome="success", actor_role="cli",
-                                              object_type="staff", object_id=staff_id, detail=detail))
-
-
-def _account(connection: Any, username: str) -> Any:
-    from casefeedback.auth import accounts
-
-    row = accounts.find_by_username(connection, username)
-    if row is None:
+    staff_id = staffing.account_id(found, username)
+    if staff_id is None:
         raise CommandError(f"there is no staff account called {username!r} (see `casefeedback staff list`)")
-    return row
+    return staff_id
 
 
 @staff.command("add")
@@ -61,13 +52,11 @@ def staff_add(username: str, display_name: str, role: str, team: str | None, pas
 
     The person sets up their authenticator app (scanning a QR code) at their first sign-in.
     """
-    from casefeedback.auth import accounts
+    from casefeedback.admin import staffing
 
-    with _changing() as (found, connection):
-        team_id = accounts.ensure_team(connection, team) if team else None
-        staff_id = accounts.add_staff(connection, username=username, display_name=display_name, role=role,
-                                      password=password, now=found.clock(), team_id=team_id)
-        _audit(found, connection, "staff.add", staff_id, role=role)
+    with _staffing() as found:
+        staffing.add_staff(found, staffing.COMMAND_LINE, username=username, display_name=display_name, role=role,
+                           password=password, team_name=team)
     click.echo(f"Added {role} {username}. At their first sign-in they set up an authenticator app.")
 
 
@@ -76,12 +65,10 @@ def staff_add(username: str, display_name: str, role: str, team: str | None, pas
 @fail_clearly
 def staff_disable(username: str) -> None:
     """Disable an account: it can no longer sign in, and every session it has ends at once."""
-    from casefeedback.auth import accounts
+    from casefeedback.admin import staffing
 
-    with _changing() as (found, connection):
-        row = _account(connection, username)
-        accounts.disable(connection, row.id)
-        _audit(found, connection, "staff.disable", row.id)
+    with _staffing() as found:
+        staffing.set_enabled(found, staffing.COMMAND_LINE, _account_id(found, username), False)
     click.echo(f"Disabled {username}; every session of the account has ended.")
 
 
@@ -94,18 +81,14 @@ def staff_disable(username: str) -> None:
 @fail_clearly
 def staff_reset(username: str, new_password: bool, mfa: bool, enable: bool) -> None:
     """Reset an account's password and/or second factor. Every session it has ends at once."""
-    from casefeedback.auth import accounts
+    from casefeedback.admin import staffing
 
     if not new_password and not mfa and not enable:
         raise CommandError("nothing to reset: leave out --keep-password, or add --mfa or --enable")
     password = _prompt_password() if new_password else None
-    with _changing() as (found, connection):
-        row = _account(connection, username)
-        accounts.reset(connection, row.id, found.clock(), password=password, second_factor=mfa)
-        if enable:
-            accounts.enable(connection, row.id)
-        _audit(found, connection, "staff.reset", row.id, password=password is not None, second_factor=mfa,
-               enabled=enable)
+    with _staffing() as found:
+        staffing.reset(found, staffing.COMMAND_LINE, _account_id(found, username), password=password,
+                       second_factor=mfa, enable=enable)
     done = [what for what, did in (("password", new_password), ("authenticator app", mfa), ("enabled", enable))
             if did]
     click.echo(f"Reset {username} ({', '.join(done)}); every session of the account has ended.")
@@ -122,15 +105,10 @@ def _prompt_password() -> str:
 @fail_clearly
 def staff_list() -> None:
     """List staff accounts: username, role, team, and whether they can sign in."""
-    from casefeedback.auth import accounts
-    from casefeedback.storage.engine import read
+    from casefeedback.admin import staffing
 
-    found = open_services()
-    try:
-        with read(found.engine) as connection:
-            people = accounts.list_staff(connection)
-    finally:
-        found.engine.dispose()
+    with _staffing() as found:
+        people = staffing.people(found)
     if not people:
         click.echo("There are no staff accounts yet: add one with `casefeedback staff add`.")
         return

@@ -1,6 +1,6 @@
 """Key-encryption keys (KEKs), each with an id; exactly one is active for wrapping.
 
-Rotation (issue 6) is online: a keyring built with a ``source`` re-reads the
+Rotation is online: a keyring built with a ``source`` re-reads the
 instance's key-encryption keys when it meets a data key wrapped by one it
 does not know (a rotation elsewhere has re-wrapped it), and every few seconds
 when wrapping (so new data keys follow the newly active KEK promptly).

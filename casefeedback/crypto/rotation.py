@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Table, func, insert, select, update
 
 from casefeedback.audit import AuditEvent, AuditLog
+from casefeedback.audit.actions import Action
 from casefeedback.config import Config
 from casefeedback.crypto.keyring import KekSource, Keyring, UnknownKeyError, new_kek
 from casefeedback.instance import (
@@ -53,8 +54,8 @@ class WrappedKeys:
 # or rotation would leave its keys under the old KEK (and retirement would refuse).
 WRAPPED_KEYS: tuple[WrappedKeys, ...] = (
     WrappedKeys("data_keys", "wrapped", lambda r: (r.id, r.submission_id, r.field_class)),
-    WrappedKeys("draft_answers", "wrapped", lambda r: (r.data_key_id, r.draft_id, r.field_class)),  # issue 3
-    WrappedKeys("case_outcomes", "wrapped_key", lambda r: (r.data_key_id, r.id, "case_outcome")),  # issue 4
+    WrappedKeys("draft_answers", "wrapped", lambda r: (r.data_key_id, r.draft_id, r.field_class)),  # drafts
+    WrappedKeys("case_outcomes", "wrapped_key", lambda r: (r.data_key_id, r.id, "case_outcome")),  # outcomes
 )
 
 
@@ -125,7 +126,7 @@ def start_rotation(config: Config, engine: Engine, audit: AuditLog) -> tuple[str
                       "development" if origin == "development" else "provisioned")
     _set_active(directory, kek_id)
     with write(engine) as connection:
-        audit.append(connection, AuditEvent(action="keys.rotate", outcome="started", actor_role="cli",
+        audit.append(connection, AuditEvent(action=Action.KEYS_ROTATE, outcome="started", actor_role="cli",
                                             object_type="kek", object_id=kek_id,
                                             detail={"previous": previous, "to_rewrap": _count_left(connection,
                                                                                                    kek_id)}))
@@ -170,7 +171,7 @@ def rewrap_all(config: Config, engine: Engine, audit: AuditLog, *, batch_size: i
             if pause_s:
                 time.sleep(pause_s)
     with write(engine) as connection:
-        audit.append(connection, AuditEvent(action="keys.rewrap", outcome="completed", actor_role="cli",
+        audit.append(connection, AuditEvent(action=Action.KEYS_REWRAP, outcome="completed", actor_role="cli",
                                             object_type="kek", object_id=active, detail={"rewrapped": done}))
     return done
 
@@ -213,7 +214,7 @@ def retire(config: Config, engine: Engine, audit: AuditLog, kek_id: str) -> None
             raise KeyOperationError(f"there is no key-encryption key {kek_id} in {path.parent}")
         if known is None:
             connection.execute(insert(retired_keks).values(kek_id=kek_id, retired_at=audit.now()))
-        audit.append(connection, AuditEvent(action="keys.retire", outcome="success", actor_role="cli",
+        audit.append(connection, AuditEvent(action=Action.KEYS_RETIRE, outcome="success", actor_role="cli",
                                             object_type="kek", object_id=kek_id))
     destroy_file(path)
 

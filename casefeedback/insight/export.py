@@ -1,7 +1,7 @@
 """Shared insight exports: suppressed base counts as CSV and JSON, with a signed manifest.
 
 Only contribution counts are exported: contributions exist only for people
-whose consent includes ``share_insight`` (retention/insight.py), so nothing of
+whose consent includes ``share_insight`` (insight/contributions.py), so nothing of
 anyone who did not agree to sharing leaves the organisation. Submission and
 consent counts cover everyone and stay in-house. Only published base counts
 (at or over the threshold) are listed: a combination that is not listed had

@@ -12,7 +12,7 @@ from casefeedback.insight import monthly
 from casefeedback.insight.filters import DEFAULT_MONTHS, month_index, month_text, months_between
 from casefeedback.services import Services
 from casefeedback.storage.engine import write
-from casefeedback.worker.registry import Job, register
+from casefeedback.worker.job import Job, register
 
 
 def run_warm(found: Services) -> str:

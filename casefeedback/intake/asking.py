@@ -17,7 +17,6 @@ from casefeedback.intake import drafts
 from casefeedback.intake.blueprint import bp, current_draft, not_found, policy_for, redirect_to, step_url
 from casefeedback.intake.drafts import Draft, Value
 from casefeedback.intake.forms import ACTIONS, ActionForm, QuestionForm, prefill, question_form_class
-from casefeedback.intake.i18n import translate
 from casefeedback.intake.journey import (
     Step,
     after_section,
@@ -26,12 +25,15 @@ from casefeedback.intake.journey import (
     question_number,
     section_questions,
 )
-from casefeedback.intake.wording import AlertNotice, alert_notices
+from casefeedback.language import translate
 from casefeedback.policy.model import Question, ServicePolicy
+from casefeedback.policy.pages import public
 from casefeedback.services import services
+from casefeedback.wording import AlertNotice, alert_notices
 
 
 @bp.route("/<service_id>/q/<question_id>", methods=["GET", "POST"])
+@public
 def question(service_id: str, question_id: str) -> Any:
     policy = policy_for(service_id)
     asked = policy.question(question_id) or not_found(policy)
@@ -108,6 +110,7 @@ def _signposts(policy: ServicePolicy, draft: Draft, asked: Question, value: Valu
 
 
 @bp.route("/<service_id>/section/<section_id>", methods=["GET", "POST"])
+@public
 def section(service_id: str, section_id: str) -> Any:
     """The content warning before a sensitive section, with the choice to skip all of it."""
     policy = policy_for(service_id)

@@ -8,28 +8,16 @@ from __future__ import annotations
 
 from typing import Any, NoReturn
 
-from flask import Blueprint, Flask, abort, render_template, session, url_for
-from flask.blueprints import BlueprintSetupState
+from flask import Blueprint, abort, render_template, session, url_for
 from werkzeug.wrappers import Response
 
-from casefeedback.intake import drafts, i18n, wording
+from casefeedback.intake import drafts
 from casefeedback.intake.drafts import Draft
 from casefeedback.intake.journey import Step, first_unreached, section_questions, sensitive_section
 from casefeedback.policy.model import ServicePolicy
 from casefeedback.services import services
 
 bp = Blueprint("intake", __name__, url_prefix="/feedback")
-
-
-@bp.record_once
-def _install(setup: BlueprintSetupState) -> None:
-    """Languages for every public page, and the policy wording the templates use."""
-    if not isinstance(setup.app, Flask):
-        raise TypeError("the intake blueprint needs a Flask application")
-    i18n.install(setup.app)
-    for helper in (wording.duration_text, wording.retention_text, wording.readers_text):
-        setup.app.add_template_global(helper)
-    setup.app.add_template_global(wording.answer_text, "shown_answer")
 
 
 class Detour(Exception):

@@ -21,8 +21,10 @@ from typing import Any
 from sqlalchemy import Connection, Row, delete, func, insert, select, update
 
 from casefeedback.audit import AuditEvent, AuditLog
+from casefeedback.audit.actions import Action
+from casefeedback.casework.invitations import OpenInvitation, find_usable_invitation
+from casefeedback.codes import lookup_hash, new_resume_code, normalise_resume_code
 from casefeedback.crypto.envelope import IntegrityFailure, SealedField, SubmissionSealer, WrappedDataKey, open_field
-from casefeedback.intake.codes import lookup_hash, new_resume_code, normalise_resume_code
 from casefeedback.policy.decisions import AccessGrant, Actor, decide
 from casefeedback.policy.model import PREFER_NOT_TO_SAY, Question, ServicePolicy
 from casefeedback.services import Services
@@ -81,6 +83,13 @@ def start_draft(found: Services, policy: ServicePolicy, consent: ConsentGiven, i
             consent_choices=json.dumps(dict(consent.choices), sort_keys=True), consent_given_at=now,
             created_at=now, updated_at=now, expires_at=policy.draft_keep.after(now)))
     return draft_id
+
+
+def usable_invitation(found: Services, token: str) -> OpenInvitation | None:
+    """The invitation a link's token opens, if it can still be used for a service still offered; else None."""
+    with read(found.engine) as connection:
+        invite = find_usable_invitation(connection, found.config.secrets.lookup.value, token, found.clock())
+    return invite if invite is not None and found.policies.service(invite.service_id) is not None else None
 
 
 def update_consent(found: Services, policy: ServicePolicy, draft_id: str, consent: ConsentGiven) -> None:
@@ -192,7 +201,7 @@ def open_rows(found: Services, connection: Connection, policy: ServicePolicy, dr
             withheld += 1
     if opened or withheld or failed:
         found.audit.append(connection, AuditEvent(
-            action="draft.open", outcome="integrity_failure" if failed else "allowed", actor_role="service_user",
+            action=Action.DRAFT_OPEN, outcome="integrity_failure" if failed else "allowed", actor_role="service_user",
             object_type="draft", object_id=draft_id, purpose="own_record",
             detail={"fields": len(opened), "withheld": withheld, "failed": failed, "reason": "own draft"}))
     return opened
@@ -236,7 +245,7 @@ def erase_draft(connection: Connection, audit: AuditLog, draft_id: str, reason: 
     """Erase a draft and every sealed value in it, in the caller's write transaction; return how many values."""
     fields = connection.execute(delete(draft_answers).where(draft_answers.c.draft_id == draft_id)).rowcount
     if connection.execute(delete(drafts).where(drafts.c.id == draft_id)).rowcount:
-        audit.append(connection, AuditEvent(action="draft.erase", outcome="erased", actor_role="service_user",
+        audit.append(connection, AuditEvent(action=Action.DRAFT_ERASE, outcome="erased", actor_role="service_user",
                                             object_type="draft", object_id=draft_id,
                                             detail={"reason": reason, "fields": fields}))
     return int(fields)
@@ -265,6 +274,6 @@ def purge_expired_drafts(connection: Connection, audit: AuditLog, now: datetime)
         return 0
     fields = connection.execute(delete(draft_answers).where(draft_answers.c.draft_id.in_(expired))).rowcount
     connection.execute(delete(drafts).where(drafts.c.expires_at <= now))
-    audit.append(connection, AuditEvent(action="draft.purge", outcome="erased", object_type="draft",
+    audit.append(connection, AuditEvent(action=Action.DRAFT_PURGE, outcome="erased", object_type="draft",
                                         detail={"reason": "expired", "drafts": count, "fields": fields}))
     return count

@@ -11,7 +11,6 @@ from casefeedback.intake import drafts
 from casefeedback.intake.blueprint import bp, current_draft, forget, gone_page, policy_for, redirect_to, state, step_url
 from casefeedback.intake.drafts import Value
 from casefeedback.intake.forms import ActionForm
-from casefeedback.intake.i18n import current_language
 from casefeedback.intake.journey import question_number
 from casefeedback.intake.submissions import (
     AlreadySubmitted,
@@ -20,13 +19,16 @@ from casefeedback.intake.submissions import (
     InvitationUnusable,
     record_submission,
 )
-from casefeedback.intake.wording import alert_notices
+from casefeedback.language import current_language
 from casefeedback.policy.model import Question, Section
+from casefeedback.policy.pages import public
 from casefeedback.ratelimit import INTAKE_SEND_LIMIT, limiter
 from casefeedback.services import services
+from casefeedback.wording import alert_notices
 
 
 @bp.route("/<service_id>/check", methods=["GET"])
+@public
 def check(service_id: str) -> Any:
     policy = policy_for(service_id)
     draft = current_draft(policy)
@@ -45,6 +47,7 @@ def check(service_id: str) -> Any:
 
 
 @bp.route("/<service_id>/send", methods=["POST"])
+@public
 @limiter.limit(INTAKE_SEND_LIMIT, methods=["POST"])
 def send(service_id: str) -> Any:
     policy = policy_for(service_id)

@@ -13,7 +13,7 @@ from wtforms import BooleanField, Field, RadioField, SelectChoice, SelectMultipl
 from wtforms.validators import ValidationError
 
 from casefeedback.intake.drafts import Value
-from casefeedback.intake.i18n import _
+from casefeedback.language import _
 from casefeedback.policy.model import PREFER_NOT_TO_SAY, Question, ServicePolicy
 
 ACTIONS = ("continue", "skip", "save", "back")

@@ -18,10 +18,11 @@ from casefeedback.intake.blueprint import (
     remember_draft,
 )
 from casefeedback.intake.forms import ActionForm, ResumeForm
-from casefeedback.intake.i18n import _
-from casefeedback.intake.wording import duration_text
+from casefeedback.language import _
+from casefeedback.policy.pages import public
 from casefeedback.ratelimit import limiter
 from casefeedback.services import services
+from casefeedback.wording import duration_text
 
 # Codes carry 100 bits, so guessing is hopeless anyway; the limit keeps a
 # script from trying, and from filling the log with its attempts.
@@ -29,6 +30,7 @@ RESUME_LIMIT = "10 per minute;60 per day"
 
 
 @bp.route("/<service_id>/save", methods=["GET", "POST"])
+@public
 def save(service_id: str) -> Any:
     policy = policy_for(service_id)
     draft = current_draft(policy)
@@ -48,6 +50,7 @@ def save(service_id: str) -> Any:
 
 
 @bp.route("/<service_id>/resume", methods=["GET", "POST"])
+@public
 @limiter.limit(RESUME_LIMIT, methods=["POST"])
 def resume(service_id: str) -> Any:
     policy = policy_for(service_id)

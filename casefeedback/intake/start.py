@@ -6,7 +6,6 @@ from typing import Any
 
 from flask import render_template, session, url_for
 
-from casefeedback.casework.invitations import find_usable_invitation
 from casefeedback.intake import drafts
 from casefeedback.intake.blueprint import (
     bp,
@@ -21,11 +20,11 @@ from casefeedback.intake.blueprint import (
 )
 from casefeedback.intake.drafts import ConsentGiven, Draft
 from casefeedback.intake.forms import consent_form_class
-from casefeedback.intake.i18n import current_language
 from casefeedback.intake.journey import steps
+from casefeedback.language import current_language
 from casefeedback.policy.model import ServicePolicy
+from casefeedback.policy.pages import public
 from casefeedback.services import services
-from casefeedback.storage.engine import read
 
 # Where the quick exit goes when no policy is known (e.g. the session had already gone).
 FALLBACK_EXIT = "https://www.bbc.co.uk/weather"
@@ -43,6 +42,7 @@ def _draft_if_any(policy: ServicePolicy) -> Draft | None:
 
 
 @bp.route("/<service_id>", methods=["GET"])
+@public
 def start(service_id: str) -> Any:
     policy = policy_for(service_id)
     draft = _draft_if_any(policy)
@@ -55,6 +55,7 @@ def start(service_id: str) -> Any:
 
 
 @bp.route("/<service_id>/consent", methods=["POST"])
+@public
 def consent(service_id: str) -> Any:
     policy = policy_for(service_id)
     form = consent_form_class(policy)()
@@ -84,6 +85,7 @@ def consent(service_id: str) -> Any:
 
 
 @bp.route("/<service_id>/questions", methods=["GET"])
+@public
 def questions(service_id: str) -> Any:
     """Carry on where you left off."""
     policy = policy_for(service_id)
@@ -91,11 +93,10 @@ def questions(service_id: str) -> Any:
 
 
 @bp.route("/i/<token>", methods=["GET"])
+@public
 def invitation(token: str) -> Any:
-    found = services()
-    with read(found.engine) as connection:
-        invite = find_usable_invitation(connection, found.config.secrets.lookup.value, token, found.clock())
-    if invite is None or found.policies.service(invite.service_id) is None:
+    invite = drafts.usable_invitation(services(), token)
+    if invite is None:
         return render_template("intake/invitation_unusable.html", policy=None), 410
     _drop_unkept_draft("replaced")
     session["intake"] = {"service": invite.service_id, "invitation_id": invite.id}
@@ -110,6 +111,7 @@ def _drop_unkept_draft(reason: str) -> None:
 
 
 @bp.route("/leave", methods=["GET"])
+@public
 def leave() -> Any:
     """The quick exit (and its no-JavaScript link): erase the unkept draft, forget the session, go elsewhere."""
     service_id = (session.get("intake") or {}).get("service", "")

@@ -1,16 +1,18 @@
 """Recording a submission: everything in one transaction, nothing before consent.
 
-The one place a submission is stored. It takes the person's draft: opens its
-sealed values (audited), seals them afresh under the submission's own data keys,
-stores the submission with its consent receipt, and erases the draft — all in
-one write transaction, so either everything happened or nothing did.
+``record_submission`` takes the person's draft: opens its sealed values
+(audited), seals them afresh under the submission's own data keys, stores the
+submission with its consent receipt, and erases the draft — all in one write
+transaction, so either everything happened or nothing did. ``record_submissions``
+stores many that come without a draft (the benchmarks seed through it) by the
+very same code, ``_store``.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -20,18 +22,19 @@ from sqlalchemy.exc import IntegrityError
 from casefeedback.alerts.raising import raise_alerts
 from casefeedback.alerts.rules import matching_rules
 from casefeedback.audit import AuditEvent
+from casefeedback.audit.actions import Action
+from casefeedback.codes import lookup_hash, new_receipt_code
 from casefeedback.crypto.envelope import SubmissionSealer
-from casefeedback.intake.codes import lookup_hash, new_receipt_code
+from casefeedback.insight.contributions import SHARE_INSIGHT_CHOICE, InsightSource, contribute_many
 from casefeedback.intake.drafts import ConsentGiven, DraftGone, erase_draft, open_rows
 from casefeedback.policy.model import AlertRule, ServicePolicy
-from casefeedback.retention.insight import SHARE_INSIGHT_CHOICE, InsightSource, contribute_many
 from casefeedback.services import Services
 from casefeedback.storage.engine import write
 from casefeedback.storage.ids import ordered_row_id
 from casefeedback.storage.tables import answers, consent_receipts, data_keys, drafts, invitations, submissions
 
 __all__ = ["AlreadySubmitted", "ConsentGiven", "ConsentMissing", "DraftGone", "InvitationUnusable", "Recorded",
-           "record_submission", "seal_answers"]
+           "Sent", "record_submission", "record_submissions", "seal_answers"]
 
 Answer = str | list[str]
 
@@ -51,15 +54,27 @@ class InvitationUnusable(Exception):
 @dataclass(frozen=True)
 class Recorded:
     receipt_code: str = field(repr=False)  # shown once, in the response; never stored
-    alerts: list[AlertRule]  # the rules the answers met (raised by issue 5, signposted to the person now)
+    alerts: list[AlertRule]  # the rules the answers met: raised for staff, signposted to the person now
     linked_to_case: bool
+
+
+@dataclass(frozen=True)
+class Sent:
+    """One submission as it is stored: the answers, the consent they were given under, when, and the case."""
+
+    id: str
+    given: Mapping[str, Answer]  # a skipped question is absent: it stores nothing
+    consent: ConsentGiven
+    consent_given_at: datetime
+    submitted_at: datetime
+    language: str
+    case_id: str | None = None
 
 
 def record_submission(found: Services, policy: ServicePolicy, *, draft_id: str, language: str) -> Recorded:
     """Send a draft: store its answers sealed, with their consent receipt; return the receipt code (shown once)."""
     receipt_code = new_receipt_code()
     now = found.clock()
-    receipt_hash = lookup_hash(found.config.secrets.lookup.value, "receipt", receipt_code.replace("-", ""))
     try:
         with write(found.engine) as connection:
             draft = connection.execute(select(drafts).where(drafts.c.id == draft_id, drafts.c.service_id == policy.id,
@@ -69,41 +84,81 @@ def record_submission(found: Services, policy: ServicePolicy, *, draft_id: str, 
                 if connection.execute(select(submissions.c.id).where(submissions.c.id == draft_id)).first():
                     raise AlreadySubmitted()
                 raise DraftGone()
-            choices = json.loads(draft.consent_choices)
-            if not all(choices.get(choice) for choice in policy.consent.required):
+            consent = ConsentGiven(draft.consent_version, draft.consent_language, json.loads(draft.consent_choices))
+            if not _consented(policy, consent):
                 raise ConsentMissing()
             given = {qid: value for qid, value in open_rows(found, connection, policy, draft_id).items()
                      if value is not None}  # a skipped question stores nothing
             case_id = _use_invitation(connection, draft.invitation_id, now) if draft.invitation_id else None
-            connection.execute(submissions.insert(), {
-                "id": draft_id, "service_id": policy.id, "policy_version": policy.version, "case_id": case_id,
-                "language": language, "submitted_at": now, "status": "active", "receipt_hash": receipt_hash})
-            connection.execute(consent_receipts.insert(), {
-                "id": str(uuid.uuid4()), "submission_id": draft_id, "consent_version": draft.consent_version,
-                "language": draft.consent_language, "choices": json.dumps(choices, sort_keys=True),
-                "given_at": draft.consent_given_at, "withdrawn_at": None})
-            keys, rows = seal_answers(found, policy, draft_id, given, now)
-            if keys:
-                connection.execute(data_keys.insert(), keys)
-                connection.execute(answers.insert(), rows)
-            # De-identified contributions now, for a person who agreed to share
-            # insight, so trends are current and outlive the answers' retention.
-            if choices.get(SHARE_INSIGHT_CHOICE) is True:  # else nothing to count: skip the queries
-                aggregate = [c for c, declared in policy.classes.items() if declared.insight == "aggregate"]
-                contribute_many(connection, found.audit, InsightSource(found.policies, found.keyring),
-                                {draft_id: aggregate})
-            found.audit.append(connection, AuditEvent(
-                action="submission.receive", outcome="stored", actor_role="service_user",
-                object_type="submission", object_id=draft_id,
-                detail={"service": policy.id, "answered": len(given), "via_invitation": case_id is not None}))
-            # Issue 5: alerts are raised in this same transaction (an outbox), so
-            # the submission and its alerts are stored together or not at all.
-            met = matching_rules(policy, given)
-            raise_alerts(found, connection, policy, met, submission_id=draft_id, case_id=case_id, now=now)
+            sent = Sent(draft_id, given, consent, draft.consent_given_at, now, language, case_id)
+            [met] = _store(found, connection, policy, [sent], [receipt_code])
             erase_draft(connection, found.audit, draft_id, "sent")
     except IntegrityError:
         raise AlreadySubmitted() from None
     return Recorded(receipt_code, met, case_id is not None)
+
+
+def record_submissions(found: Services, policy: ServicePolicy, sent: Sequence[Sent]) -> list[Recorded]:
+    """Store submissions that come without a draft, all in one write transaction, each exactly as a send stores it.
+
+    What the benchmarks seed through: thousands at a time, at the times they
+    choose, with the same sealing, consent receipt, insight contributions,
+    audit event and alerts as ``record_submission``.
+    """
+    if not sent:
+        return []
+    if not all(_consented(policy, one.consent) for one in sent):
+        raise ConsentMissing()
+    codes = [new_receipt_code() for _ in sent]
+    try:
+        with write(found.engine) as connection:
+            met = _store(found, connection, policy, sent, codes)
+    except IntegrityError:
+        raise AlreadySubmitted() from None
+    return [Recorded(code, rules, one.case_id is not None) for one, code, rules in zip(sent, codes, met, strict=True)]
+
+
+def _consented(policy: ServicePolicy, consent: ConsentGiven) -> bool:
+    return all(consent.choices.get(choice) for choice in policy.consent.required)
+
+
+def _store(found: Services, connection: Connection, policy: ServicePolicy, sent: Sequence[Sent],
+           receipt_codes: Sequence[str]) -> list[list[AlertRule]]:
+    """Store submissions in the caller's write transaction; return the alert rules each one's answers met."""
+    lookup = found.config.secrets.lookup.value
+    connection.execute(submissions.insert(), [{
+        "id": one.id, "service_id": policy.id, "policy_version": policy.version, "case_id": one.case_id,
+        "language": one.language, "submitted_at": one.submitted_at, "status": "active",
+        "receipt_hash": lookup_hash(lookup, "receipt", code.replace("-", ""))}
+        for one, code in zip(sent, receipt_codes, strict=True)])
+    connection.execute(consent_receipts.insert(), [{
+        "id": str(uuid.uuid4()), "submission_id": one.id, "consent_version": one.consent.version,
+        "language": one.consent.language, "choices": json.dumps(dict(one.consent.choices), sort_keys=True),
+        "given_at": one.consent_given_at, "withdrawn_at": None} for one in sent])
+    sealed = [seal_answers(found, policy, one.id, one.given, one.submitted_at) for one in sent]
+    keys = [key for one_keys, _rows in sealed for key in one_keys]
+    if keys:
+        connection.execute(data_keys.insert(), keys)
+        connection.execute(answers.insert(), [row for _keys, rows in sealed for row in rows])
+    # De-identified contributions now, for a person who agreed to share
+    # insight, so trends are current and outlive the answers' retention.
+    sharing = [one.id for one in sent if one.consent.choices.get(SHARE_INSIGHT_CHOICE) is True]
+    if sharing:  # else nothing to count: skip the queries
+        aggregate = [c for c, declared in policy.classes.items() if declared.insight == "aggregate"]
+        contribute_many(connection, found.audit, InsightSource(found.policies, found.keyring),
+                        dict.fromkeys(sharing, aggregate))
+    found.audit.append_many(connection, [AuditEvent(
+        action=Action.SUBMISSION_RECEIVE, outcome="stored", actor_role="service_user",
+        object_type="submission", object_id=one.id,
+        detail={"service": policy.id, "answered": len(one.given), "via_invitation": one.case_id is not None})
+        for one in sent])
+    # Alerts are raised in this same transaction (an outbox), so a
+    # submission and its alerts are stored together or not at all.
+    met = [matching_rules(policy, one.given) for one in sent]
+    for one, rules in zip(sent, met, strict=True):
+        raise_alerts(found, connection, policy, rules, submission_id=one.id, case_id=one.case_id,
+                     now=one.submitted_at)
+    return met
 
 
 def _use_invitation(connection: Connection, invitation_id: str, now: datetime) -> str:

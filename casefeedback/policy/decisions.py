@@ -17,19 +17,11 @@ from datetime import datetime
 from typing import Literal, Protocol
 
 from casefeedback.policy.model import FieldClass
+from casefeedback.policy.relations import relations
+from casefeedback.policy.roles import BREAK_GLASS_ROLES, INSIGHT_ROLES, RECEIPT_HOLDER_ROLE, RETENTION_ROLE
 
 Purpose = Literal["casework", "own_record", "insight"]
 PURPOSES: tuple[str, ...] = ("casework", "own_record", "insight")
-
-# Only these roles can stand in a relation to a case. Administrators, auditors
-# and analysts never can, whatever the policy says: separation of duties.
-CONTENT_ROLES = frozenset({"caseworker", "supervisor", "duty_manager"})
-# Only these may open a case outside their normal access, and only with a reason (issue 4).
-BREAK_GLASS_ROLES = frozenset({"supervisor", "duty_manager"})
-# Who may count (never read) classes the policy marks ``insight = "aggregate"``.
-INSIGHT_ROLES = frozenset({"analyst", "supervisor", "duty_manager"})
-# Not a staff role (staff roles are checked by the database): the retention process itself.
-RETENTION_ROLE = "retention"
 
 _ISSUER = object()
 
@@ -105,23 +97,6 @@ class Denial:
 Decision = AccessGrant | AggregateOnly | Denial
 
 
-def relations(actor: Actor, case: CaseFacts | None) -> frozenset[str]:
-    """The relations an actor holds to a case through their normal work (never through break-glass)."""
-    if actor.role not in CONTENT_ROLES:
-        return frozenset()
-    held = {"duty_manager"} if actor.role == "duty_manager" else set()
-    if case is not None:
-        if case.owner_id == actor.id:
-            held.add("case_owner")
-        if case.deputy_id == actor.id:
-            held.add("case_deputy")
-        if actor.team_id is not None and actor.team_id == case.team_id:
-            held.add("team_member")
-            if actor.role == "supervisor":
-                held.add("team_supervisor")
-    return frozenset(held)
-
-
 def break_glass_relations(actor: Actor, case: CaseFacts | None) -> frozenset[str]:
     """The relations an open break-glass lends this actor on this case (none if it is not theirs)."""
     glass = case.break_glass if case is not None else None
@@ -138,12 +113,12 @@ def decide(policy: ClassDeclarations, actor: Actor, case: CaseFacts | None, subm
         return Denial(f"field class {field_class!r} is not declared in policy {policy.id}")
     if purpose == "own_record":
         # The person who gave the feedback, proven by their receipt code.
-        if actor.role == "receipt_holder" and receipt_submission_id == submission_id:
+        if actor.role == RECEIPT_HOLDER_ROLE and receipt_submission_id == submission_id:
             return AccessGrant(_ISSUER, actor, submission_id, field_class, purpose, "own record")
         return Denial("only the person holding the receipt may read their own record")
     if purpose == "insight":
         if actor.role == RETENTION_ROLE and declared.insight == "aggregate":
-            # Issue 6: the retention process (retention/insight.py, no person) opens an
+            # The retention process (insight/contributions.py, no person) opens an
             # aggregate class only to keep its de-identified counts just before erasing it.
             return AccessGrant(_ISSUER, actor, submission_id, field_class, purpose, "de-identified count at erasure")
         if actor.role in INSIGHT_ROLES and declared.insight == "aggregate":

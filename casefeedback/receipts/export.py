@@ -10,8 +10,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from casefeedback.casework.reading import UNREADABLE, FieldView, SubmissionView
 from casefeedback.policy.model import PREFER_NOT_TO_SAY, Question, ServicePolicy
+from casefeedback.reading import UNREADABLE, FieldView, SubmissionView
 from casefeedback.receipts.forms import text_in
 from casefeedback.receipts.service import OwnRecord
 

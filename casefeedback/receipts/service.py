@@ -6,7 +6,7 @@ answer, and linked to the root in ``submission_additions``. An addition has no
 code of its own; the link, checked here on the server, is what makes it theirs.
 
 Nothing here opens a sealed field: reading goes through
-``casework.reading.read_submission`` (purpose ``own_record``), which decides and
+``reading.read_submission`` (purpose ``own_record``), which decides and
 audits each field; erasing goes through ``retention.erasure``.
 """
 
@@ -25,11 +25,12 @@ from sqlalchemy.exc import IntegrityError
 from casefeedback.alerts.raising import raise_alerts
 from casefeedback.alerts.rules import matching_rules
 from casefeedback.audit import AuditEvent
-from casefeedback.casework.reading import SubmissionView, read_submission
-from casefeedback.intake.codes import lookup_hash, new_receipt_code, normalise_receipt_code
+from casefeedback.audit.actions import Action
+from casefeedback.codes import lookup_hash, new_receipt_code, normalise_receipt_code
 from casefeedback.intake.submissions import seal_answers
 from casefeedback.policy.decisions import Actor
 from casefeedback.policy.model import AlertRule, ServicePolicy
+from casefeedback.reading import SubmissionView, read_submission
 from casefeedback.retention import erasure
 from casefeedback.services import Services
 from casefeedback.storage.engine import read, write
@@ -98,7 +99,7 @@ def check_code(found: Services, typed: str) -> CodeCheck:
             return CodeCheck("unknown")
         outcome: Literal["withdrawn", "active"] = "active" if row.status == "active" else "withdrawn"
         found.audit.append(connection, AuditEvent(
-            action="receipt.verify", outcome=outcome, actor_id=HOLDER.id, actor_role=HOLDER.role,
+            action=Action.RECEIPT_VERIFY, outcome=outcome, actor_id=HOLDER.id, actor_role=HOLDER.role,
             object_type="submission", object_id=row.id))
     return CodeCheck(outcome, row.id, row.service_id, row.withdrawn_at)
 
@@ -216,11 +217,12 @@ def record_addition(found: Services, policy: ServicePolicy, *, root_id: str, add
             connection.execute(insert(submission_additions).values(
                 submission_id=addition_id, parent_id=root_id, added_at=now))
             found.audit.append(connection, AuditEvent(
-                action="submission.add", outcome="stored", actor_id=HOLDER.id, actor_role=HOLDER.role,
+                action=Action.SUBMISSION_ADD, outcome="stored", actor_id=HOLDER.id, actor_role=HOLDER.role,
                 object_type="submission", object_id=addition_id,
                 detail={"parent": root_id, "answered": len(rows)}))
-            # An addition can say "I don't feel safe" as surely as the first answers can:
-            # the same rules are checked, and alerts are raised in this same transaction (issue 5).
+            # An addition can say "I don't feel safe" as surely as the first answers can: the same
+            # rules are checked, and alerts are raised in this same transaction, so the addition and
+            # its alerts are stored together or not at all.
             met = matching_rules(policy, texts)
             raise_alerts(found, connection, policy, met, submission_id=addition_id, case_id=root.case_id, now=now)
     except IntegrityError:
@@ -246,7 +248,7 @@ def change_contact(found: Services, root_id: str, contact_me: bool) -> bool:
         connection.execute(insert(consent_changes).values(
             id=str(uuid.uuid4()), submission_id=root_id, choice=CONTACT_CHOICE, value=contact_me, changed_at=now))
         found.audit.append(connection, AuditEvent(
-            action="consent.change", outcome="changed", actor_id=HOLDER.id, actor_role=HOLDER.role,
+            action=Action.CONSENT_CHANGE, outcome="changed", actor_id=HOLDER.id, actor_role=HOLDER.role,
             object_type="submission", object_id=root_id, detail={"choice": CONTACT_CHOICE, "value": contact_me}))
     return True
 
@@ -254,6 +256,8 @@ def change_contact(found: Services, root_id: str, contact_me: bool) -> bool:
 @dataclass(frozen=True)
 class Withdrawal:
     already: bool
+    service_id: str
+    withdrawn_at: datetime | None
     fields: int = 0
     additions: int = 0
 
@@ -266,7 +270,7 @@ def withdraw(found: Services, root_id: str) -> Withdrawal:
         if status is None:
             raise Withdrawn()  # no such submission: nothing to erase, and nothing to say about it
         if status != "active":
-            return Withdrawal(already=True)
+            return Withdrawal(True, *_withdrawn(connection, root_id))
         addition_ids = _additions(connection, root_id)
         fields = 0
         for submission_id in [root_id, *addition_ids]:
@@ -274,7 +278,17 @@ def withdraw(found: Services, root_id: str) -> Withdrawal:
                                       actor_id=HOLDER.id, actor_role=HOLDER.role)
             fields += erased.fields if erased else 0
         found.audit.append(connection, AuditEvent(
-            action="consent.withdraw", outcome="erased", actor_id=HOLDER.id, actor_role=HOLDER.role,
+            action=Action.CONSENT_WITHDRAW, outcome="erased", actor_id=HOLDER.id, actor_role=HOLDER.role,
             object_type="submission", object_id=root_id,
             detail={"additions": len(addition_ids), "fields": fields}))
-    return Withdrawal(already=False, fields=fields, additions=len(addition_ids))
+        service_id, withdrawn_at = _withdrawn(connection, root_id)
+    return Withdrawal(False, service_id, withdrawn_at, fields=fields, additions=len(addition_ids))
+
+
+def _withdrawn(connection: Connection, root_id: str) -> tuple[str, datetime | None]:
+    """(service id, when consent was withdrawn) as stored: what the page says happened."""
+    row = connection.execute(
+        select(submissions.c.service_id, consent_receipts.c.withdrawn_at)
+        .join(consent_receipts, consent_receipts.c.submission_id == submissions.c.id, isouter=True)
+        .where(submissions.c.id == root_id)).one()
+    return row.service_id, row.withdrawn_at

@@ -16,9 +16,10 @@ from typing import Any
 from sqlalchemy import Connection, Row, delete, func, select, update
 
 from casefeedback.audit import AuditEvent, AuditLog
+from casefeedback.audit.actions import Action
 from casefeedback.audit.log import DetailValue
+from casefeedback.insight.contributions import InsightSource, contribute_many
 from casefeedback.retention import ledger
-from casefeedback.retention.insight import InsightSource, contribute_many
 from casefeedback.storage.tables import answers, consent_receipts, data_keys, submissions
 
 
@@ -86,7 +87,7 @@ def erase_many(connection: Connection, audit: AuditLog, wanted: Mapping[str, Col
             "classes": ",".join(sorted(field_classes)) if field_classes is not None else "all"}
         if insight is not None:
             detail["contributions"] = erased.contributions
-        events.append(AuditEvent(action="erasure", outcome="erased", actor_id=actor_id, actor_role=actor_role,
+        events.append(AuditEvent(action=Action.ERASURE, outcome="erased", actor_id=actor_id, actor_role=actor_role,
                                  object_type="submission", object_id=submission_id, detail=detail))
     audit.append_many(connection, events)
     return results

@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlalchemy import Connection, select, update
 
 from casefeedback.audit import AuditEvent, AuditLog
+from casefeedback.audit.actions import Action
 from casefeedback.storage.tables import cases, legal_holds
 
 MAX_REASON = 500
@@ -53,7 +54,7 @@ def set_hold(connection: Connection, audit: AuditLog, *, case_id: str, reason: s
     hold_id = str(uuid.uuid4())
     connection.execute(legal_holds.insert().values(id=hold_id, case_id=case_id, reason=reason, set_by=actor_id,
                                                    set_at=now))
-    audit.append(connection, AuditEvent(action="legal_hold.set", outcome="success", actor_id=actor_id,
+    audit.append(connection, AuditEvent(action=Action.LEGAL_HOLD_SET, outcome="success", actor_id=actor_id,
                                         actor_role=actor_role, object_type="case", object_id=case_id,
                                         detail={"hold": hold_id, "reason": reason}))
     return hold_id
@@ -67,7 +68,7 @@ def release_hold(connection: Connection, audit: AuditLog, *, case_id: str, reaso
         raise HoldError(f"case {case_id} is not on legal hold")
     connection.execute(update(legal_holds).where(legal_holds.c.id == hold.id).values(
         released_at=now, released_by=actor_id, release_reason=reason))
-    audit.append(connection, AuditEvent(action="legal_hold.release", outcome="success", actor_id=actor_id,
+    audit.append(connection, AuditEvent(action=Action.LEGAL_HOLD_RELEASE, outcome="success", actor_id=actor_id,
                                         actor_role=actor_role, object_type="case", object_id=case_id,
                                         detail={"hold": hold.id, "reason": reason}))
     return hold.id

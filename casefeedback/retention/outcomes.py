@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlalchemy import Connection, delete, select
 
 from casefeedback.audit import AuditEvent, AuditLog
+from casefeedback.audit.actions import Action
 from casefeedback.policy.model import OUTCOME_CLASS, Duration
 from casefeedback.retention import ledger
 from casefeedback.storage.tables import case_outcomes, cases, legal_holds
@@ -36,7 +37,7 @@ def purge_outcomes(connection: Connection, audit: AuditLog, keep: Duration, as_o
     ledger.record(connection, [ledger.LedgerEntry(key_id, case_id, OUTCOME_CLASS, "retention", now)
                                for _id, key_id, case_id in due])
     erased = connection.execute(delete(case_outcomes).where(case_outcomes.c.id.in_([d[0] for d in due]))).rowcount
-    audit.append(connection, AuditEvent(action="erasure", outcome="erased", actor_role="retention",
+    audit.append(connection, AuditEvent(action=Action.ERASURE, outcome="erased", actor_role="retention",
                                         object_type="case_outcomes", field_class=OUTCOME_CLASS,
                                         detail={"reason": "retention", "fields": erased, "data_keys": erased}))
     return int(erased)

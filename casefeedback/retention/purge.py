@@ -26,8 +26,10 @@ from typing import Any
 from sqlalchemy import Connection, Select, exists, func, insert, select, update
 
 from casefeedback.audit import AuditEvent
+from casefeedback.audit.actions import Action
+from casefeedback.insight.contributions import InsightSource
+from casefeedback.intake import drafts as intake_drafts
 from casefeedback.retention.erasure import erase_many
-from casefeedback.retention.insight import InsightSource
 from casefeedback.retention.outcomes import purge_outcomes
 from casefeedback.retention.schedule import Events, is_due
 from casefeedback.services import Services
@@ -242,7 +244,7 @@ def _purge_locked(found: Services, as_of: datetime, trigger: str,
         connection.execute(update(purge_runs).where(purge_runs.c.id == run_id).values(
             finished_at=found.clock(), data_keys=report.data_keys, fields=report.fields))
         found.audit.append(connection, AuditEvent(
-            action="retention.purge", outcome="completed", actor_role=trigger, object_type="purge",
+            action=Action.RETENTION_PURGE, outcome="completed", actor_role=trigger, object_type="purge",
             object_id=run_id, detail={"as_of": _iso(as_of), "submissions": report.submissions,
                                       "data_keys": report.data_keys, "fields": report.fields,
                                       "contributions": report.contributions, "by_class": report.by_class_text(),
@@ -281,13 +283,9 @@ def _held_counts(found: Services, as_of: datetime, report: PurgeReport, warnings
                 report.held_cases.add(str(fact.case_id))
 
 
-def _purge_drafts(found: Services) -> int | None:
-    """Issue 3's expired drafts, if that code is present: the same purge, the same audit."""
-    try:
-        from casefeedback.intake.drafts import purge_expired_drafts  # type: ignore[attr-defined, unused-ignore]
-    except ImportError:
-        return None
+def _purge_drafts(found: Services) -> int:
+    """Drafts whose keep time is over: erased in the same purge run, and audited the same way."""
     with write(found.engine) as connection:
-        purged = purge_expired_drafts(connection, found.audit, found.clock())
-    return purged if isinstance(purged, int) else None
+        purged = intake_drafts.purge_expired_drafts(connection, found.audit, found.clock())
+    return purged
 

@@ -5,12 +5,8 @@ several times over, and a long purge would hold a request thread. One
 ``casefeedback worker`` process per instance (it refuses to start a second)
 runs every registered job on its interval.
 
-Adding a job (issue 5: outbox delivery, escalation): in a module listed in
-``JOB_MODULES`` (or any module imported before the worker starts), call
-``register(Job(id=..., every=timedelta(...), run=fn, description=...))`` where
-``fn(services) -> str`` returns a one-line summary of counts (never content).
+Adding a job: in a module imported by ``registry``, call
+``register(Job(id=..., every=timedelta(...), run=fn, description=...))`` (both
+from ``job``) where ``fn(services) -> str`` returns a one-line summary of
+counts (never content).
 """
-
-from casefeedback.worker.registry import JOB_MODULES, Job, jobs, register
-
-__all__ = ["JOB_MODULES", "Job", "jobs", "register"]

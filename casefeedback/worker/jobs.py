@@ -1,4 +1,4 @@
-"""The worker's own jobs (issue 6): retention purge, signed audit checkpoints, the erasure-ledger mirror."""
+"""The worker's own jobs: retention purge, signed audit checkpoints, the erasure-ledger mirror."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from casefeedback.retention import ledger
 from casefeedback.retention.purge import PurgeRefused, purge
 from casefeedback.services import Services
 from casefeedback.storage.engine import read, write
-from casefeedback.worker.registry import Job, register
+from casefeedback.worker.job import Job, register
 
 
 def run_purge(found: Services) -> str:

@@ -26,7 +26,7 @@ from sqlalchemy import insert, select, update
 from casefeedback.services import Services
 from casefeedback.storage.engine import read, write
 from casefeedback.storage.tables import worker_jobs
-from casefeedback.worker.registry import Job
+from casefeedback.worker.job import Job
 
 log = logging.getLogger(__name__)
 

@@ -1,9 +1,9 @@
 # bench: `casefeedback audit verify` over 1 000 000 audit events (events/s)
 """Benchmark verifying the audit log.
 
-A throwaway instance gets --events audit events, chained under its audit key
-exactly as AuditLog.append chains them (bulk-inserted, so that building the log
-does not take longer than the measurement), with a signed checkpoint every
+A throwaway instance gets --events audit events, appended through the audit
+log's own ``append_many`` (up to 50 000 in one transaction, so that building the
+log does not take longer than the measurement), with a signed checkpoint every
 --checkpoint-every events. Then the real command, `casefeedback audit verify`,
 runs in its own process (twice: the first run also warms the page cache), and
 so does `--from-checkpoint` with the newest checkpoint exported.
@@ -14,20 +14,22 @@ Figures are printed and written to bench-results/audit_verify.json; nothing is a
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from common import ROOT, BenchError, init_instance, install_signal_handlers, machine, write_json
 
-ACTIONS = (("field.open", "allowed", "answer", "casework"), ("field.withhold", "denied", "answer", "casework"),
-           ("staff.sign_in", "success", None, None), ("submission.receive", "stored", "submission", None))
+from casefeedback.audit.actions import Action
+
+ACTIONS = ((Action.FIELD_OPEN, "allowed", "answer", "casework"),
+           (Action.FIELD_WITHHOLD, "denied", "answer", "casework"),
+           (Action.STAFF_SIGN_IN, "success", None, None), (Action.SUBMISSION_RECEIVE, "stored", "submission", None))
+BATCH = 50_000
 
 
 def build(instance: Path, events: int, checkpoint_every: int) -> None:
@@ -35,41 +37,33 @@ def build(instance: Path, events: int, checkpoint_every: int) -> None:
     os.environ["CASEFEEDBACK_POLICIES"] = str(ROOT / "policies")
     sys.path.insert(0, str(ROOT))
     from casefeedback.audit.checkpoints import Signer, write_checkpoint
-    from casefeedback.audit.log import AuditLog, event_mac
+    from casefeedback.audit.log import head_of
     from casefeedback.cli.common import open_services
-    from casefeedback.storage.engine import write
-    from casefeedback.storage.tables import audit_events, audit_head
+    from casefeedback.storage.engine import read, write
 
     found = open_services()
-    key = found.config.secrets.audit_chain.value
     signer = Signer(found.config.secrets.audit_signing.value)
-    with write(found.engine) as connection:
-        head = connection.execute(audit_head.select()).first()
-    seq, previous = (head.seq, head.mac) if head else (0, "0" * 64)
-    start = datetime.now(UTC) - timedelta(days=365)
-    batch = []
+    with read(found.engine) as connection:
+        seq, _mac = head_of(connection)  # `casefeedback init` has appended a few already
     while seq < events:
-        seq += 1
-        action, outcome, object_type, purpose = ACTIONS[seq % len(ACTIONS)]
-        at = (start + timedelta(seconds=seq * 20)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        row = {"seq": seq, "at": at, "actor_id": f"staff-{seq % 97:04d}-0000-0000-0000-000000000000",
-               "actor_role": "caseworker", "action": action, "object_type": object_type,
-               "object_id": f"{seq:036d}" if object_type else None, "field_class": "rating" if object_type else None,
-               "purpose": purpose, "outcome": outcome,
-               "detail": json.dumps({"reason": "relation case_owner", "submission": f"{seq // 5:036d}"},
-                                    sort_keys=True, separators=(",", ":"))}
-        values = [row[name] for name in ("seq", "at", "actor_id", "actor_role", "action", "object_type",
-                                         "object_id", "field_class", "purpose", "outcome", "detail")]
-        row["mac"] = previous = event_mac(key, previous, values)
-        batch.append(row)
-        if len(batch) == 50_000 or seq == events or seq % checkpoint_every == 0:
-            with write(found.engine) as connection:
-                connection.execute(audit_events.insert(), batch)
-                connection.execute(audit_head.update().values(seq=seq, mac=previous))
-                if seq % checkpoint_every == 0 or seq == events:
-                    write_checkpoint(connection, AuditLog(key, lambda: datetime.now(UTC)), signer)
-            batch = []
+        # One transaction up to the next checkpoint, the end, or BATCH events, whichever comes first.
+        stop = min(events, seq + BATCH, (seq // checkpoint_every + 1) * checkpoint_every)
+        with write(found.engine) as connection:
+            found.audit.append_many(connection, [_event(n) for n in range(seq + 1, stop + 1)])
+            if stop % checkpoint_every == 0 or stop == events:
+                write_checkpoint(connection, found.audit, signer)
+        seq = stop
     found.engine.dispose()
+
+
+def _event(n: int):  # type: ignore[no-untyped-def]
+    from casefeedback.audit import AuditEvent
+
+    action, outcome, object_type, purpose = ACTIONS[n % len(ACTIONS)]
+    return AuditEvent(action=action, outcome=outcome, actor_id=f"staff-{n % 97:04d}-0000-0000-0000-000000000000",
+                      actor_role="caseworker", object_type=object_type,
+                      object_id=f"{n:036d}" if object_type else None, field_class="rating" if object_type else None,
+                      purpose=purpose, detail={"reason": "relation case_owner", "submission": f"{n // 5:036d}"})
 
 
 def timed(args: Sequence[str], env: dict[str, str]) -> tuple[float, str]:

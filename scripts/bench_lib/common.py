@@ -18,10 +18,13 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import Any
+
+import loadgen  # a sibling module: scripts/bench_lib is on sys.path as the script's directory
+from load import Request, Result
 
 ROOT = Path(__file__).resolve().parents[2]
 BENCH_LIB = Path(__file__).resolve().parent
@@ -32,44 +35,6 @@ START_TIMEOUT_S = 60.0
 
 class BenchError(Exception):
     """The benchmark could not run; the message says what to do."""
-
-
-@dataclass(frozen=True)
-class Request:
-    """One prepared request: each is sent at most once unless the run cycles."""
-
-    body: str
-    cookie: str = ""
-
-
-@dataclass
-class Result:
-    """What one load-generator run measured against one server."""
-
-    name: str
-    completed: int
-    ok: int
-    duration_s: float
-    p50_ms: float
-    p99_ms: float
-    # Status code (as text, "socket" for connection/timeout failures) -> count.
-    errors: dict[str, int] = field(default_factory=dict)
-    # True when the prepared requests ran out before the duration was over.
-    ran_out: bool = False
-
-    @property
-    def error_count(self) -> int:
-        return sum(self.errors.values())
-
-    @property
-    def rps(self) -> float:
-        # Only successful responses count: a fast 409 or 500 is not throughput.
-        return self.ok / self.duration_s if self.duration_s > 0 else 0.0
-
-    def as_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        data.update(rps=round(self.rps, 1), error_count=self.error_count)
-        return data
 
 
 def install_signal_handlers() -> None:
@@ -205,8 +170,6 @@ def drive(name: str, port: int, path: str, requests: Sequence[Request], spec: Lo
     if spec.generator == "wrk":
         return _run_wrk(name, port, path, requests, spec, workdir, cycle=cycle, duration_s=duration,
                         method=method)
-    import loadgen  # a sibling module: scripts/bench_lib is on sys.path as the script's directory
-
     return loadgen.run(name, "127.0.0.1", port, path, requests, connections=spec.connections,
                        duration_s=duration, cycle=cycle, method=method)
 

@@ -26,7 +26,7 @@ alone; rungs 3 and 4 are the app with no database write at all):
                            the final submission exactly as `scripts/bench
                            submit` times it (a prepared session per request).
 
-Rungs 3 to 5 share one casefeedback instance. The issue's target is rung 5 >=
+Rungs 3 to 5 share one casefeedback instance. The target is rung 5 >=
 0.60 x rung 1; a rung that writes nothing and is already below that shows the
 target is under the floor of the stack. Figures are printed and written to
 bench-results/ladder.json; nothing is asserted.
@@ -47,8 +47,6 @@ from common import (
     ROOT,
     BenchError,
     LoadSpec,
-    Request,
-    Result,
     drive,
     format_table,
     generator_label,
@@ -56,6 +54,7 @@ from common import (
     install_signal_handlers,
     write_json,
 )
+from load import Request, Result
 from submit import (
     SERVICE,
     TARGET_RATIO,

@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from common import Request, Result
+from load import Request, Result
 
 HEADERS = {"Content-Type": "application/x-www-form-urlencoded"}
 

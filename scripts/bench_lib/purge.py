@@ -1,15 +1,16 @@
 # bench: retention purge of 100 000 expired answers while feedback keeps arriving (rate, submission p99)
 """Benchmark the retention purge against live submissions.
 
-A throwaway instance is filled with --fields expired answers (sealed exactly as
-intake seals them: a data key per class, AES-GCM per answer), half of them from
-people who consented to share_insight, so the purge also keeps de-identified
-contributions. Then:
+A throwaway instance is filled with --fields expired answers, stored through
+intake's own ``record_submissions`` (a data key per class, AES-GCM per answer,
+consent receipt, audit event), half of them from people who consented to
+share_insight, whose de-identified contributions are written then, as at any
+send (so the purge finds them kept already). Then:
 
 1. submissions alone: a separate process records submissions back to back for
-   --baseline-seconds — each the same one-transaction write the intake service
-   makes (seal, store answers and keys, consent receipt, audit event) — and
-   their latencies are measured;
+   --baseline-seconds — each through the same service, one transaction each
+   (seal, store answers and keys, consent receipt, audit event) — and their
+   latencies are measured;
 2. the purge (the worker's job: batches of submissions per transaction) runs
    while that process keeps submitting; purge rate and submission latencies
    during the purge are measured.
@@ -20,7 +21,6 @@ Figures are printed and written to bench-results/purge.json; nothing is asserted
 from __future__ import annotations
 
 import argparse
-import json
 import multiprocessing
 import os
 import statistics
@@ -38,6 +38,7 @@ SERVICE = "victim-support"
 ANSWERS = {"treated": "4", "listened": "yes", "safe_now": "yes",
            "safer": "I feel a little safer now that I know who to call.",
            "anything_else": "The support worker called me back after a few days and explained what happens next."}
+BATCH = 500
 
 
 def _services(instance: Path):  # type: ignore[no-untyped-def]
@@ -49,50 +50,27 @@ def _services(instance: Path):  # type: ignore[no-untyped-def]
     return open_services()
 
 
-def _rows(found, when: datetime, share: bool):  # type: ignore[no-untyped-def]
-    from casefeedback.intake.submissions import seal_answers
+def _sent(policy, when: datetime, share: bool):  # type: ignore[no-untyped-def]
+    from casefeedback.intake.submissions import ConsentGiven, Sent
 
-    policy = found.policies.service(SERVICE)
-    submission_id = str(uuid.uuid4())
-    keys, answers = seal_answers(found, policy, submission_id, ANSWERS, when)
-    submission = {"id": submission_id, "service_id": SERVICE, "policy_version": policy.version, "case_id": None,
-                  "language": "en", "submitted_at": when, "status": "active",
-                  "receipt_hash": uuid.uuid4().hex + uuid.uuid4().hex}
-    receipt = {"id": str(uuid.uuid4()), "submission_id": submission_id, "consent_version": policy.consent.version,
-               "language": "en", "choices": json.dumps({"store": True, "share_insight": share}),
-               "given_at": when, "withdrawn_at": None}
-    return submission, receipt, keys, answers
+    consent = ConsentGiven(policy.consent.version, "en", {"store": True, "share_insight": share})
+    return Sent(str(uuid.uuid4()), ANSWERS, consent, consent_given_at=when, submitted_at=when, language="en")
 
 
-def _store(found, batch) -> None:  # type: ignore[no-untyped-def]
-    from casefeedback.audit import AuditEvent
-    from casefeedback.storage.engine import write
-    from casefeedback.storage.tables import answers, consent_receipts, data_keys, submissions
+def _record(found, sent) -> None:  # type: ignore[no-untyped-def]
+    from casefeedback.intake.submissions import record_submissions
 
-    with write(found.engine) as connection:
-        connection.execute(submissions.insert(), [b[0] for b in batch])
-        connection.execute(consent_receipts.insert(), [b[1] for b in batch])
-        connection.execute(data_keys.insert(), [k for b in batch for k in b[2]])
-        connection.execute(answers.insert(), [a for b in batch for a in b[3]])
-        for b in batch:
-            found.audit.append(connection, AuditEvent(action="submission.receive", outcome="stored",
-                                                      actor_role="service_user", object_type="submission",
-                                                      object_id=b[0]["id"], detail={"answered": len(b[3])}))
+    record_submissions(found, found.policies.service(SERVICE), sent)
 
 
 def seed(instance: Path, fields: int) -> int:
     found = _services(instance)
+    policy = found.policies.service(SERVICE)
     when = datetime.now(UTC) - timedelta(days=3 * 366)  # every class is due (P2Y at most)
     per = len(ANSWERS)
     count = fields // per
-    batch = []
-    for i in range(count):
-        batch.append(_rows(found, when, share=i % 2 == 0))
-        if len(batch) == 500:
-            _store(found, batch)
-            batch = []
-    if batch:
-        _store(found, batch)
+    for start in range(0, count, BATCH):  # one transaction per batch
+        _record(found, [_sent(policy, when, share=i % 2 == 0) for i in range(start, min(start + BATCH, count))])
     found.engine.dispose()
     return count * per
 
@@ -168,10 +146,11 @@ def _submissions_while(instance: Path, action) -> dict[str, float]:  # type: ign
 
 def _submit_until(instance: str, done, out) -> None:  # type: ignore[no-untyped-def]
     found = _services(Path(instance))
+    policy = found.policies.service(SERVICE)
     latencies = []
     while not done.is_set():
         began = time.perf_counter()
-        _store(found, [_rows(found, datetime.now(UTC), share=False)])
+        _record(found, [_sent(policy, datetime.now(UTC), share=False)])
         latencies.append((time.perf_counter() - began) * 1000)
     found.engine.dispose()
     out.put(latencies)

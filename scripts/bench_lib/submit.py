@@ -41,8 +41,6 @@ from common import (
     ROOT,
     BenchError,
     LoadSpec,
-    Request,
-    Result,
     choose_generator,
     drive,
     format_table,
@@ -55,6 +53,7 @@ from common import (
     write_json,
     wrk_version,
 )
+from load import Request, Result
 
 SERVICE = "victim-support"
 TARGET_RATIO = 0.60

@@ -12,8 +12,8 @@ from sqlalchemy import select
 
 from casefeedback.audit import AuditEvent
 from casefeedback.audit.checkpoints import Checkpoint
-from casefeedback.casework.reading import read_submission
 from casefeedback.policy.decisions import Actor
+from casefeedback.reading import read_submission
 from casefeedback.storage.engine import read, write
 from casefeedback.storage.tables import audit_events, staff
 from tests.conftest import canary

@@ -8,7 +8,7 @@ import pytest
 from flask import Flask
 
 from casefeedback import create_app
-from casefeedback.security import PUBLIC_ENDPOINTS
+from casefeedback.policy.pages import public_endpoints
 from tests.conftest import AuthActions, StaffFactory, csrf_token
 
 
@@ -64,7 +64,7 @@ def staff_rules(app: Flask) -> list[tuple[str, str, set[str]]]:
     """(endpoint, rule, methods) for every non-public, non-static route."""
     return [(rule.endpoint, rule.rule, set(rule.methods or ()) - {"HEAD", "OPTIONS"})
             for rule in app.url_map.iter_rules()
-            if rule.endpoint not in PUBLIC_ENDPOINTS and rule.endpoint != "static"]
+            if rule.endpoint not in public_endpoints(app)]
 
 
 def fill(rule: str) -> str:

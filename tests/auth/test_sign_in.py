@@ -189,3 +189,15 @@ def test_totp_secret_matches_the_authenticator_app(staff_factory, found):
     _, username, _ = staff_factory()
     assert len(totp_secret(found, username)) == 32
     assert pyotp.TOTP(totp_secret(found, username)).at(found.clock()) == next_code(found, username)
+
+
+def test_every_role_lands_on_a_page_it_may_open(app):
+    """Each role's home after signing in is a real page its role gate lets through (an analyst once landed
+    on the plain staff home because their home named an endpoint that did not exist)."""
+    from casefeedback.auth.blueprint import HOME
+    from casefeedback.policy.pages import may_open
+    from casefeedback.policy.roles import ROLES
+
+    for role in ROLES:
+        assert HOME[role] in app.view_functions, role
+        assert may_open(role, HOME[role]), role

@@ -26,9 +26,9 @@ from flask import Flask
 from sqlalchemy import update
 
 from casefeedback.casework import outcomes
-from casefeedback.policy.decisions import CONTENT_ROLES
 from casefeedback.policy.model import OUTCOME_CLASS, Question, ServicePolicy
-from casefeedback.security import PUBLIC_ENDPOINTS
+from casefeedback.policy.pages import public_endpoints
+from casefeedback.policy.roles import CONTENT_ROLES
 from casefeedback.services import Services
 from casefeedback.storage.engine import write
 from casefeedback.storage.tables import cases
@@ -113,7 +113,7 @@ def every_canary(combos: list[Combo]) -> set[str]:
 def staff_gets(app: Flask) -> list[tuple[str, str]]:
     """(endpoint, rule) for every page a signed-in member of staff could ask for."""
     return [(rule.endpoint, rule.rule) for rule in app.url_map.iter_rules()
-            if rule.endpoint not in PUBLIC_ENDPOINTS and rule.endpoint != "static" and "GET" in (rule.methods or ())]
+            if rule.endpoint not in public_endpoints(app) and "GET" in (rule.methods or ())]
 
 
 def path_for(rule: str, combo: Combo) -> str:

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select, update
 
 from casefeedback.casework.invitations import qr_images
-from casefeedback.intake.codes import lookup_hash
+from casefeedback.codes import lookup_hash
 from casefeedback.storage.engine import read, write
 from casefeedback.storage.tables import audit_events, cases, invitations
 from tests.conftest import csrf_token

@@ -7,8 +7,8 @@ import json
 import pytest
 from sqlalchemy import func, select, text, update
 
-from casefeedback.casework.reading import NotFound, read_submission
 from casefeedback.policy.decisions import Actor
+from casefeedback.reading import NotFound, read_submission
 from casefeedback.receipts.service import Withdrawn, own_record
 from casefeedback.storage.engine import read, write
 from casefeedback.storage.tables import (

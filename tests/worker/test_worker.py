@@ -15,8 +15,8 @@ from sqlalchemy import select
 from casefeedback.cli import main
 from casefeedback.storage.engine import read
 from casefeedback.storage.tables import audit_checkpoints, worker_jobs
-from casefeedback.worker import Job, jobs, register
-from casefeedback.worker.registry import _JOBS
+from casefeedback.worker.job import _JOBS, Job, register
+from casefeedback.worker.registry import jobs
 from casefeedback.worker.scheduler import (
     JobState,
     job_states,

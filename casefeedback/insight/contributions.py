@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, select
 
 from casefeedback.audit import AuditEvent, AuditLog
+from casefeedback.audit.actions import Action
 from casefeedback.crypto.envelope import IntegrityFailure, SealedField, WrappedDataKey, open_field
 from casefeedback.crypto.keyring import Keyring
 from casefeedback.insight.counts import add_counts
@@ -73,7 +74,7 @@ def contribute_many(connection: Connection, audit: AuditLog, source: InsightSour
     rows = _answers(connection, {sid: classes for sid, (_s, _p, classes) in eligible.items()})
     written: dict[str, int] = {}
     inserts: list[dict[str, str]] = []
-    teams: list[str] = []  # issue 7: the case's team per row, counted (never stored) with the contribution
+    teams: list[str] = []  # the case's team per row: counted (never stored), so insight can be seen per team
     events: list[AuditEvent] = []
     for submission_id, (sub, policy, classes) in eligible.items():
         month = sub.submitted_at.strftime("%Y-%m")
@@ -88,7 +89,7 @@ def contribute_many(connection: Connection, audit: AuditLog, source: InsightSour
             written[submission_id] = written.get(submission_id, 0) + len(values)
     if inserts:
         connection.execute(insert(insight_contributions), inserts)
-        # issue 7: keep the insight counts in step, in this same transaction.
+        # Keep the pre-aggregated counts in step, in this same transaction: no page view counts live.
         add_counts(connection, [(r["service_id"], team, r["month"], r["question_id"], r["answer"])
                                 for r, team in zip(inserts, teams, strict=True)])
     audit.append_many(connection, events)
@@ -155,7 +156,7 @@ def _open_class(source: InsightSource, policy: ServicePolicy, case: CaseFacts | 
                              "object_type": "submission", "object_id": submission_id,
                              "field_class": field_class, "purpose": "insight"}
     if not isinstance(decision, AccessGrant):
-        return [], AuditEvent(action="field.withhold", outcome="denied", **event,
+        return [], AuditEvent(action=Action.FIELD_WITHHOLD, outcome="denied", **event,
                               detail={"reason": decision.reason})
     values: list[tuple[str, str]] = []
     failures = 0
@@ -171,7 +172,7 @@ def _open_class(source: InsightSource, policy: ServicePolicy, case: CaseFacts | 
             failures += 1
             continue
         values.extend((question.id, answer) for answer in _options(question, opened))
-    return values, AuditEvent(action="field.open", outcome="allowed", **event,
+    return values, AuditEvent(action=Action.FIELD_OPEN, outcome="allowed", **event,
                               detail={"reason": decision.reason, "fields": len(rows),
                                       "contributions": len(values), "unreadable": failures})
 

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from casefeedback.audit import AuditEvent
+from casefeedback.audit.actions import Action
 from casefeedback.crypto.envelope import IntegrityFailure, SealedField, WrappedDataKey, open_field
 from casefeedback.policy.decisions import (
     AccessGrant,
@@ -26,9 +27,9 @@ from casefeedback.policy.decisions import (
     Decision,
     break_glass_relations,
     decide,
-    relations,
 )
 from casefeedback.policy.model import OUTCOME_CLASS, Question, ServicePolicy
+from casefeedback.policy.relations import relations
 from casefeedback.services import Services
 from casefeedback.storage.engine import write
 from casefeedback.storage.tables import answers, break_glass, case_outcomes, cases, data_keys, staff, submissions
@@ -110,7 +111,7 @@ def read_submission(found: Services, actor: Actor, submission_id: str, purpose: 
         case = case_facts(connection, sub.case_id, actor, found=found)
         if purpose == "casework" and not _any_relation(actor, case):
             found.audit.append(connection, AuditEvent(
-                action="submission.open", outcome="denied", actor_id=actor.id, actor_role=actor.role,
+                action=Action.SUBMISSION_OPEN, outcome="denied", actor_id=actor.id, actor_role=actor.role,
                 object_type="submission", object_id=submission_id, purpose=purpose,
                 detail={"reason": "no relation to the case"}))
             denied = True
@@ -135,7 +136,7 @@ def _field(found: Services, connection: Connection, policy: ServicePolicy, actor
     event = {"actor_id": actor.id, "actor_role": actor.role, "object_type": "answer", "object_id": row["id"],
              "field_class": row["field_class"], "purpose": purpose}
     if not isinstance(decision, AccessGrant):
-        found.audit.append(connection, AuditEvent(action="field.withhold", outcome="denied", **event,
+        found.audit.append(connection, AuditEvent(action=Action.FIELD_WITHHOLD, outcome="denied", **event,
                                                   detail=_grant_detail(decision, "submission", row["submission_id"])))
         return FieldView(question, row["question_id"], row["field_class"], WITHHELD)
     key = WrappedDataKey(row["data_key_id"], row["submission_id"], row["field_class"], row["kek_id"],
@@ -145,16 +146,16 @@ def _field(found: Services, connection: Connection, policy: ServicePolicy, actor
     try:
         value = json.loads(open_field(decision, found.keyring, key, sealed))
     except IntegrityFailure as failure:
-        found.audit.append(connection, AuditEvent(action="field.open", outcome="integrity_failure", **event,
+        found.audit.append(connection, AuditEvent(action=Action.FIELD_OPEN, outcome="integrity_failure", **event,
                                                   detail={"submission": row["submission_id"],
                                                           "reason": str(failure)}))
         return FieldView(question, row["question_id"], row["field_class"], UNREADABLE)
-    found.audit.append(connection, AuditEvent(action="field.open", outcome="allowed", **event,
+    found.audit.append(connection, AuditEvent(action=Action.FIELD_OPEN, outcome="allowed", **event,
                                               detail=_grant_detail(decision, "submission", row["submission_id"])))
     return FieldView(question, row["question_id"], row["field_class"], "open", value)
 
 
-# --- case outcomes (issue 4) -------------------------------------------------------------------
+# --- case outcomes -------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -187,7 +188,7 @@ def _outcome(found: Services, connection: Connection, organisation: ClassDeclara
              "field_class": OUTCOME_CLASS, "purpose": "casework"}
     base = (row["id"], row["recorded_at"], row["display_name"])
     if not isinstance(decision, AccessGrant):
-        found.audit.append(connection, AuditEvent(action="field.withhold", outcome="denied", **event,
+        found.audit.append(connection, AuditEvent(action=Action.FIELD_WITHHOLD, outcome="denied", **event,
                                                   detail=_grant_detail(decision, "case", row["case_id"])))
         return OutcomeView(*base, WITHHELD)
     key = WrappedDataKey(row["data_key_id"], row["id"], OUTCOME_CLASS, row["kek_id"], row["wrapped_key"])
@@ -195,9 +196,9 @@ def _outcome(found: Services, connection: Connection, organisation: ClassDeclara
     try:
         text = open_field(decision, found.keyring, key, sealed)
     except IntegrityFailure as failure:
-        found.audit.append(connection, AuditEvent(action="field.open", outcome="integrity_failure", **event,
+        found.audit.append(connection, AuditEvent(action=Action.FIELD_OPEN, outcome="integrity_failure", **event,
                                                   detail={"case": row["case_id"], "reason": str(failure)}))
         return OutcomeView(*base, UNREADABLE)
-    found.audit.append(connection, AuditEvent(action="field.open", outcome="allowed", **event,
+    found.audit.append(connection, AuditEvent(action=Action.FIELD_OPEN, outcome="allowed", **event,
                                               detail=_grant_detail(decision, "case", row["case_id"])))
     return OutcomeView(*base, "open", text)

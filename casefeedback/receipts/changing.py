@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import g, redirect, request, url_for
+from flask import redirect, request, url_for
 
-from casefeedback.intake.wording import alert_notices
 from casefeedback.policy.model import ServicePolicy
+from casefeedback.policy.pages import public
 from casefeedback.receipts import holder
+from casefeedback.receipts.blueprint import Held, ask_for_code, bp, code_limit, count_wrong_code, held, language, page
 from casefeedback.receipts.forms import AdditionForm, ConfirmForm, ContactForm, addable_questions, addition_form_class
 from casefeedback.receipts.service import (
     CONTACT_CHOICE,
@@ -22,8 +23,8 @@ from casefeedback.receipts.service import (
     summary,
     withdraw,
 )
-from casefeedback.receipts.views import Held, ask_for_code, bp, code_limit, held, language, page
 from casefeedback.services import services
+from casefeedback.wording import alert_notices
 
 
 def _add_page(form: AdditionForm, policy: ServicePolicy, status: int = 200, **context: Any) -> Any:
@@ -32,6 +33,7 @@ def _add_page(form: AdditionForm, policy: ServicePolicy, status: int = 200, **co
 
 
 @bp.route("/yours/add", methods=["GET"])
+@public
 def add() -> Any:
     mine = held()
     if not isinstance(mine, Held):
@@ -51,7 +53,7 @@ def _reprove(form: AdditionForm, policy: ServicePolicy) -> str | Any:
     if result.outcome == "withdrawn":
         return page("withdrawn.html", policy=policy, withdrawn_at=result.withdrawn_at)
     if result.outcome != "active" or result.submission_id is None:
-        g.receipt_code_wrong = True
+        count_wrong_code()
         return _add_page(form, policy, 400 if result.outcome == "malformed" else 404, need_code=True,
                          problem=result.outcome)
     holder.remember(result.submission_id, services().clock())
@@ -59,6 +61,7 @@ def _reprove(form: AdditionForm, policy: ServicePolicy) -> str | Any:
 
 
 @bp.route("/yours/add", methods=["POST"])
+@public
 @code_limit
 def add_send() -> Any:
     found = services()
@@ -102,6 +105,7 @@ def _offers_contact(mine: Held) -> bool:
 
 
 @bp.route("/yours/contact", methods=["GET", "POST"])
+@public
 def contact() -> Any:
     mine = held()
     if not isinstance(mine, Held):
@@ -122,6 +126,7 @@ def contact() -> Any:
 
 
 @bp.route("/yours/withdraw", methods=["GET"])
+@public
 def withdraw_confirm() -> Any:
     mine = held()
     if not isinstance(mine, Held):
@@ -131,18 +136,16 @@ def withdraw_confirm() -> Any:
 
 
 @bp.route("/yours/withdraw", methods=["POST"])
+@public
 def withdraw_send() -> Any:
     found = services()
     submission_id, expired = holder.current(found.clock())
     if submission_id is None:
         return ask_for_code(403, expired=expired, nothing_withdrawn=True)
-    status = record_status(found, submission_id)
-    policy = found.policies.service(status.service_id) if status else None
     try:
         result = withdraw(found, submission_id)
     except Withdrawn:
         holder.forget()
         return ask_for_code(403)
-    after = record_status(found, submission_id)
-    return page("withdrawn.html", policy=policy, withdrawn_at=after.withdrawn_at if after else None,
+    return page("withdrawn.html", policy=found.policies.service(result.service_id), withdrawn_at=result.withdrawn_at,
                 just_now=not result.already, already=result.already, result=result, held=True)

@@ -23,7 +23,7 @@ from werkzeug.wrappers import Response
 
 from casefeedback.policy.model import ServicePolicy, Text
 
-TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
+TRANSLATIONS = Path(__file__).resolve().parent / "translations"
 # Languages with a complete catalog of the interface's words; English is the source.
 UI_LANGUAGES: tuple[str, ...] = ("en", "cy")
 # Each language named in itself, as a switcher must (a Welsh speaker looks for "Cymraeg").

@@ -1,4 +1,4 @@
-"""Policy terms in the person's language: how long, after what, who — whole sentences, never fragments.
+"""Policy terms in words: how long, after what, who, which option — whole sentences, never fragments.
 
 Each sentence is one message in the catalog, so a translator can order the words
 as their language needs (Welsh mutates a noun after a number; "after your case is
@@ -10,12 +10,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from casefeedback.intake.i18n import _, ngettext, translate
+from flask import Flask
+
+from casefeedback.language import _, ngettext, translate
 from casefeedback.policy.model import PREFER_NOT_TO_SAY, AlertRule, Duration, FieldClass, Question
 
 # Relations that exist only through a case. Anonymous feedback has no case, so
 # nobody holds them: signposting must not promise that "your caseworker" is told.
-CASE_RELATIONS = frozenset({"case_owner", "case_deputy", "team_member", "team_supervisor"})
+from casefeedback.policy.relations import CASE_RELATIONS
 
 
 def duration_text(duration: Duration) -> str:
@@ -115,3 +117,17 @@ def alert_notices(rules: Iterable[AlertRule], *, linked_to_case: bool) -> list[A
             seen.add(notice)
             notices.append(notice)
     return notices
+
+
+def option_text(question: Question | None, value: str) -> str:
+    """A stored answer as staff read it: the option's words, or the value itself if the policy has changed."""
+    if question is None:
+        return value
+    return answer_text(question, value)
+
+
+def install(app: Flask) -> None:
+    """The wording helpers every template may use, public and staff pages alike."""
+    for helper in (duration_text, retention_text, readers_text, option_text):
+        app.add_template_global(helper)
+    app.add_template_global(answer_text, "shown_answer")

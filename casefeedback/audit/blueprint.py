@@ -1,0 +1,50 @@
+"""The auditor's blueprint (/audit) and what its views share: the filters from the address bar.
+
+Only auditors reach it (``policy.pages``). Auditors see audit rows and
+nothing else: no view here opens a field.
+"""
+
+from __future__ import annotations
+
+import weakref
+from datetime import UTC, datetime, timedelta
+
+from flask import Blueprint, abort, request
+from flask.blueprints import BlueprintSetupState
+
+from casefeedback.audit.review import Filters
+from casefeedback.backup.lock import hold_running, release
+from casefeedback.policy.pages import role_gate
+
+bp = Blueprint("auditor", __name__, url_prefix="/audit")
+role_gate(bp)
+FILTER_ARGS = ("staff", "case", "action", "since", "until", "flagged")
+
+
+@bp.record_once
+def _hold_running_lock(state: BlueprintSetupState) -> None:
+    # Every web process holds the instance's running lock for as long as its app
+    # lives, so `casefeedback restore` and `keys rekey-db` refuse to run under it.
+    found = state.app.extensions["casefeedback"]
+    fd = hold_running(found.config.instance_dir)
+    weakref.finalize(state.app, release, fd)
+
+
+def _day(name: str) -> datetime | None:
+    text = request.args.get(name, "").strip()
+    if not text:
+        return None
+    try:
+        return datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=UTC)
+    except ValueError:
+        abort(400)
+
+
+def filters() -> Filters:
+    """The search filters in the query string, each cut short; a day that is not a date is a 400."""
+    until = _day("until")
+    return Filters(staff=request.args.get("staff", "").strip()[:64] or None,
+                   case_id=request.args.get("case", "").strip()[:36] or None,
+                   action=request.args.get("action", "").strip()[:64] or None,
+                   since=_day("since"), until=until + timedelta(days=1) if until else None,
+                   flagged_only=request.args.get("flagged") == "1")

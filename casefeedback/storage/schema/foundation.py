@@ -1,0 +1,190 @@
+"""What every deployment has from its first migration: policies, staff, cases, submissions,
+field encryption and the audit log."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from casefeedback.storage.schema.base import ID, UTCDateTime, id_column, metadata
+
+policy_versions = Table(
+    "policy_versions",
+    metadata,
+    Column("version", String(64), primary_key=True),
+    Column("service_id", String(64), nullable=False),
+    Column("source", String(255), nullable=False),
+    Column("document", Text, nullable=False),
+    Column("first_loaded_at", UTCDateTime(), nullable=False),
+)
+
+teams = Table(
+    "teams",
+    metadata,
+    id_column(),
+    Column("name", String(120), nullable=False, unique=True),
+)
+
+staff = Table(
+    "staff",
+    metadata,
+    id_column(),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("display_name", String(120), nullable=False),
+    Column("email", String(254), nullable=True),
+    Column("role", String(32), nullable=False),
+    Column("team_id", String(ID), ForeignKey("teams.id"), nullable=True),
+    Column("password_hash", String(255), nullable=False),
+    Column("enabled", Boolean, nullable=False, default=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("password_changed_at", UTCDateTime(), nullable=False),
+    CheckConstraint(
+        "role IN ('caseworker','supervisor','duty_manager','auditor','analyst','administrator')",
+        name="staff_role_known",
+    ),
+)
+
+staff_sessions = Table(
+    "staff_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("staff_id", String(ID), ForeignKey("staff.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("last_seen_at", UTCDateTime(), nullable=False),
+    # When the person last confirmed who they are (password and code) in this
+    # session: key operations need it to be recent.
+    Column("reauthenticated_at", UTCDateTime(), nullable=True),
+)
+
+cases = Table(
+    "cases",
+    metadata,
+    id_column(),
+    Column("service_id", String(64), nullable=False),
+    # A reference the caseworker chooses (e.g. a crime number): not sensitive
+    # content, but still never shown to anyone without a relation to the case.
+    Column("reference", String(64), nullable=False),
+    Column("team_id", String(ID), ForeignKey("teams.id"), nullable=False),
+    Column("owner_id", String(ID), ForeignKey("staff.id"), nullable=False, index=True),
+    Column("deputy_id", String(ID), ForeignKey("staff.id"), nullable=True),
+    Column("status", String(16), nullable=False, default="open"),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("closed_at", UTCDateTime(), nullable=True),
+    CheckConstraint("status IN ('open','closed')", name="case_status_known"),
+)
+
+invitations = Table(
+    "invitations",
+    metadata,
+    id_column(),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("case_id", String(ID), ForeignKey("cases.id"), nullable=False, index=True),
+    Column("uses_left", Integer, nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Column("created_by", String(ID), ForeignKey("staff.id"), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("revoked_at", UTCDateTime(), nullable=True),
+)
+
+submissions = Table(
+    "submissions",
+    metadata,
+    id_column(),
+    Column("service_id", String(64), nullable=False, index=True),
+    Column("policy_version", String(64), ForeignKey("policy_versions.version"), nullable=False),
+    Column("case_id", String(ID), ForeignKey("cases.id"), nullable=True, index=True),
+    Column("language", String(8), nullable=False),
+    Column("submitted_at", UTCDateTime(), nullable=False),
+    Column("receipt_hash", String(64), nullable=False, unique=True),
+    Column("status", String(16), nullable=False, default="active"),
+    CheckConstraint("status IN ('active','withdrawn')", name="submission_status_known"),
+)
+
+# The current month is counted live by the insight page: by service and time,
+# not every submission of the service.
+submissions_by_service_time = Index("ix_submissions_service_submitted", submissions.c.service_id,
+                                    submissions.c.submitted_at)
+
+consent_receipts = Table(
+    "consent_receipts",
+    metadata,
+    id_column(),
+    Column("submission_id", String(ID), ForeignKey("submissions.id", ondelete="CASCADE"),
+           nullable=False, unique=True),
+    Column("consent_version", Integer, nullable=False),
+    Column("language", String(8), nullable=False),
+    Column("choices", Text, nullable=False),  # JSON: {"store": true, "contact_me": false, ...}
+    Column("given_at", UTCDateTime(), nullable=False),
+    Column("withdrawn_at", UTCDateTime(), nullable=True),
+)
+
+data_keys = Table(
+    "data_keys",
+    metadata,
+    id_column(),
+    Column("submission_id", String(ID), ForeignKey("submissions.id", ondelete="CASCADE"), nullable=False),
+    Column("field_class", String(64), nullable=False),
+    Column("kek_id", String(40), nullable=False, index=True),
+    Column("wrapped", LargeBinary, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("submission_id", "field_class", name="one_data_key_per_class"),
+)
+
+answers = Table(
+    "answers",
+    metadata,
+    id_column(),
+    Column("submission_id", String(ID), ForeignKey("submissions.id", ondelete="CASCADE"),
+           nullable=False, index=True),
+    Column("question_id", String(64), nullable=False),
+    Column("field_class", String(64), nullable=False),
+    Column("data_key_id", String(ID), ForeignKey("data_keys.id", ondelete="CASCADE"), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("ciphertext", LargeBinary, nullable=False),
+    UniqueConstraint("submission_id", "question_id", name="one_answer_per_question"),
+)
+
+# Deleting a data key makes SQLite look for its answers (the foreign key's
+# ON DELETE CASCADE); without an index that is a scan of every answer per key,
+# which made erasing grow with the square of the store.
+answers_by_data_key = Index("ix_answers_data_key_id", answers.c.data_key_id)
+
+audit_events = Table(
+    "audit_events",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("at", String(32), nullable=False),  # ISO-8601 UTC text: exactly what the MAC covers
+    Column("actor_id", String(ID), nullable=True),
+    Column("actor_role", String(32), nullable=True),
+    Column("action", String(64), nullable=False),
+    Column("object_type", String(32), nullable=True),
+    Column("object_id", String(ID), nullable=True),
+    Column("field_class", String(64), nullable=True),
+    Column("purpose", String(32), nullable=True),
+    Column("outcome", String(32), nullable=False),
+    Column("detail", Text, nullable=False, default="{}"),
+    Column("mac", String(64), nullable=False),
+)
+
+# One row: the newest link of the chain. Updating it serialises appends (a row
+# lock on PostgreSQL, the write lock on SQLite), so the chain never forks.
+audit_head = Table(
+    "audit_head",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("seq", Integer, nullable=False),
+    Column("mac", String(64), nullable=False),
+    CheckConstraint("id = 1", name="audit_head_single_row"),
+)
+
