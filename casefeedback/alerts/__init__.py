@@ -1,1 +1,1 @@
-"""Alerts: which answers need a person to act, and (issue 5) telling them in time."""
+"""Alerts: which answers need a person to act, and telling them in time."""

@@ -2,7 +2,7 @@
 
 Used twice with the same answers and therefore the same result: by the intake
 journey, to tell the person what will happen before they send (signposting),
-and when the submission is recorded, to raise the alerts (issue 5). The
+and when the submission is recorded, to raise the alerts. The
 semantics are those documented in policies/README.md under ``[[alerts]]``.
 """
 

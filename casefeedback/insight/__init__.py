@@ -1,4 +1,4 @@
-"""Insight (issue 7): what people are telling us, de-identified, small numbers suppressed, shareable.
+"""Insight: what people are telling us, de-identified, small numbers suppressed, shareable.
 
 Everything here reads counts only: ``insight_counts`` (kept in step with the
 de-identified contributions that survive retention, consent-gated on

@@ -117,7 +117,7 @@ class Question:
     section: str | None = None
     scale_min: int = 1
     scale_max: int = 5
-    # Counts toward "failure demand" in insight (issue 7); declared, not guessed.
+    # Counts toward "failure demand" in insight; declared in the policy, never guessed from the words.
     failure_demand: bool = False
 
     def option_ids(self) -> tuple[str, ...]:
@@ -193,7 +193,7 @@ class AlertRule:
     acknowledge_within: Duration
     escalate: tuple[str, ...]
     message: Text = field(default_factory=dict)
-    # Issue 5: how many times each notification is tried before it goes to the
+    # How many times each notification is tried before it goes to the
     # dead-letter list (and the alert moves on to the next person at once).
     delivery_attempts: int = 8
 
@@ -219,7 +219,7 @@ class ServicePolicy:
         return next((q for q in self.questions if q.id == question_id), None)
 
 
-# --- the organisation policy (issue 4): staff sessions, break-glass, case outcomes ---------------
+# --- the organisation policy: staff sessions, break-glass, case outcomes ------------------------
 #
 # One optional file, ``policies/organisation.toml``, holds what is decided for the
 # whole organisation rather than per service. Without it the defaults below apply;

@@ -10,18 +10,17 @@ from casefeedback.policy.model import ServicePolicy
 from casefeedback.policy.pages import public
 from casefeedback.receipts import holder
 from casefeedback.receipts.blueprint import Held, ask_for_code, bp, code_limit, count_wrong_code, held, language, page
+from casefeedback.receipts.consent import change_contact, withdraw
 from casefeedback.receipts.forms import AdditionForm, ConfirmForm, ContactForm, addable_questions, addition_form_class
 from casefeedback.receipts.service import (
     CONTACT_CHOICE,
     AlreadyAdded,
     NothingToAdd,
     Withdrawn,
-    change_contact,
     check_code,
     record_addition,
     record_status,
     summary,
-    withdraw,
 )
 from casefeedback.services import services
 from casefeedback.wording import alert_notices

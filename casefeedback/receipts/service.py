@@ -1,4 +1,4 @@
-"""What a receipt code lets its holder do, each in one transaction and audited.
+"""What a receipt code lets its holder do — check it, see the record, add to it — each in one transaction and audited.
 
 The code resolves to one submission (its "root"). Anything the person adds
 later is stored as a new submission, sealed under fresh data keys like any
@@ -7,7 +7,7 @@ code of its own; the link, checked here on the server, is what makes it theirs.
 
 Nothing here opens a sealed field: reading goes through
 ``reading.read_submission`` (purpose ``own_record``), which decides and
-audits each field; erasing goes through ``retention.erasure``.
+audits each field. Changing or withdrawing consent is ``receipts/consent.py``.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import Connection, exists, insert, select, update
+from sqlalchemy import Connection, exists, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from casefeedback.alerts.raising import raise_alerts
@@ -31,12 +31,10 @@ from casefeedback.intake.submissions import seal_answers
 from casefeedback.policy.decisions import Actor
 from casefeedback.policy.model import AlertRule, ServicePolicy
 from casefeedback.reading import SubmissionView, read_submission
-from casefeedback.retention import erasure
 from casefeedback.services import Services
 from casefeedback.storage.engine import read, write
 from casefeedback.storage.tables import (
     answers,
-    consent_changes,
     consent_receipts,
     data_keys,
     submission_additions,
@@ -104,7 +102,7 @@ def check_code(found: Services, typed: str) -> CodeCheck:
     return CodeCheck(outcome, row.id, row.service_id, row.withdrawn_at)
 
 
-def _status(connection: Connection, submission_id: str) -> str | None:
+def status_of(connection: Connection, submission_id: str) -> str | None:
     found: str | None = connection.execute(
         select(submissions.c.status).where(submissions.c.id == submission_id)).scalar()
     return found
@@ -129,13 +127,13 @@ def record_status(found: Services, root_id: str) -> RecordStatus | None:
     return RecordStatus(row.service_id, row.status == "active", row.withdrawn_at)
 
 
-def _additions(connection: Connection, root_id: str) -> list[str]:
+def additions_of(connection: Connection, root_id: str) -> list[str]:
     return list(connection.execute(
         select(submission_additions.c.submission_id).where(submission_additions.c.parent_id == root_id)
         .order_by(submission_additions.c.added_at, submission_additions.c.submission_id)).scalars())
 
 
-def _consent(connection: Connection, submission_id: str) -> ConsentState:
+def consent_of(connection: Connection, submission_id: str) -> ConsentState:
     row = connection.execute(select(consent_receipts)
                              .where(consent_receipts.c.submission_id == submission_id)).one()
     return ConsentState(row.consent_version, row.language, row.given_at, json.loads(row.choices))
@@ -157,16 +155,16 @@ def summary(found: Services, root_id: str) -> Summary:
                                  .where(submissions.c.id == root_id)).first()
         if row is None or row.status != "active":
             raise Withdrawn()
-        return Summary(row.submitted_at, len(_additions(connection, root_id)), _consent(connection, root_id))
+        return Summary(row.submitted_at, len(additions_of(connection, root_id)), consent_of(connection, root_id))
 
 
 def own_record(found: Services, root_id: str) -> OwnRecord:
     """Everything the person gave, opened field by field through the reading service (each open audited)."""
     with read(found.engine) as connection:
-        if _status(connection, root_id) != "active":
+        if status_of(connection, root_id) != "active":
             raise Withdrawn()
-        addition_ids = _additions(connection, root_id)
-        consent = _consent(connection, root_id)
+        addition_ids = additions_of(connection, root_id)
+        consent = consent_of(connection, root_id)
     view = read_submission(found, HOLDER, root_id, "own_record", receipt_submission_id=root_id)
     policy = found.policies.service(view.service_id)
     if policy is None:
@@ -204,7 +202,7 @@ def record_addition(found: Services, policy: ServicePolicy, *, root_id: str, add
             root = connection.execute(select(submissions).where(submissions.c.id == root_id)).first()
             if root is None or root.status != "active":
                 raise Withdrawn()
-            consent = _consent(connection, root_id)
+            consent = consent_of(connection, root_id)
             connection.execute(insert(submissions).values(
                 id=addition_id, service_id=policy.id, policy_version=policy.version, case_id=root.case_id,
                 language=language, submitted_at=now, receipt_hash=unseen, status="active"))
@@ -228,67 +226,3 @@ def record_addition(found: Services, policy: ServicePolicy, *, root_id: str, add
     except IntegrityError:
         raise AlreadyAdded() from None
     return Added(met, root.case_id is not None)
-
-
-def change_contact(found: Services, root_id: str, contact_me: bool) -> bool:
-    """Set the ``contact_me`` choice on the root's consent receipt and its additions'. True if it changed."""
-    now = found.clock()
-    with write(found.engine) as connection:
-        if _status(connection, root_id) != "active":
-            raise Withdrawn()
-        current = _consent(connection, root_id).choices
-        if bool(current.get(CONTACT_CHOICE)) == contact_me:
-            return False
-        for submission_id in [root_id, *_additions(connection, root_id)]:
-            choices = dict(_consent(connection, submission_id).choices)
-            choices[CONTACT_CHOICE] = contact_me
-            connection.execute(update(consent_receipts)
-                               .where(consent_receipts.c.submission_id == submission_id)
-                               .values(choices=json.dumps(choices, sort_keys=True)))
-        connection.execute(insert(consent_changes).values(
-            id=str(uuid.uuid4()), submission_id=root_id, choice=CONTACT_CHOICE, value=contact_me, changed_at=now))
-        found.audit.append(connection, AuditEvent(
-            action=Action.CONSENT_CHANGE, outcome="changed", actor_id=HOLDER.id, actor_role=HOLDER.role,
-            object_type="submission", object_id=root_id, detail={"choice": CONTACT_CHOICE, "value": contact_me}))
-    return True
-
-
-@dataclass(frozen=True)
-class Withdrawal:
-    already: bool
-    service_id: str
-    withdrawn_at: datetime | None
-    fields: int = 0
-    additions: int = 0
-
-
-def withdraw(found: Services, root_id: str) -> Withdrawal:
-    """Withdraw consent: erase the root and every addition at once (keys destroyed). Idempotent."""
-    now = found.clock()
-    with write(found.engine) as connection:
-        status = _status(connection, root_id)
-        if status is None:
-            raise Withdrawn()  # no such submission: nothing to erase, and nothing to say about it
-        if status != "active":
-            return Withdrawal(True, *_withdrawn(connection, root_id))
-        addition_ids = _additions(connection, root_id)
-        fields = 0
-        for submission_id in [root_id, *addition_ids]:
-            erased = erasure.withdraw(connection, found.audit, submission_id=submission_id, now=now,
-                                      actor_id=HOLDER.id, actor_role=HOLDER.role)
-            fields += erased.fields if erased else 0
-        found.audit.append(connection, AuditEvent(
-            action=Action.CONSENT_WITHDRAW, outcome="erased", actor_id=HOLDER.id, actor_role=HOLDER.role,
-            object_type="submission", object_id=root_id,
-            detail={"additions": len(addition_ids), "fields": fields}))
-        service_id, withdrawn_at = _withdrawn(connection, root_id)
-    return Withdrawal(False, service_id, withdrawn_at, fields=fields, additions=len(addition_ids))
-
-
-def _withdrawn(connection: Connection, root_id: str) -> tuple[str, datetime | None]:
-    """(service id, when consent was withdrawn) as stored: what the page says happened."""
-    row = connection.execute(
-        select(submissions.c.service_id, consent_receipts.c.withdrawn_at)
-        .join(consent_receipts, consent_receipts.c.submission_id == submissions.c.id, isouter=True)
-        .where(submissions.c.id == root_id)).one()
-    return row.service_id, row.withdrawn_at

@@ -154,7 +154,7 @@ def rekey_statement(new_key: bytes) -> str:
     return f"PRAGMA rekey = \"{raw_key_pragma_value(new_key)}\""
 
 
-# --- retention, backups and keys (issue 6) ---
+# --- retention, backups and keys ---
 
 # TRUNCATE: copy every frame into the database and cut the WAL file to zero
 # bytes, so page images from before an erasure do not linger beside it.

@@ -1,4 +1,4 @@
-"""The receipt pages (issue 3) in real headless Chromium: no axe violations, keyboard only, no JS, 320 px."""
+"""The receipt pages in real headless Chromium: no axe violations, keyboard only, no JS, 320 px."""
 
 from __future__ import annotations
 

@@ -84,7 +84,7 @@ def test_own_record_needs_the_matching_receipt():
     )
 
 
-# --- break-glass, aggregate-only, and the organisation policy (issue 4) -------------------------
+# --- break-glass, aggregate-only, and the organisation policy -------------------------------
 
 LATER = datetime(2030, 1, 1, tzinfo=UTC)
 

@@ -1,4 +1,4 @@
-"""Drafts: unfinished answers, sealed, with an optional resume code (issue 3).
+"""Drafts: unfinished answers, sealed, with an optional resume code.
 
 Revision ID: 0002
 Revises: 0001

@@ -1,4 +1,4 @@
-"""Alerts: the alerts themselves, who was told, the outbox, delivery attempts, duty rota, absences (issue 5).
+"""Alerts: the alerts themselves, who was told, the outbox, delivery attempts, duty rota, absences.
 
 Revision ID: 0006
 Revises: 0001

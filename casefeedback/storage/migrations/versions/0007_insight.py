@@ -1,4 +1,4 @@
-"""Insight (issue 7): pre-aggregated counts of de-identified contributions.
+"""Insight: pre-aggregated counts of de-identified contributions.
 
 Revision ID: 0007
 Revises: 0001
