@@ -23,9 +23,11 @@ def create_app(config: Config | None = None, *, clock: Clock = system_clock,
     """Build an application. Refuses to return one on an invalid policy, a wrong key or an old schema."""
     from casefeedback import language, ratelimit, security, wording
     from casefeedback.auth.blueprint import install_login
+    from casefeedback.instance import keep_files_private
     from casefeedback.logs import configure_logging
     from casefeedback.services import build_services
 
+    keep_files_private()  # before the first file: the database, its WAL and the log are 0600
     config = config or Config.from_environment()
     configure_logging(config)
     app = Flask(__name__, template_folder=str(TEMPLATES), static_folder=str(STATIC))
@@ -50,7 +52,7 @@ def create_app(config: Config | None = None, *, clock: Clock = system_clock,
     )
     app.extensions["casefeedback"] = build_services(config, policies or load_policies(config.policies_dir), clock)
     CSRFProtect(app)
-    ratelimit.install(app, production=config.is_production)
+    ratelimit.install(app, app.extensions["casefeedback"], production=config.is_production)
     install_login(app, LoginManager(app))
     security.install(app, secure=config.secure_cookies)
     language.install(app)
@@ -71,6 +73,7 @@ def _blueprints() -> list[Blueprint]:
     from casefeedback.casework.views import bp as casework_bp
     from casefeedback.insight.views import bp as insight_bp
     from casefeedback.intake.views import bp as intake_bp
+    from casefeedback.intake.views import front_bp
     from casefeedback.receipts.views import bp as receipts_bp
 
-    return [intake_bp, auth_bp, casework_bp, receipts_bp, admin_bp, auditor_bp, insight_bp, alerts_bp]
+    return [front_bp, intake_bp, auth_bp, casework_bp, receipts_bp, admin_bp, auditor_bp, insight_bp, alerts_bp]

@@ -42,6 +42,21 @@ ACTIVE_KEK_FILE = "active-kek"
 _ORIGIN_LINE = re.compile(r"^#\s*origin:\s*(development|provisioned)\b")
 
 
+# Every file a casefeedback process creates is for the service account alone: the database and
+# the write-ahead log SQLite makes beside it, logs, the erasure ledger, backups, locks, secrets.
+PRIVATE_UMASK = 0o077
+
+
+def keep_files_private() -> None:
+    """From now on, this process creates files 0600 and directories 0700, whoever creates them.
+
+    Called where a process starts (``create_app``, the ``casefeedback`` command). Files we open
+    ourselves also give their mode; the umask covers the ones a library makes (a backup's copy, a
+    re-keyed database) and any added later without thinking of it.
+    """
+    os.umask(PRIVATE_UMASK)
+
+
 class SecretError(Exception):
     """A secret is missing, malformed or unsafe. The message names which and how to fix it."""
 
@@ -210,7 +225,9 @@ def generate_missing_secrets(instance: Path, origin: Literal["development", "pro
         kek_id = new_kek_id()
         path = directory / f"kek-{kek_id}.key"
         write_secret_file(path, f"kek {kek_id}", token_source.token_bytes(KEK_LENGTH), origin)
-        (directory / ACTIVE_KEK_FILE).write_text(kek_id + "\n", encoding="ascii")
+        fd = os.open(directory / ACTIVE_KEK_FILE, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as handle:
+            handle.write(kek_id + "\n")
         created.append(path)
     return created
 

@@ -1,4 +1,4 @@
-"""Welsh and English for every page a member of the public sees (everything under /feedback).
+"""Welsh and English for every page a member of the public sees (the front page, and everything under /feedback).
 
 Flask-Babel with gettext catalogs in ``casefeedback/translations/`` (see
 ``scripts/translations``). Words in code and templates are written in English
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import flask_babel  # type: ignore[import-untyped]
 from flask import Flask, redirect, request, session
@@ -29,6 +29,11 @@ UI_LANGUAGES: tuple[str, ...] = ("en", "cy")
 # Each language named in itself, as a switcher must (a Welsh speaker looks for "Cymraeg").
 LANGUAGE_NAMES = {"en": "English", "cy": "Cymraeg"}
 PUBLIC_PREFIX = "/feedback"
+FRONT_PAGE = "/"
+
+
+def _public_page() -> bool:
+    return request.path == FRONT_PAGE or request.path.startswith(PUBLIC_PREFIX)
 
 
 def _(message: str, **variables: Any) -> str:
@@ -66,7 +71,7 @@ def _policy_for_request() -> ServicePolicy | None:
 
 
 def select_language() -> str:
-    if not request.path.startswith(PUBLIC_PREFIX):
+    if not _public_page():
         return "en"
     allowed = offered_languages(_policy_for_request())
     chosen = session.get("language")
@@ -75,22 +80,41 @@ def select_language() -> str:
     return request.accept_languages.best_match(allowed) or "en"
 
 
+# What may stay as it is in a path (RFC 3986 pchar and "/"); everything else is percent-encoded.
+_PATH_SAFE = "/-._~!$&'()*+,;=:@"
+
+
+def _this_path() -> str:
+    """This page's path, percent-encoded again as it may go into a header or a link.
+
+    ``request.path`` is decoded: ``/feedback/%0Ax`` gives a real line feed, which
+    would split a Location header (Werkzeug refuses it, as a 500) and ``%25``
+    would come back as a bare ``%``. Encoding it again gives the address the
+    browser asked for, harmless whatever it holds.
+    """
+    return quote(request.path, safe=_PATH_SAFE)
+
+
 def language_url(code: str, path: str | None = None) -> str:
     """The link that shows ``path`` (default: this page) in another language."""
-    parts = urlsplit(path or request.full_path)
-    query = [(key, value) for key, value in parse_qsl(parts.query) if key == "change"] + [("lang", code)]
-    return urlunsplit(("", "", parts.path, urlencode(query), ""))
+    if path is None:
+        here, kept = _this_path(), request.args.getlist("change")
+    else:
+        parts = urlsplit(path)
+        here, kept = parts.path, [value for key, value in parse_qsl(parts.query) if key == "change"]
+    query = [("change", value) for value in kept] + [("lang", code)]
+    return urlunsplit(("", "", here, urlencode(query), ""))
 
 
 def _switch_language() -> Response | None:
     """``GET ...?lang=cy``: remember the choice, then show the same page without the query."""
-    if request.method != "GET" or "lang" not in request.args or not request.path.startswith(PUBLIC_PREFIX):
+    if request.method != "GET" or "lang" not in request.args or not _public_page():
         return None
     wanted = request.args["lang"]
     if wanted in UI_LANGUAGES:
         session["language"] = wanted
     # Only the one flag the journey puts in a query is kept; nothing else is carried over.
-    return redirect(request.path + ("?change=1" if request.args.get("change") == "1" else ""), code=303)
+    return redirect(_this_path() + ("?change=1" if request.args.get("change") == "1" else ""), code=303)
 
 
 def install(app: Flask) -> None:

@@ -18,6 +18,7 @@ from casefeedback.policy.model import PREFER_NOT_TO_SAY, AlertRule, Duration, Fi
 # Relations that exist only through a case. Anonymous feedback has no case, so
 # nobody holds them: signposting must not promise that "your caseworker" is told.
 from casefeedback.policy.relations import CASE_RELATIONS
+from casefeedback.retention.schedule import effective_retention
 
 
 def duration_text(duration: Duration) -> str:
@@ -36,22 +37,32 @@ def duration_text(duration: Duration) -> str:
     return joined
 
 
-def retention_text(field_class: FieldClass) -> str:
-    keep, event = field_class.retention.keep, field_class.retention.after
-    how_long = duration_text(keep)
+def retention_text(field_class: FieldClass, linked_to_case: bool) -> str:
+    """How long this class of answer is kept, as the purge will really keep it (``effective_retention``).
+
+    Without a case, "after your case is closed" cannot happen: the purge counts
+    from sending instead, and so does this sentence.
+    """
+    effective = effective_retention(field_class.retention, linked_to_case)
+    if effective.after is None:  # no event ever ends it: only withdrawing consent does
+        return _("Kept until you take back your consent.")
+    how_long = duration_text(effective.keep)
     if not how_long:
         return {
             "submitted": _("Deleted as soon as you send your answers."),
             "case_closed": _("Deleted as soon as your case is closed."),
             "consent_withdrawn": _("Deleted as soon as you take back your consent."),
-            "draft_abandoned": _("Deleted as soon as you stop filling in the form."),
-        }[event]
+        }[effective.after]
     return {
         "submitted": _("Kept for %(duration)s after you send your answers.", duration=how_long),
         "case_closed": _("Kept for %(duration)s after your case is closed.", duration=how_long),
         "consent_withdrawn": _("Kept for %(duration)s after you take back your consent.", duration=how_long),
-        "draft_abandoned": _("Kept for %(duration)s after you stop filling in the form.", duration=how_long),
-    }[event]
+    }[effective.after]
+
+
+def possible_readers(field_class: FieldClass, linked_to_case: bool) -> list[str]:
+    """The relations that can open this class for this person: without a case, only those that need none."""
+    return [r for r in field_class.read if linked_to_case or r not in CASE_RELATIONS]
 
 
 def relation_name(relation: str) -> str:
@@ -66,13 +77,16 @@ def relation_name(relation: str) -> str:
 
 
 def readers_text(field_class: FieldClass, linked_to_case: bool) -> str:
-    """Who can read this class of answer for this person: without a case, nobody holds a case relation."""
-    readers = [r for r in field_class.read if linked_to_case or r not in CASE_RELATIONS]
+    """Who can read this class of answer for this person, and if nobody can, why not."""
+    readers = possible_readers(field_class, linked_to_case)
     if readers:
         return _("Who can see them: %(people)s.", people=", ".join(relation_name(r) for r in readers))
     if field_class.read:
-        return _("Nobody at the service reads these, because your feedback is not linked to a case.")
-    return _("Nobody at the service reads these.")
+        # Every relation listed needs a case, and there is none: nobody can ever hold one.
+        return _("Nobody at the service can read these: only staff working on a case could, and your feedback "
+                 "is not linked to one.")
+    return _("Nobody at the service can read these: the service's rules do not let any member of staff "
+             "open them.")
 
 
 def answer_text(question: Question, value: str | list[str] | None) -> str:

@@ -31,7 +31,8 @@ class ServiceUser:
     # --- pages -------------------------------------------------------------
 
     def page(self, path: str) -> str:
-        return self.client.get(path).get_data(as_text=True)
+        # Through the doors (intake/arrival.py): the service's address redirects to its consent page.
+        return self.client.get(path, follow_redirects=True).get_data(as_text=True)
 
     def post(self, path: str, data: dict[str, object], page: str | None = None) -> TestResponse:
         """POST a form on ``path`` with the CSRF token from that page (fetched unless given)."""
@@ -75,6 +76,7 @@ class ServiceUser:
         return match.group(1)
 
     def resume(self, code: str) -> TestResponse:
+        self.page(self.base)  # in through the service's address, whose consent page links to this form
         return self.post(f"{self.base}/resume", {"code": code})
 
     def leave(self) -> TestResponse:

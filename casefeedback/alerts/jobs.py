@@ -13,18 +13,20 @@ from datetime import timedelta
 from casefeedback.alerts.delivery import deliver_due
 from casefeedback.alerts.escalation import escalate_due
 from casefeedback.services import Services
-from casefeedback.worker.job import Job, register
+from casefeedback.worker.job import Job, idle, register
 
 
 def run_delivery(found: Services) -> str:
-    return deliver_due(found).summary()
+    done = deliver_due(found)
+    return done.summary() if done.sent or done.failed or done.dead else idle(done.summary())
 
 
 def run_escalation(found: Services) -> str:
     moved = escalate_due(found)
+    if not moved:
+        return idle("0 escalated")
     # Send what escalating queued straight away rather than on the next tick.
-    delivered = deliver_due(found) if moved else None
-    return f"{moved} escalated" + (f"; {delivered.summary()}" if delivered else "")
+    return f"{moved} escalated; {deliver_due(found).summary()}"
 
 
 register(Job("alerts.deliver", timedelta(milliseconds=500), run_delivery,

@@ -25,7 +25,7 @@ from casefeedback.audit.actions import Action
 from casefeedback.policy.model import StaffSessionRules
 from casefeedback.services import Services
 from casefeedback.storage.engine import write
-from casefeedback.storage.tables import staff, staff_sessions
+from casefeedback.storage.tables import sign_in_challenges, staff, staff_sessions
 
 DEFAULT_RULES = StaffSessionRules()
 IDLE_TIMEOUT = DEFAULT_RULES.idle_timeout
@@ -35,6 +35,8 @@ ABSOLUTE_TIMEOUT = DEFAULT_RULES.absolute_timeout
 TOUCH_EVERY = timedelta(seconds=60)
 # Why a session ended that the person did not end themselves: audited, and explained at the next sign-in.
 TIMED_OUT = frozenset({"idle", "absolute"})
+# Ended by the public pages' "Exit this page" (intake/start.py, ``leave``).
+QUICK_EXIT = "quick_exit"
 
 
 @dataclass(frozen=True)
@@ -167,3 +169,27 @@ def sign_out(found: Services, member: StaffMember, token: str) -> None:
         end_session(connection, token)
         found.audit.append(connection, AuditEvent(action=Action.STAFF_SIGN_OUT, outcome="success",
                                                   actor_id=member.id, actor_role=member.role))
+
+
+def end_on_quick_exit(found: Services, token: str | None, sign_in: str | None) -> None:
+    """End every server-side session the browser held: a staff session, and a sign-in half done.
+
+    A quick exit clears the cookie, but a copy of it (taken off a shared device
+    before, or replayed by whoever picks it up) must open nothing either: the
+    session's row goes, and its ending is audited like a timeout, with its reason.
+    """
+    if token is None and sign_in is None:
+        return
+    with write(found.engine) as connection:
+        if sign_in is not None:
+            connection.execute(delete(sign_in_challenges).where(sign_in_challenges.c.token_hash == token_hash(sign_in)))
+        if token is None:
+            return
+        held = connection.execute(
+            select(staff_sessions.c.staff_id, staff.c.role).join(staff, staff.c.id == staff_sessions.c.staff_id)
+            .where(staff_sessions.c.token_hash == token_hash(token))).first()
+        if held is None:
+            return
+        end_session(connection, token)
+        found.audit.append(connection, AuditEvent(action=Action.STAFF_SESSION_END, outcome=QUICK_EXIT,
+                                                  actor_id=held.staff_id, actor_role=held.role))

@@ -70,9 +70,10 @@ class InvitationForm(FlaskForm):  # type: ignore[misc]
 
 
 class TokenForm(FlaskForm):  # type: ignore[misc]
-    """The token, posted back from the creation page to print or download its QR code."""
+    """The token (and short code), posted back from the creation page to print the handout or download the QR code."""
 
     token = HiddenField(validators=[DataRequired(), Length(max=64)])
+    short_code = HiddenField(validators=[Optional(), Length(max=32)])
 
 
 class RevokeForm(FlaskForm):  # type: ignore[misc]

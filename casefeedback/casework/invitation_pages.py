@@ -1,4 +1,4 @@
-"""Invitations to a case: create (link + QR), print, download, revoke.
+"""Invitations to a case: create (link, QR code, short code), print, download, revoke.
 
 How the QR code is served: the token exists only in the response that creates
 the invitation (its keyed hash is all that is stored), so that one page carries
@@ -7,7 +7,13 @@ Downloading the PNG or SVG, or opening the printable page, posts the token back
 in a form body, never in a URL: URLs end up in server and proxy logs, browser
 history and Referer headers, bodies do not. The download checks the token
 against a usable invitation of this very case, so it is not a QR generator for
-arbitrary text, nor a way to revive a revoked link.
+arbitrary text, nor a way to revive a revoked link. The short code travels the
+same way, and is checked against the invitation before it is printed.
+
+The handout is for the person, not for staff: it is printed in every language
+the service's policy offers, one after the other in the policy's order (a
+Welsh-first organisation lists ``cy`` first), each part rendered in its own
+locale so the words and the date are that language's.
 """
 
 from __future__ import annotations
@@ -15,12 +21,15 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, abort, render_template, url_for
+from flask_babel import force_locale  # type: ignore[import-untyped]
+from markupsafe import Markup
 
 from casefeedback.casework import invitations as invitation_service
 from casefeedback.casework.blueprint import bp, member
 from casefeedback.casework.cases import CaseError
 from casefeedback.casework.forms import InvitationForm, RevokeForm, TokenForm
-from casefeedback.casework.invitations import InvitationSummary, qr_images
+from casefeedback.casework.invitations import PostedInvitation, qr_images
+from casefeedback.language import offered_languages
 from casefeedback.services import services
 
 QR_FORMATS = {"png": "image/png", "svg": "image/svg+xml"}
@@ -47,19 +56,21 @@ def invite(case_id: str) -> Any:
     except CaseError as closed:
         return _list_page(case_id, form, 409, str(closed))
     link = url_for("intake.invitation", token=invited.invitation.token, _external=True)
-    # Shown in this response only; never again (only the token's keyed hash is stored).
+    # Shown in this response only; never again (only the keyed hashes of the token and short code are stored).
     return render_template("casework/invitation_created.html", case=invited.case, invitation=invited.invitation,
-                           link=link, qr=qr_images(link),
-                           token_form=TokenForm(formdata=None, token=invited.invitation.token))
+                           link=link, qr=qr_images(link), code_page=url_for("intake.code", _external=True),
+                           token_form=TokenForm(formdata=None, token=invited.invitation.token,
+                                                short_code=invited.invitation.short_code))
 
 
-def _posted_invitation(case_id: str) -> tuple[str, InvitationSummary]:
+def _posted_invitation(case_id: str) -> tuple[str, PostedInvitation]:
     """(link, invitation) for a token posted back from the creation page: a usable invitation of this case."""
     form = TokenForm()
     if not form.validate_on_submit():
         abort(400)
-    invitation = invitation_service.posted_invitation(services(), member(), case_id, form.token.data)
-    return str(url_for("intake.invitation", token=form.token.data, _external=True)), invitation
+    posted = invitation_service.posted_invitation(services(), member(), case_id, form.token.data,
+                                                  form.short_code.data or "")
+    return str(url_for("intake.invitation", token=form.token.data, _external=True)), posted
 
 
 @bp.route("/cases/<case_id>/invitations/qr.<kind>", methods=["POST"])
@@ -75,8 +86,18 @@ def invitation_qr(case_id: str, kind: str) -> Any:
 
 @bp.route("/cases/<case_id>/invitations/print", methods=["POST"])
 def invitation_print(case_id: str) -> Any:
-    link, invitation = _posted_invitation(case_id)
-    return render_template("casework/invitation_print.html", link=link, qr=qr_images(link), invitation=invitation)
+    link, posted = _posted_invitation(case_id)
+    languages = offered_languages(services().policies.service(posted.service_id))
+    code_page = url_for("intake.code", _external=True)
+    handouts = [_in_language(language, "casework/_handout.html", link=link, code_page=code_page,
+                             short_code=posted.short_code, invitation=posted.invitation) for language in languages]
+    return render_template("casework/invitation_print.html", qr=qr_images(link), handouts=handouts)
+
+
+def _in_language(language: str, template: str, **context: Any) -> Markup:
+    """A part of a page rendered in ``language``, whatever the page around it is in."""
+    with force_locale(language):
+        return Markup(render_template(template, language=language, **context))  # noqa: S704 (our own template)
 
 
 @bp.route("/cases/<case_id>/invitations/<invitation_id>/revoke", methods=["POST"])

@@ -3,6 +3,13 @@
 The token is a bearer secret (192 random bits). It exists in plaintext only in
 the one response that creates it; the database keeps its keyed hash, so nobody
 — staff, a DBA, a thief of a backup — can recover a live link from storage.
+
+Each invitation also has a short code (``K7QM-4TXR-9P``) for someone who cannot
+scan the QR code or type a long link from paper: typed at /feedback/code it
+opens the same invitation, and stops working exactly when the link does. It is
+kept the same way as the token (only its keyed hash, under its own purpose, so
+a token can never be taken for a code); invitations made before short codes
+existed have none.
 """
 
 from __future__ import annotations
@@ -14,13 +21,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import segno
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import ColumnElement, Connection, insert, select, update
 
 from casefeedback.audit import AuditEvent
 from casefeedback.audit.actions import Action
 from casefeedback.auth.sessions import StaffMember
 from casefeedback.casework.cases import CaseError, CaseSummary, case_or_not_found
-from casefeedback.codes import lookup_hash, new_invitation_token
+from casefeedback.codes import (
+    grouped_short_code,
+    lookup_hash,
+    new_invitation_short_code,
+    new_invitation_token,
+    normalise_invitation_short_code,
+)
 from casefeedback.services import Services
 from casefeedback.storage.engine import read, write
 from casefeedback.storage.tables import cases, invitations
@@ -29,6 +42,7 @@ DEFAULT_DAYS = 28
 MAX_DAYS = 90
 MAX_USES = 50
 DEFAULT_LIFETIME = timedelta(days=DEFAULT_DAYS)
+TOKEN_PURPOSE, SHORT_CODE_PURPOSE = "invitation", "invitation-code"
 
 
 class InvalidInvitation(ValueError):
@@ -37,6 +51,10 @@ class InvalidInvitation(ValueError):
 
 class InvitationNotFound(Exception):
     """No such usable invitation on this case: the same answer for a wrong, used or revoked one."""
+
+
+class ShortCodeMalformed(ValueError):
+    """What was typed cannot be a short code (wrong length, or a symbol short codes never use)."""
 
 
 @dataclass(frozen=True)
@@ -52,6 +70,7 @@ class NewInvitation:
     token: str  # shown once, never stored
     uses: int
     expires_at: datetime
+    short_code: str  # shown once, never stored
 
 
 @dataclass(frozen=True)
@@ -62,6 +81,7 @@ class InvitationSummary:
     uses_left: int
     revoked_at: datetime | None
     state: str  # "active", "used", "expired" or "revoked"
+    has_short_code: bool = False  # False for invitations made before short codes existed
 
 
 def new_invitation(connection: Connection, lookup_key: bytes, *, case_id: str, created_by: str,
@@ -72,11 +92,29 @@ def new_invitation(connection: Connection, lookup_key: bytes, *, case_id: str, c
     if not timedelta(0) < lifetime <= timedelta(days=MAX_DAYS):
         raise InvalidInvitation(f"an invitation lasts from 1 to {MAX_DAYS} days")
     token = new_invitation_token()
+    short_code, code_hash = _unused_short_code(connection, lookup_key)
     invitation_id = str(uuid.uuid4())
     connection.execute(insert(invitations).values(
-        id=invitation_id, token_hash=lookup_hash(lookup_key, "invitation", token), case_id=case_id,
-        uses_left=uses, expires_at=now + lifetime, created_by=created_by, created_at=now))
-    return NewInvitation(invitation_id, token, uses, now + lifetime)
+        id=invitation_id, token_hash=lookup_hash(lookup_key, TOKEN_PURPOSE, token), case_id=case_id,
+        uses_left=uses, expires_at=now + lifetime, created_by=created_by, created_at=now,
+        short_code_hash=code_hash))
+    return NewInvitation(invitation_id, token, uses, now + lifetime, short_code)
+
+
+def short_code_hash(lookup_key: bytes, symbols: str) -> str:
+    """The stored form of a short code, from its normalised symbols (no dashes, upper case)."""
+    return lookup_hash(lookup_key, SHORT_CODE_PURPOSE, symbols)
+
+
+def _unused_short_code(connection: Connection, lookup_key: bytes) -> tuple[str, str]:
+    """A fresh short code and its hash. Two invitations sharing a code would let one person's paper open
+    another's invitation: a clash (one chance in 600 million even with a million codes issued) draws again,
+    and the unique index refuses whatever a concurrent writer might still slip past this check."""
+    while True:
+        code = new_invitation_short_code()
+        hashed = short_code_hash(lookup_key, code.replace("-", ""))
+        if connection.execute(select(invitations.c.id).where(invitations.c.short_code_hash == hashed)).first() is None:
+            return code, hashed
 
 
 def create_invitation(connection: Connection, lookup_key: bytes, *, case_id: str, created_by: str,
@@ -88,14 +126,36 @@ def create_invitation(connection: Connection, lookup_key: bytes, *, case_id: str
 
 def find_usable_invitation(connection: Connection, lookup_key: bytes, token: str,
                            now: datetime) -> OpenInvitation | None:
+    return _usable(connection, invitations.c.token_hash == lookup_hash(lookup_key, TOKEN_PURPOSE, token), now)
+
+
+def find_usable_invitation_by_short_code(connection: Connection, lookup_key: bytes, symbols: str,
+                                         now: datetime) -> OpenInvitation | None:
+    """The usable invitation whose short code is ``symbols`` (normalised): the same rules as its link."""
+    return _usable(connection, invitations.c.short_code_hash == short_code_hash(lookup_key, symbols), now)
+
+
+def _usable(connection: Connection, which: ColumnElement[bool], now: datetime) -> OpenInvitation | None:
     row = connection.execute(
         select(invitations.c.id, invitations.c.case_id, cases.c.service_id)
         .join(cases, cases.c.id == invitations.c.case_id)
-        .where(invitations.c.token_hash == lookup_hash(lookup_key, "invitation", token),
-               invitations.c.uses_left > 0, invitations.c.revoked_at.is_(None),
+        .where(which, invitations.c.uses_left > 0, invitations.c.revoked_at.is_(None),
                invitations.c.expires_at > now, cases.c.status == "open")
     ).first()
     return OpenInvitation(row.id, row.case_id, row.service_id) if row else None
+
+
+def invitation_for_short_code(found: Services, typed: str) -> OpenInvitation | None:
+    """The invitation a typed short code opens, if it can still be used for a service still offered; else None
+    (a wrong code and a revoked, expired or used-up invitation's code look the same). ShortCodeMalformed if what
+    was typed cannot be a short code at all."""
+    symbols = normalise_invitation_short_code(typed)
+    if symbols is None:
+        raise ShortCodeMalformed()
+    with read(found.engine) as connection:
+        invite = find_usable_invitation_by_short_code(connection, found.config.secrets.lookup.value, symbols,
+                                                      found.clock())
+    return invite if invite is not None and found.policies.service(invite.service_id) is not None else None
 
 
 def _state(revoked_at: datetime | None, uses_left: int, expires_at: datetime, now: datetime) -> str:
@@ -110,7 +170,8 @@ def invitations_for_case(connection: Connection, case_id: str, now: datetime) ->
     rows = connection.execute(select(invitations).where(invitations.c.case_id == case_id)
                               .order_by(invitations.c.created_at.desc())).all()
     return [InvitationSummary(r.id, r.created_at, r.expires_at, r.uses_left, r.revoked_at,
-                              _state(r.revoked_at, r.uses_left, r.expires_at, now)) for r in rows]
+                              _state(r.revoked_at, r.uses_left, r.expires_at, now), r.short_code_hash is not None)
+            for r in rows]
 
 
 def revoke_invitation(connection: Connection, *, case_id: str, invitation_id: str, now: datetime) -> bool:
@@ -160,18 +221,34 @@ def invite(found: Services, member: StaffMember, case_id: str, *, uses: int, day
     return Invited(summary, created)
 
 
-def posted_invitation(found: Services, member: StaffMember, case_id: str, token: str) -> InvitationSummary:
-    """The usable invitation of this very case that ``token`` opens; else CaseNotFound or InvitationNotFound.
+@dataclass(frozen=True)
+class PostedInvitation:
+    invitation: InvitationSummary
+    service_id: str
+    short_code: str | None  # as posted back and proven to be this invitation's; None if it has none
 
-    So the QR download is not a QR generator for arbitrary text, nor a way to revive a revoked link.
+
+def posted_invitation(found: Services, member: StaffMember, case_id: str, token: str,
+                      short_code: str = "") -> PostedInvitation:
+    """The usable invitation of this very case that ``token`` opens, with its short code if one was posted back;
+    else CaseNotFound or InvitationNotFound (also for a short code that is not this invitation's).
+
+    So the QR download is not a QR generator for arbitrary text, the handout cannot print a code
+    that opens nothing (or someone else's invitation), and neither revives a revoked link.
     """
+    lookup_key = found.config.secrets.lookup.value
     with read(found.engine) as connection:
-        case_or_not_found(connection, member, case_id)
-        usable = find_usable_invitation(connection, found.config.secrets.lookup.value, token, found.clock())
+        summary = case_or_not_found(connection, member, case_id)
+        usable = find_usable_invitation(connection, lookup_key, token, found.clock())
         listed = {i.id: i for i in invitations_for_case(connection, case_id, found.clock())}
+        stored_code = None if usable is None else connection.execute(
+            select(invitations.c.short_code_hash).where(invitations.c.id == usable.id)).scalar_one()
     if usable is None or usable.id not in listed:
         raise InvitationNotFound()
-    return listed[usable.id]
+    symbols = normalise_invitation_short_code(short_code) if short_code else None
+    if short_code and (symbols is None or stored_code != short_code_hash(lookup_key, symbols)):
+        raise InvitationNotFound()
+    return PostedInvitation(listed[usable.id], summary.service_id, grouped_short_code(symbols) if symbols else None)
 
 
 def revoke(found: Services, member: StaffMember, case_id: str, invitation_id: str) -> bool:

@@ -9,11 +9,14 @@ from __future__ import annotations
 import click
 
 from casefeedback.cli import audit, backup, insight, instance, keys, policy, retention, staff, worker
+from casefeedback.instance import keep_files_private
 
 
 @click.group()
 def main() -> None:
     """Run and administer a casefeedback instance (CASEFEEDBACK_INSTANCE, default ./instance)."""
+    # Before any command writes: secrets, the database, backups, restores and the worker's files are 0600.
+    keep_files_private()
 
 
 for command in (instance.init, instance.migrate_command, policy.policy, audit.audit, staff.staff,

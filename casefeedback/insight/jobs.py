@@ -12,7 +12,7 @@ from casefeedback.insight import monthly
 from casefeedback.insight.filters import DEFAULT_MONTHS, month_index, month_text, months_between
 from casefeedback.services import Services
 from casefeedback.storage.engine import write
-from casefeedback.worker.job import Job, register
+from casefeedback.worker.job import Job, idle, register
 
 
 def run_warm(found: Services) -> str:
@@ -23,7 +23,8 @@ def run_warm(found: Services) -> str:
     for service_id in found.policies.services:
         with write(found.engine) as connection:
             recounted += monthly.refresh(connection, service_id, months, now)
-    return f"{recounted} month(s) of insight counts refreshed"
+    summary = f"{recounted} month(s) of insight counts refreshed"
+    return summary if recounted else idle(summary)
 
 
 # Shorter than the current month's staleness (five minutes), so views find it fresh.

@@ -14,7 +14,8 @@ from flask import render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from casefeedback.intake.blueprint import Detour, bp, current_draft
+from casefeedback.intake import arrival
+from casefeedback.intake.blueprint import Detour, bp, current_draft, may_show_the_service
 from casefeedback.intake.forms import question_form_class
 from casefeedback.policy.model import ServicePolicy
 from casefeedback.services import services
@@ -29,7 +30,8 @@ def _policy() -> ServicePolicy | None:
 
 def _retry_url() -> str | None:
     """The same page, fetched afresh: every intake page that takes a POST can also be opened."""
-    if request.endpoint in ("intake.question", "intake.section", "intake.save", "intake.resume"):
+    if request.endpoint in ("intake.question", "intake.section", "intake.save", "intake.resume",
+                            "intake.code"):
         return request.full_path.rstrip("?")
     if request.endpoint in ("intake.send", "intake.consent") and request.view_args:
         name = "intake.check" if request.endpoint == "intake.send" else "intake.start"
@@ -38,12 +40,16 @@ def _retry_url() -> str | None:
 
 
 def _problem(problem: str, status: int) -> tuple[str, int]:
+    if not may_show_the_service():
+        # A form posted again by Back after a quick exit fails its token check before any
+        # view runs: it must not name the service, nor say that earlier answers are safe.
+        return arrival.unavailable()
     return render_template("intake/problem.html", policy=_policy(), problem=problem, retry_url=_retry_url()), status
 
 
 @bp.errorhandler(CSRFError)
 def _form_expired(_error: CSRFError) -> Any:
-    policy = _policy()
+    policy = _policy() if may_show_the_service() else None
     question = policy.question((request.view_args or {}).get("question_id", "")) if policy else None
     if policy is None or question is None:
         return _problem("expired", 400)
@@ -58,6 +64,8 @@ def _form_expired(_error: CSRFError) -> Any:
 
 
 def _http_problem(error: HTTPException) -> Any:
+    if error.response is not None:
+        return error.response  # a page of its own, e.g. a rate limit's (on_breach in intake/code_entry.py)
     status = error.code or 400
     return _problem(PROBLEMS[status], status)
 

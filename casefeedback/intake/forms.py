@@ -24,11 +24,40 @@ class ActionForm(FlaskForm):  # type: ignore[misc]
 
 
 class ConsentForm(FlaskForm):  # type: ignore[misc]
-    """Fields are added per policy by ``consent_form_class``."""
+    """The choices are added per policy by ``consent_form_class``, with the ones that must be ticked.
+
+    Not wanting to take part is its own button (``action=decline``), never an
+    unticked box: a box left unticked by a slip of the thumb on a small screen is
+    a mistake to point out, not a "no" that throws away the way back to a case.
+    """
+
+    action = StringField()
+    required: tuple[str, ...] = ()
+
+    def declined(self) -> bool:
+        return bool(self.action.data == "decline")
+
+    def unticked(self) -> list[str]:
+        """The required choices this post left unticked (after ``validate``)."""
+        return [choice for choice in self.required if self[f"choice_{choice}"].errors]
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        valid = bool(super().validate(extra_validators))
+        if self.declined():
+            return valid
+        for choice in self.required:
+            field = self[f"choice_{choice}"]
+            if not field.data:
+                field.errors = [*field.errors, _(
+                    "To give feedback, tick the box marked “needed”. "
+                    "If you do not want to, choose “I do not want to give feedback”.")]
+                valid = False
+        return valid
 
 
 def consent_form_class(policy: ServicePolicy) -> type[ConsentForm]:
-    fields = {f"choice_{c.id}": BooleanField() for c in policy.consent.choices}
+    fields: dict[str, Any] = {f"choice_{c.id}": BooleanField() for c in policy.consent.choices}
+    fields["required"] = tuple(policy.consent.required)
     return type("PolicyConsentForm", (ConsentForm,), fields)
 
 

@@ -41,7 +41,7 @@ def save(service_id: str) -> Any:
                                carry_on=carry_on_url(policy, draft.reached))
     if request.form.get("action") == "delete":
         drafts.discard_draft(services(), draft.id, "deleted_by_person")
-        forget()
+        forget(keep_invitation=True)  # "start again" comes back to their invitation
         return render_template("intake/deleted.html", policy=policy)
     code = drafts.keep_with_resume_code(services(), policy, draft.id)
     # Shown in this response only; only its keyed hash is stored.

@@ -13,9 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, Response, g, render_template
+from flask import Blueprint, Response, g, render_template, request
 from flask_wtf.csrf import CSRFError
 
+from casefeedback.intake import arrival
 from casefeedback.language import current_language
 from casefeedback.policy.model import ServicePolicy
 from casefeedback.ratelimit import limiter
@@ -87,11 +88,26 @@ def held() -> Held | Any:
     return Held(submission_id, policy, status)
 
 
+# Open to a browser that has not come in (intake/arrival.py): the receipt's address, a door.
+OPEN_TO_ANYONE = frozenset({"receipts.start"})
+
+
+def _may_show() -> bool:
+    return request.endpoint in OPEN_TO_ANYONE or arrival.arrived()
+
+
+@bp.before_request
+def _only_after_coming_in() -> Any:
+    # After a quick exit, Back asks for these pages again with no session: they must not show the service.
+    return None if _may_show() else arrival.unavailable()
+
+
 @bp.errorhandler(429)
 def _too_many(_error: Exception) -> Any:
-    return page("too_many.html", 429)
+    return page("too_many.html", 429) if _may_show() else arrival.unavailable()
 
 
 @bp.errorhandler(CSRFError)
 def _form_expired(_error: CSRFError) -> Any:
-    return page("form_expired.html", 400)
+    # A form posted again by Back after a quick exit fails its token check before any view runs.
+    return page("form_expired.html", 400) if _may_show() else arrival.unavailable()

@@ -8,6 +8,7 @@ from typing import Any
 from flask import Response, redirect, url_for
 from flask.blueprints import BlueprintSetupState
 
+from casefeedback.intake import arrival
 from casefeedback.policy.pages import public
 from casefeedback.receipts import holder
 from casefeedback.receipts.blueprint import Held, ask_for_code, bp, code_limit, count_wrong_code, held, language, page
@@ -20,6 +21,13 @@ from casefeedback.services import services
 @bp.route("/", methods=["GET"])
 @public
 def start() -> Any:
+    """The receipt's address: a door (intake/arrival.py), so that Back after a quick exit never finds a page here."""
+    return arrival.door(url_for("receipts.ask"))
+
+
+@bp.route("/check", methods=["GET"])
+@public
+def ask() -> Any:
     return ask_for_code()
 
 

@@ -1,7 +1,8 @@
 // Quick exit: the "Exit this page" button and Shift pressed three times both
 // replace this page (so Back does not return to it) with the leave URL, which
-// erases an unkept draft, forgets the session server-side and redirects to a
-// neutral site. The page is hidden at once, before the next one arrives.
+// erases an unkept draft, ends every session server-side and redirects to a
+// neutral site; the pages further back then answer only with a neutral page.
+// The page is hidden at once, before the next one arrives.
 // Screen-reader users hear how many more presses are needed (GOV.UK pattern).
 (function () {
   "use strict";
@@ -18,6 +19,15 @@
     document.body.style.display = "none";
     window.location.replace(exitUrl);
   }
+  // A page restored from the back-forward cache was not asked for again, so the
+  // server could not answer it neutrally after a quick exit (intake/arrival.py).
+  // Ask for it again, replacing this entry, before anyone can read it.
+  window.addEventListener("pageshow", function (event) {
+    if (event.persisted) {
+      document.body.style.display = "none";
+      window.location.replace(window.location.href);
+    }
+  });
   var button = document.getElementById("exit-this-page");
   if (button) { button.addEventListener("click", leave); }
   var presses = 0;

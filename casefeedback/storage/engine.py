@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import stat
 import weakref
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext, suppress
 from pathlib import Path
 
 from sqlalchemy import URL, Connection, Engine, create_engine
@@ -17,9 +20,12 @@ from casefeedback.storage.dialect import (
     raw_key_pragma_value,
 )
 
-__all__ = ["StoreOpenError", "open_engine", "read", "write"]
+__all__ = ["StoreOpenError", "keep_private", "open_engine", "read", "write"]
 
 SQLITE_PLAINTEXT_MAGIC = b"SQLite format 3\x00"
+# SQLite makes these beside the database, lazily, with the database file's own mode.
+COMPANION_SUFFIXES = ("-wal", "-shm")
+log = logging.getLogger(__name__)
 _WRITER_LOCKS: weakref.WeakKeyDictionary[Engine, WriterLock] = weakref.WeakKeyDictionary()
 
 
@@ -29,6 +35,9 @@ def open_engine(path: Path, key: bytes, *, create: bool = False, pool_size: int 
         raise StoreOpenError(f"there is no database at {path}: run `casefeedback init` first.")
     if path.exists() and path.stat().st_size and _looks_plaintext(path):
         raise StoreOpenError(f"{path} is an unencrypted SQLite file, not a casefeedback database.")
+    if create:
+        _create_private(path)
+    keep_private(path)
     url = URL.create("sqlite+pysqlcipher", password=raw_key_pragma_value(key), database=str(path))
     engine = create_engine(
         url,
@@ -48,6 +57,39 @@ def open_engine(path: Path, key: bytes, *, create: bool = False, pool_size: int 
     with engine.connect():
         pass
     return engine
+
+
+def _create_private(path: Path) -> None:
+    """Make the (empty) database file 0600 before SQLite does, whatever the umask.
+
+    SQLite creates its write-ahead log and shared-memory file with the database
+    file's mode, so this one file decides all three. An empty file is a new
+    database to SQLite.
+    """
+    # Already there, or no directory for it (SQLite then says so in its own words): nothing to do.
+    with suppress(FileExistsError, FileNotFoundError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
+def keep_private(path: Path) -> None:
+    """Tighten a database, WAL or shared-memory file that others could read, and say so.
+
+    Repair rather than refuse: the file is encrypted, and a copy restored by hand or made under a
+    looser umask should not stop the service — but its mode is put right before anything opens it.
+    """
+    for candidate in (path, *(path.with_name(path.name + suffix) for suffix in COMPANION_SUFFIXES)):
+        try:
+            mode = stat.S_IMODE(candidate.stat().st_mode)
+        except FileNotFoundError:
+            continue
+        if mode & 0o077:
+            try:
+                os.chmod(candidate, 0o600)
+            except PermissionError:
+                log.error("%s is readable by others (mode %04o) and cannot be changed by this user; "
+                          "run chmod 600 on it", candidate, mode)
+                continue
+            log.warning("%s was readable by others (mode %04o): made it 0600", candidate, mode)
 
 
 def _looks_plaintext(path: Path) -> bool:

@@ -40,6 +40,7 @@ from casefeedback.storage.schema.insight import (
     insight_submission_months,
 )
 from casefeedback.storage.schema.intake import draft_answers, drafts
+from casefeedback.storage.schema.ratelimits import rate_limits
 from casefeedback.storage.schema.receipts import consent_changes, submission_additions
 from casefeedback.storage.schema.retention import (
     audit_checkpoints,
@@ -95,6 +96,7 @@ __all__ = [
     "metadata",
     "policy_versions",
     "purge_runs",
+    "rate_limits",
     "retired_keks",
     "sign_in_challenges",
     "sign_in_throttle",

@@ -8,5 +8,6 @@ runs every registered job on its interval.
 Adding a job: in a module imported by ``registry``, call
 ``register(Job(id=..., every=timedelta(...), run=fn, description=...))`` (both
 from ``job``) where ``fn(services) -> str`` returns a one-line summary of
-counts (never content).
+counts (never content), wrapped in ``idle(...)`` (also from ``job``) when the run
+found nothing to do: that summary is logged at DEBUG, every other at INFO.
 """

@@ -13,6 +13,20 @@ from datetime import timedelta
 from casefeedback.services import Services
 
 
+class Idle(str):
+    """A job's summary when it found nothing to do.
+
+    Logged at DEBUG, not INFO: delivery and escalation run every second, and a line
+    for each idle run would be tens of megabytes a day, burying the lines that
+    matter. It reads like any summary otherwise.
+    """
+
+
+def idle(summary: str) -> str:
+    """Mark ``summary`` as a run that did nothing."""
+    return Idle(summary)
+
+
 @dataclass(frozen=True)
 class Job:
     id: str

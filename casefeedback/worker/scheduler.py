@@ -26,7 +26,7 @@ from sqlalchemy import insert, select, update
 from casefeedback.services import Services
 from casefeedback.storage.engine import read, write
 from casefeedback.storage.tables import worker_jobs
-from casefeedback.worker.job import Job
+from casefeedback.worker.job import Idle, Job
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ def run_job(found: Services, job: Job) -> str:
         log.error("job %s failed: %s", job.id, type(failure).__name__, exc_info=failure)
         summary, outcome, error = f"failed ({type(failure).__name__})", "failed", type(failure).__name__
     _record(found, job.id, last_finished_at=found.clock(), last_outcome=outcome, last_error=error, ran=True)
-    log.info("job %s: %s", job.id, summary)
+    log.log(logging.DEBUG if isinstance(summary, Idle) else logging.INFO, "job %s: %s", job.id, summary)
     return summary
 
 

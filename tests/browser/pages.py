@@ -124,7 +124,12 @@ class ServiceUserPage:
         """Tick the given choices on the consent page (nothing else) and continue."""
         for box in self.page.locator(".checkbox input[type=checkbox]").all():
             box.set_checked((box.get_attribute("name") or "").removeprefix("choice_") in choices)
-        self.submit(f"form[action$='{self.base}/consent'] button[type=submit]")
+        self.submit(f"form[action$='{self.base}/consent'] button[name=action][value=continue]")
+        return self
+
+    def decline(self) -> ServiceUserPage:
+        """Press "I do not want to give feedback": declining is its own button, never an unticked box."""
+        self.submit(f"form[action$='{self.base}/consent'] button[name=action][value=decline]")
         return self
 
     # one question

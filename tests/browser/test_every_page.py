@@ -38,11 +38,16 @@ def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
 # --- how a person reaches each page (starting on the consent page, in their language) ---
 
 def consent(user: ServiceUserPage, _app: Any) -> None:
-    assert user.path == user.base
+    assert user.path == f"{user.base}/consent"  # behind the service's address, a door
 
 
 def declined(user: ServiceUserPage, _app: Any) -> None:
+    user.decline()
+
+
+def consent_with_an_error(user: ServiceUserPage, _app: Any) -> None:
     user.consent()
+    assert user.has_error_summary()
 
 
 def rating_question(user: ServiceUserPage, _app: Any) -> None:
@@ -151,8 +156,9 @@ def receipt_start(user: ServiceUserPage, _app: Any) -> None:
 
 
 INTAKE_PAGES: dict[str, Reach] = {
-    "consent": consent, "declined": declined, "rating question": rating_question,
-    "choice question": choice_question, "content warning": content_warning, "text question": text_question,
+    "consent": consent, "consent with an error": consent_with_an_error, "declined": declined,
+    "rating question": rating_question, "choice question": choice_question, "content warning": content_warning,
+    "text question": text_question,
     "question with an error": question_with_error, "question timed out": question_timed_out,
     "what happens because of your answer": signpost, "check your answers": check_answers, "save": save,
     "resume code": resume_code, "deleted": deleted, "resume": resume, "resume with an error": resume_with_error,
@@ -206,6 +212,9 @@ def save_and_resume_journey(user: ServiceUserPage, app: Any) -> Iterator[str]:
     user.save_for_later().delete_answers()
     yield "deleted"
     user.start().consent()
+    assert user.has_error_summary()
+    yield "consent with an error"
+    user.decline()
     yield "declined"
 
 
@@ -284,6 +293,8 @@ def test_shift_three_times_leaves_every_intake_page(page, base_url, live_app, na
     wait_for_exit(page, visited)
     # The feedback page was replaced, not left behind in the history...
     assert page.evaluate("history.length") == before
-    # ...and the draft was forgotten: carrying on leads back to the start, with nothing filled in.
+    # ...and the draft was forgotten: carrying on finds only the neutral page, and the start nothing filled in.
     user.go(f"{user.base}/questions")
-    assert user.path == user.base and not page.locator("input[type=checkbox]:checked").count()
+    assert "This page is no longer available" in page.inner_text("main") and not page.locator("main form").count()
+    user.start()
+    assert user.path == f"{user.base}/consent" and not page.locator("input[type=checkbox]:checked").count()

@@ -175,6 +175,7 @@ def test_the_exit_button_on_a_question_leaves_no_way_back_to_the_answers(page, b
     page.click("#exit-this-page", no_wait_after=True)
     wait_for_exit(page, visited)
     page.go_back()
-    # Back reaches the question before, which no longer opens: the session was forgotten.
-    assert user.question_id() is None and user.path == user.base
-    assert not page.locator("input:checked").count()
+    # Back reaches the question before, which no longer opens: the session was forgotten, and the
+    # page says nothing of the service, the question or the answer.
+    assert user.question_id() == "treated" and "This page is no longer available" in page.inner_text("main")
+    assert not page.locator("input").count()

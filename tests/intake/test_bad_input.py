@@ -120,7 +120,9 @@ def test_a_forged_post_without_the_session_echoes_nothing(app, found):
     typed = canary()
     response = stranger.post(f"{BASE}/q/anything_else", data={"answer": typed})
     page = plain(response)
-    assert response.status_code == 400 and "This page timed out" in page and typed not in page
+    # Not even that the page timed out: a browser that never came in (or has left) learns nothing.
+    assert response.status_code == 410 and "This page is no longer available" in page and typed not in page
+    assert "timed out" not in page and "answers" not in page
 
 
 @pytest.mark.parametrize(("path", "again"), [("consent", BASE), ("send", f"{BASE}/check"),
@@ -143,7 +145,9 @@ def test_replayed_submission_is_stored_once(client, found):
     assert client.post(f"{BASE}/send", data={"csrf_token": csrf_token(check)}).status_code == 200
     replay = client.post(f"{BASE}/send", data={"csrf_token": csrf_token(check)})  # Back, then Send again
     page = plain(replay)
-    assert replay.status_code == 409 and "They may have been sent already" in page and "start again" in page
+    # The draft is gone: the neutral page, which says nothing about answers (nor names the service).
+    assert replay.status_code == 409 and "This page is no longer available" in page
+    assert "answers" not in page and "Victim Support" not in page
     assert stored(found) == (1, 1)
 
 
@@ -214,7 +218,7 @@ def test_unexpected_error_is_a_plain_500_page_without_a_trace(app, client, monke
         raise RuntimeError("internal detail that must not leak")
 
     monkeypatch.setattr(start, "consent_form_class", explode)
-    response = client.get("/feedback/victim-support")
+    response = client.get("/feedback/victim-support", follow_redirects=True)  # the door, then the consent page
     page = response.get_data(as_text=True)
     assert response.status_code == 500
     assert "internal detail" not in page and "Traceback" not in page

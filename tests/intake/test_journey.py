@@ -143,4 +143,4 @@ def test_carry_on_goes_to_the_first_question_not_reached(client, user):
 
 def test_going_back_from_the_first_question_returns_to_the_choices(client, user):
     assert location(user.back("treated")) == BASE
-    assert "You have saved answers already" in html(client.get(BASE))
+    assert "You have saved answers already" in html(client.get(BASE, follow_redirects=True))

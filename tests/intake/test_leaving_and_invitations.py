@@ -32,7 +32,9 @@ def test_leave_forgets_the_session_and_goes_to_the_policy_neutral_site(client, f
     assert response.status_code == 303
     assert response.headers["Location"] == found.policies.service("victim-support").exit_url
     assert response.headers["Clear-Site-Data"] == '"cookies"'
-    assert client.get("/feedback/victim-support/q/treated").status_code == 303  # consent is gone too
+    # Consent is gone too, and so is the mark of having come in: Back finds only the neutral page.
+    again = client.get("/feedback/victim-support/q/treated")
+    assert again.status_code == 410 and "This page is no longer available" in again.get_data(as_text=True)
 
 
 def test_every_intake_page_has_the_exit_link_and_no_third_party_resources(client):

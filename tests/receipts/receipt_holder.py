@@ -24,7 +24,7 @@ class ReceiptHolder:
         self.client = client
 
     def check(self, code: str, **kwargs: Any) -> Any:
-        page = self.client.get(f"{BASE}/").get_data(as_text=True)
+        page = self.client.get(f"{BASE}/", follow_redirects=True).get_data(as_text=True)  # a door, then the form
         return self.client.post(f"{BASE}/check", data={"code": code, "csrf_token": csrf_token(page)}, **kwargs)
 
     def overview(self) -> Any:

@@ -216,6 +216,9 @@ SAMPLES: list[tuple[str, dict[str, Any]]] = [
                "deputy_id": None, "status": "open", "created_at": NOW, "closed_at": None}),
     ("invitations", {"id": "inv-1", "token_hash": "b" * 64, "case_id": "case-1", "uses_left": 1, "expires_at": NOW,
                      "created_by": "staff-1", "created_at": NOW, "revoked_at": None}),
+    # Seeded once 0010 has added the column: the unique short-code hash must survive every later migration.
+    ("invitations", {"id": "inv-2", "token_hash": "j" * 64, "case_id": "case-1", "uses_left": 3, "expires_at": NOW,
+                     "created_by": "staff-1", "created_at": NOW, "revoked_at": None, "short_code_hash": "l" * 64}),
     ("submissions", {"id": "sub-1", "service_id": "svc", "policy_version": "v1", "case_id": "case-1",
                      "language": "en", "submitted_at": NOW, "receipt_hash": "c" * 64, "status": "active"}),
     ("submissions", {"id": "sub-2", "service_id": "svc", "policy_version": "v1", "case_id": None,
@@ -284,6 +287,7 @@ SAMPLES: list[tuple[str, dict[str, Any]]] = [
                                    "shared": 1, "asked": 1}),
     ("insight_submission_months", {"service_id": "svc", "month": "2026-01", "refreshed_at": NOW}),
     ("insight_contributed", {"submission_id": "sub-1"}),
+    ("rate_limits", {"key_hash": "m" * 64, "hits": 3, "expires_at": NOW}),
 ]
 
 Snapshot = dict[str, tuple[list[str], list[tuple[Any, ...]]]]
@@ -308,7 +312,8 @@ def _seed(engine: Engine, seeded: set[int]) -> None:
         reflected = MetaData()
         reflected.reflect(connection)
         for number, (name, row) in enumerate(SAMPLES):
-            if number not in seeded and name in reflected.tables:
+            # A row for a column a later migration adds waits until the column exists.
+            if number not in seeded and name in reflected.tables and set(row) <= set(reflected.tables[name].c.keys()):
                 connection.execute(insert(reflected.tables[name]).values(row))
                 seeded.add(number)
 

@@ -95,6 +95,10 @@ invitations = Table(
     Column("created_by", String(ID), ForeignKey("staff.id"), nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("revoked_at", UTCDateTime(), nullable=True),
+    # The keyed hash of the short code printed on the handout (never the code); NULL
+    # for invitations made before short codes existed. A unique index, so one typed
+    # code can never open two invitations.
+    Column("short_code_hash", String(64), nullable=True, unique=True, index=True),
 )
 
 submissions = Table(

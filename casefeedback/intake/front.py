@@ -1,0 +1,27 @@
+"""The front page, "/": where the address `scripts/serve` prints leads, in Welsh and English.
+
+It lists the feedback services the policies declare (rather than sending
+straight to the only one: the list also leads to the page for a caseworker's
+short code and to a receipt), and nothing else. Registered on its own Blueprint,
+``front_bp`` (intake/blueprint.py), because the intake blueprint's url_prefix
+cannot serve "/". The title is the neutral "Give feedback" and no service is
+named in it: titles stay in a shared device's history.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import render_template
+
+from casefeedback.intake.blueprint import front_bp, only_policy
+from casefeedback.language import translate
+from casefeedback.policy.pages import public
+from casefeedback.services import services
+
+
+@front_bp.route("/", methods=["GET"])
+@public
+def start() -> Any:
+    offered = sorted(services().policies.services.values(), key=lambda policy: translate(policy.name))
+    return render_template("front.html", policy=only_policy(), offered=offered)
