@@ -29,11 +29,12 @@ UI_LANGUAGES: tuple[str, ...] = ("en", "cy")
 # Each language named in itself, as a switcher must (a Welsh speaker looks for "Cymraeg").
 LANGUAGE_NAMES = {"en": "English", "cy": "Cymraeg"}
 PUBLIC_PREFIX = "/feedback"
-FRONT_PAGE = "/"
+# The front page's door and the page behind it (intake/front.py).
+FRONT_PAGES = ("/", "/start")
 
 
 def _public_page() -> bool:
-    return request.path == FRONT_PAGE or request.path.startswith(PUBLIC_PREFIX)
+    return request.path in FRONT_PAGES or request.path.startswith(PUBLIC_PREFIX)
 
 
 def _(message: str, **variables: Any) -> str:

@@ -34,8 +34,10 @@ the session (``adopt_invitation``) and deletes it, and the quick exit deletes it
 from __future__ import annotations
 
 from flask import current_app, render_template, request, session
-from itsdangerous import BadSignature, URLSafeTimedSerializer
+from itsdangerous import BadSignature, URLSafeSerializer
 from werkzeug.wrappers import Response
+
+from casefeedback.services import services
 
 MARK = "1"
 # Parts of the session that only a browser that came in can hold.
@@ -54,9 +56,13 @@ def _cookie(name: str = "in") -> str:
     return f"__Host-casefeedback-{name}" if _secure() else f"casefeedback-{name}"
 
 
-def _invitation_signer() -> URLSafeTimedSerializer:
+def _invitation_signer() -> URLSafeSerializer:
     # The session's secret, under a salt of its own: this value is no session, nor the reverse.
-    return URLSafeTimedSerializer(current_app.secret_key or "", salt="casefeedback-invitation-arrival")
+    return URLSafeSerializer(current_app.secret_key or "", salt="casefeedback-invitation-arrival")
+
+
+def _now() -> int:
+    return int(services().clock().timestamp())
 
 
 def arrived() -> bool:
@@ -73,7 +79,7 @@ def door(location: str) -> Response:
 
 def carry_invitation(response: Response, service_id: str, invitation_id: str) -> Response:
     """Carry an invitation past the doors to the consent page, even when the arrival began on another site."""
-    value = _invitation_signer().dumps({"service": service_id, "invitation_id": invitation_id})
+    value = _invitation_signer().dumps({"service": service_id, "invitation_id": invitation_id, "at": _now()})
     response.set_cookie(_cookie("invitation"), value, max_age=INVITATION_MINUTES * 60, path="/", secure=_secure(),
                         httponly=True, samesite="Lax")
     return response
@@ -85,10 +91,14 @@ def carried_invitation(service_id: str) -> str | None:
     if not value:
         return None
     try:
-        carried = _invitation_signer().loads(value, max_age=INVITATION_MINUTES * 60)
-    except BadSignature:  # forged, altered, or older than INVITATION_MINUTES (SignatureExpired)
+        carried = _invitation_signer().loads(value)
+    except BadSignature:  # forged or altered
         return None
     if not isinstance(carried, dict) or carried.get("service") != service_id:
+        return None
+    made = carried.get("at")
+    # The cookie's Max-Age asks the browser to drop it; this holds even if a copy is replayed.
+    if not isinstance(made, int) or not 0 <= _now() - made <= INVITATION_MINUTES * 60:
         return None
     invitation_id = carried.get("invitation_id")
     return invitation_id if isinstance(invitation_id, str) else None

@@ -3,6 +3,10 @@
 The code travels only in the POST body, never in a URL, and is never kept: the
 lookup hashes it (casework/invitations.py) and the session then holds the
 invitation's id, exactly as after opening the link.
+
+"/feedback/code", the address on the paper, is a door (intake/arrival.py); the
+form lives behind it at "/feedback/code/enter", which names the service and its
+helplines, so Back after a quick exit finds only the neutral page there.
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
-from flask import Response, g, make_response, render_template, request
+from flask import Response, g, make_response, render_template, request, url_for
 from flask_limiter import RequestLimit
 from flask_limiter.util import get_remote_address
 from flask_wtf import FlaskForm
@@ -18,6 +22,7 @@ from wtforms import Field, StringField
 from wtforms.validators import ValidationError
 
 from casefeedback.casework import invitations
+from casefeedback.intake import arrival
 from casefeedback.intake.blueprint import bp, enter_invitation, only_policy
 from casefeedback.language import _
 from casefeedback.policy.pages import public
@@ -88,11 +93,18 @@ def _page(form: InvitationCodeForm, status: int = 200) -> tuple[str, int]:
     return render_template("intake/code.html", policy=only_policy(), form=form), status
 
 
-@bp.route("/code", methods=["GET", "POST"])
+@bp.route("/code", methods=["GET"])
+@public
+def code() -> Any:
+    """The address printed on a caseworker's paper: a door to the form."""
+    return arrival.door(url_for("intake.code_form"))
+
+
+@bp.route("/code/enter", methods=["GET", "POST"])
 @public
 @code_form_limit
 @wrong_code_limit
-def code() -> Any:
+def code_form() -> Any:
     form = InvitationCodeForm()
     if request.method == "GET":
         return _page(form)

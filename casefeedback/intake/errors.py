@@ -31,7 +31,7 @@ def _policy() -> ServicePolicy | None:
 def _retry_url() -> str | None:
     """The same page, fetched afresh: every intake page that takes a POST can also be opened."""
     if request.endpoint in ("intake.question", "intake.section", "intake.save", "intake.resume",
-                            "intake.code"):
+                            "intake.code_form"):
         return request.full_path.rstrip("?")
     if request.endpoint in ("intake.send", "intake.consent") and request.view_args:
         name = "intake.check" if request.endpoint == "intake.send" else "intake.start"

@@ -10,6 +10,7 @@ from flask_login import current_user, logout_user
 from casefeedback.auth import sessions
 from casefeedback.intake import arrival, drafts
 from casefeedback.intake.blueprint import (
+    adopt_invitation,
     bp,
     carry_on_url,
     current_draft,
@@ -66,6 +67,7 @@ def start(service_id: str) -> Any:
 @public
 def consent_page(service_id: str) -> Any:
     policy = policy_for(service_id)
+    adopt_invitation(policy.id)  # an invitation's link opened from another site (intake/arrival.py)
     draft = _draft_if_any(policy)
     form = consent_form_class(policy)()
     if draft is not None:  # coming back to change their choices: show what they chose
@@ -78,6 +80,7 @@ def consent_page(service_id: str) -> Any:
 @public
 def consent(service_id: str) -> Any:
     policy = policy_for(service_id)
+    adopt_invitation(policy.id)
     form = consent_form_class(policy)()
     draft = _draft_if_any(policy)
     if not form.validate_on_submit():

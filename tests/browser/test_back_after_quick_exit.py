@@ -134,6 +134,33 @@ def test_back_after_leaving_the_start_page_shows_nothing(browser, base_url, live
 
 
 @pytest.mark.parametrize("way", WAYS_OUT)
+def test_back_after_coming_in_by_the_front_page_and_a_code_shows_nothing(browser, base_url, live_app, way):
+    """The front page and the code form name services and helplines: they are behind doors too."""
+    from tests.browser.test_front_and_code_pages import short_code
+
+    code = short_code(live_app)
+    opened = context(browser, way)
+    page = opened.new_page()
+    try:
+        come_in_from_another_site(page, base_url, "/")
+        user = ServiceUserPage(page, base_url)
+        assert user.path == "/start"
+        user.submit("#have-a-code")
+        assert user.path == "/feedback/code/enter"
+        page.fill("#code", code)
+        user.submit("main form button[type=submit]")
+        assert user.path == f"{user.base}/consent"
+        user.consent("store")  # on the first question
+        leave(page, live_app, way)
+        # Back: the question, the consent page, the code form, then the front page's list.
+        shown = what_back_shows(page, base_url, live_app, times=4)
+        assert {"/start", "/feedback/code/enter", f"{user.base}/consent"} <= set(shown), shown
+        assert all(problems == [] for problems in shown.values()), shown
+    finally:
+        opened.close()
+
+
+@pytest.mark.parametrize("way", WAYS_OUT)
 def test_back_after_leaving_a_receipt_shows_nothing(browser, base_url, live_app, way):
     code, _ = give(live_app.test_client(), {"anything_else": TYPED[0]})
     opened = context(browser, way)

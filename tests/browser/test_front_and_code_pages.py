@@ -9,14 +9,15 @@ import pytest
 from casefeedback.auth import accounts
 from casefeedback.auth.sessions import StaffMember
 from casefeedback.casework.cases import create_case
-from casefeedback.casework.invitations import new_invitation
+from casefeedback.casework.invitations import NewInvitation, new_invitation
 from casefeedback.storage.engine import write
 from tests.browser.pages import ServiceUserPage, axe_violations, horizontal_overflow, wait_for_exit, watch_exit
 
 pytestmark = pytest.mark.browser
 
 
-def short_code(live_app: Any) -> str:
+def invitation(live_app: Any) -> NewInvitation:
+    """A case and an invitation to it, as a caseworker would have made them."""
     found = live_app.extensions["casefeedback"]
     with write(found.engine) as connection:
         team_id = accounts.ensure_team(connection, "North")
@@ -26,7 +27,11 @@ def short_code(live_app: Any) -> str:
         case_id = create_case(connection, member=member, service_id="victim-support", reference="B-1",
                               now=found.clock())
         return new_invitation(connection, found.config.secrets.lookup.value, case_id=case_id, created_by=owner_id,
-                              now=found.clock()).short_code
+                              now=found.clock())
+
+
+def short_code(live_app: Any) -> str:
+    return invitation(live_app).short_code
 
 
 def problems(page: Any) -> list[str]:
@@ -45,10 +50,10 @@ def test_from_the_front_page_to_the_journey_by_a_typed_code(page, base_url, live
     user = ServiceUserPage(page, base_url).go("/")
     if language != "en":
         user.switch_language(language)
-    assert user.path == "/"
+    assert user.path == "/start"  # "/" is a door (intake/arrival.py)
     found = {"front page": problems(page)}
     user.submit("#have-a-code")
-    assert user.path == "/feedback/code" and page.get_attribute("html", "lang") == language
+    assert user.path == "/feedback/code/enter" and page.get_attribute("html", "lang") == language
     found["code page"] = problems(page)
     user.submit("main form button[type=submit]")  # nothing typed
     assert user.has_error_summary()
@@ -63,7 +68,7 @@ def test_from_the_front_page_to_the_journey_by_a_typed_code(page, base_url, live
 
 def test_shift_three_times_leaves_the_front_page(page, base_url, live_app):
     user = ServiceUserPage(page, base_url).go("/")
-    assert user.path == "/"
+    assert user.path == "/start"
     visited = watch_exit(page, live_app)
     for _ in range(3):
         page.keyboard.press("Shift")

@@ -64,8 +64,8 @@ def test_the_created_page_shows_the_short_code_once_and_where_to_type_it(client,
     assert short_code not in event.detail and short_code.replace("-", "") not in event.detail
     # The person types it and lands where the link would take them.
     person = client.application.test_client()
-    form = person.get("/feedback/code").get_data(as_text=True)
-    typed = person.post("/feedback/code", data={"code": short_code.lower(), "csrf_token": csrf_token(form)})
+    form = person.get("/feedback/code", follow_redirects=True).get_data(as_text=True)
+    typed = person.post("/feedback/code/enter", data={"code": short_code.lower(), "csrf_token": csrf_token(form)})
     assert typed.status_code == 303 and location(typed) == "/feedback/victim-support"
     assert person.get(link.replace("http://localhost", "")).status_code == 303
 
@@ -132,14 +132,14 @@ def test_an_english_only_service_prints_an_english_only_handout(tmp_path, clock)
 def test_feedback_given_through_the_short_code_reaches_the_case(app, client, found, case_id):
     _, _, short_code = create(client, case_id)
     person = app.test_client()
-    form = person.get("/feedback/code").get_data(as_text=True)
-    person.post("/feedback/code", data={"code": short_code.replace("-", " "), "csrf_token": csrf_token(form)})
+    form = person.get("/feedback/code", follow_redirects=True).get_data(as_text=True)
+    person.post("/feedback/code/enter", data={"code": short_code.replace("-", " "), "csrf_token": csrf_token(form)})
     ServiceUser(person).give_feedback({"treated": "5"})
     with read(found.engine) as connection:
         assert connection.execute(select(invitations.c.uses_left)).scalar_one() == 0
     again = app.test_client()
-    form = again.get("/feedback/code").get_data(as_text=True)
-    refused = again.post("/feedback/code", data={"code": short_code, "csrf_token": csrf_token(form)})
+    form = again.get("/feedback/code", follow_redirects=True).get_data(as_text=True)
+    refused = again.post("/feedback/code/enter", data={"code": short_code, "csrf_token": csrf_token(form)})
     assert refused.status_code == 404  # one use: used up, like its link
 
 

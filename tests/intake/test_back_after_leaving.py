@@ -22,7 +22,8 @@ BASE = "/feedback/victim-support"
 RECEIPT = "/feedback/receipt"
 NEUTRAL = "This page is no longer available"
 # Addresses people are given: each only marks the browser as come in and redirects (intake/arrival.py).
-DOORS = {BASE: f"{BASE}/consent", f"{RECEIPT}/": f"{RECEIPT}/check"}
+DOORS = {BASE: f"{BASE}/consent", f"{RECEIPT}/": f"{RECEIPT}/check", "/": "/start",
+         "/feedback/code": "/feedback/code/enter"}
 # Every page behind them, as Back would ask for it again.
 BEHIND = ["/consent", "/questions", "/q/treated", "/q/anything_else?change=1", "/section/safety", "/check", "/save",
           "/resume", "/staying-safe"]
@@ -78,9 +79,10 @@ def test_every_public_page_is_a_door_neutral_or_open_on_purpose(app):
     from casefeedback.intake.blueprint import OPEN_TO_ANYONE
     from casefeedback.receipts.blueprint import OPEN_TO_ANYONE as RECEIPT_OPEN
 
-    open_ones = {e for e in public_endpoints(app) if e.startswith(("intake.", "receipts."))} & (
+    open_ones = {e for e in public_endpoints(app) if e.startswith(("front.", "intake.", "receipts."))} & (
         OPEN_TO_ANYONE | RECEIPT_OPEN)
-    assert open_ones == {"intake.start", "intake.invitation", "intake.leave", "intake.code", "receipts.start"}
+    assert open_ones == {"front.start", "intake.start", "intake.invitation", "intake.leave", "intake.code",
+                         "receipts.start"}
 
 
 def test_after_leaving_every_page_back_reaches_is_neutral(app, client):

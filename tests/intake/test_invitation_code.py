@@ -20,7 +20,8 @@ from casefeedback.storage.tables import cases, invitations, submissions
 from tests.conftest import csrf_token
 from tests.helpers import ServiceUser, location
 
-CODE_PAGE = "/feedback/code"
+CODE_PAGE = "/feedback/code"  # the address on the paper: a door (intake/arrival.py)
+CODE_FORM = "/feedback/code/enter"  # the form behind it
 SHAPE = re.compile(r"^[2-9A-HJKMNP-TV-Z]{4}-[2-9A-HJKMNP-TV-Z]{4}-[2-9A-HJKMNP-TV-Z]{2}$")
 
 
@@ -35,8 +36,8 @@ def invite(found, owner_id: str, **kwargs) -> NewInvitation:
 
 
 def type_code(client, typed: str):
-    page = client.get(CODE_PAGE).get_data(as_text=True)
-    return client.post(CODE_PAGE, data={"code": typed, "csrf_token": csrf_token(page)})
+    page = client.get(CODE_PAGE, follow_redirects=True).get_data(as_text=True)
+    return client.post(CODE_FORM, data={"code": typed, "csrf_token": csrf_token(page)})
 
 
 def wrong_code() -> str:
@@ -103,11 +104,12 @@ def test_typing_the_code_opens_the_same_journey_as_the_link(app, found, staff_fa
 
 
 def test_the_code_page_is_plain_in_both_languages_and_says_where_the_code_is(client):
-    page = client.get(CODE_PAGE).get_data(as_text=True)
+    page = client.get(CODE_PAGE, follow_redirects=True).get_data(as_text=True)
     assert "Type the code from your caseworker" in page and "10 letters and numbers" in page
     assert 'href="/feedback/leave"' in page and 'autocomplete="off"' in page
-    client.get(f"{CODE_PAGE}?lang=cy")
-    welsh = client.get(CODE_PAGE).get_data(as_text=True)
+    assert f'<form method="post" action="{CODE_FORM}"' in page
+    client.get(f"{CODE_FORM}?lang=cy")
+    welsh = client.get(CODE_FORM).get_data(as_text=True)
     assert '<html lang="cy">' in welsh and "Type the code from your caseworker" not in welsh
 
 

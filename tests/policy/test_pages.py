@@ -11,11 +11,11 @@ from casefeedback.policy.roles import ROLES
 # Adding a page anyone can reach without signing in is a decision to make on
 # purpose: it changes this list, and a reviewer sees it.
 PUBLIC = {
-    "static", "health", "front.start",
+    "static", "health", "front.start", "front.give_feedback",
     "auth.sign_in", "auth.sign_in_code", "auth.sign_in_enrol",
     "intake.start", "intake.consent", "intake.questions", "intake.invitation", "intake.leave", "intake.question",
     "intake.section", "intake.check", "intake.send", "intake.save", "intake.resume", "intake.code",
-    "intake.consent_page", "intake.staying_safe",
+    "intake.code_form", "intake.consent_page", "intake.staying_safe",
     "receipts.start", "receipts.ask", "receipts.check", "receipts.overview", "receipts.download", "receipts.printable",
     "receipts.add", "receipts.add_send", "receipts.contact", "receipts.withdraw_confirm", "receipts.withdraw_send",
     "receipts.forget",
