@@ -15,7 +15,7 @@ from flask_login import current_user
 from wtforms import SelectChoice
 
 from casefeedback.admin import staffing
-from casefeedback.admin.forms import EmptyForm, MoveCasesForm, ResetForm, StaffUpdateForm, TeamForm
+from casefeedback.admin.forms import EmailForm, EmptyForm, MoveCasesForm, ResetForm, StaffUpdateForm, TeamForm
 from casefeedback.admin.staffing import NoSuchAccount, Operator, Person
 from casefeedback.auth.accounts import Team
 from casefeedback.policy.pages import role_gate
@@ -54,15 +54,17 @@ def index_page(team_form: TeamForm, status: int = 200) -> Any:
 
 
 def person_page(staff_id: str, status: int = 200, **forms: Any) -> Any:
-    """One account's page; ``forms``: a form sent back with its errors (``update``, ``move``, ``reset``)."""
+    """One account's page; ``forms``: a form sent back with its errors (``update``, ``email``, ``move``, ``reset``)."""
     person = person_or_404(staff_id)
     listing = person.listing
     update = forms.get("update") or StaffUpdateForm(formdata=None, role=listing.role, team=listing.team_id or "")
     update.team.choices = team_choices(person.teams)
+    email = forms.get("email") or EmailForm(formdata=None, email=person.email or "")
     move = forms.get("move") or MoveCasesForm(formdata=None)
     move.to.choices = [SelectChoice(p.id, f"{p.display_name} ({p.team_name or 'no team'})")
                        for p in person.colleagues]
-    return render_template("admin/staff.html", person=listing, update_form=update, move_form=move,
+    return render_template("admin/staff.html", person=listing, email=person.email, update_form=update,
+                           email_form=email, move_form=move,
                            reset_form=forms.get("reset") or ResetForm(formdata=None), form=EmptyForm(),
                            open_cases=person.open_cases, roles=ROLE_NAMES,
                            is_self=staff_id == current_user.member.id), status

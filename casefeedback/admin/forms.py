@@ -3,14 +3,31 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, SelectChoice, SelectField, StringField
-from wtforms.validators import DataRequired, Length, Optional, Regexp
+from wtforms import BooleanField, Field, SelectChoice, SelectField, StringField
+from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
+from casefeedback.admin.addresses import BadEmail, email_address
 from casefeedback.policy.roles import ROLE_NAMES
 
 
 def _roles() -> list[SelectChoice]:
     return [SelectChoice(role, name) for role, name in ROLE_NAMES.items()]
+
+
+def _plain_email(_form: FlaskForm, field: Field) -> None:
+    """Empty is allowed (no email); anything else must be a plain address, stored as checked."""
+    if not field.data:
+        field.data = None
+        return
+    try:
+        field.data = email_address(field.data)
+    except BadEmail as error:
+        raise ValidationError(str(error)) from None
+
+
+def _email_field(label: str) -> StringField:
+    return StringField(label, description="Their alerts are emailed here, as well as shown when they sign in. "
+                                          "Leave empty for no email.", validators=[_plain_email])
 
 
 class NewStaffForm(FlaskForm):  # type: ignore[misc]
@@ -22,11 +39,16 @@ class NewStaffForm(FlaskForm):  # type: ignore[misc]
     display_name = StringField("Full name", validators=[DataRequired("Enter the person's name"), Length(max=120)])
     role = SelectField("Role", choices=_roles(), validators=[DataRequired()])
     team = SelectField("Team", validators=[Optional()])
+    email = _email_field("Email for alerts (optional)")
 
 
 class StaffUpdateForm(FlaskForm):  # type: ignore[misc]
     role = SelectField("Role", choices=_roles(), validators=[DataRequired()])
     team = SelectField("Team", validators=[Optional()])
+
+
+class EmailForm(FlaskForm):  # type: ignore[misc]
+    email = _email_field("Email for alerts")
 
 
 class ResetForm(FlaskForm):  # type: ignore[misc]

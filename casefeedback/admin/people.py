@@ -1,4 +1,4 @@
-"""Staff accounts: the list, adding one, and one person's page with its changes — role and team, access, reset."""
+"""Staff accounts: the list, adding one, and one person's page with its changes: role, team, email, access, reset."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from flask import abort, flash, redirect, render_template, url_for
 
 from casefeedback.admin import staffing
 from casefeedback.admin.blueprint import bp, index_page, not_self, operator, person_or_404, person_page, team_choices
-from casefeedback.admin.forms import EmptyForm, NewStaffForm, ResetForm, StaffUpdateForm, TeamForm
+from casefeedback.admin.forms import EmailForm, EmptyForm, NewStaffForm, ResetForm, StaffUpdateForm, TeamForm
 from casefeedback.auth import accounts
 from casefeedback.auth.accounts import AccountError
 from casefeedback.auth.confirmation import confirmation_required
@@ -33,7 +33,7 @@ def new_staff() -> Any:
     try:
         staff_id = staffing.add_staff(found, operator(), username=form.username.data,
                                       display_name=form.display_name.data, role=form.role.data,
-                                      password=password, team_id=form.team.data or None)
+                                      password=password, team_id=form.team.data or None, email=form.email.data)
     except AccountError as error:
         form.username.errors.append(str(error))
         return render_template("admin/new_staff.html", form=form), 409
@@ -58,6 +58,23 @@ def update_staff(staff_id: str) -> Any:
         return person_page(staff_id, 400, update=form)
     staffing.update(services(), operator(), staff_id, role=form.role.data, team_id=form.team.data or None)
     flash("Saved. The change applies from their next click.")
+    return redirect(url_for("admin.staff_member", staff_id=staff_id), code=303)
+
+
+@bp.route("/staff/<staff_id>/email", methods=["POST"])
+@confirmation_required(back="admin.staff_member")
+def set_staff_email(staff_id: str) -> Any:
+    not_self(staff_id)
+    form = EmailForm()
+    if not form.validate_on_submit():
+        return person_page(staff_id, 400, email=form)
+    try:
+        change = staffing.set_email(services(), operator(), staff_id, form.email.data)
+    except staffing.NoSuchAccount:
+        abort(404)
+    flash({None: "Nothing changed.", "added": "Saved. Their alerts are now emailed too.",
+           "removed": "Saved. Their alerts are no longer emailed; the old address is told, if email is set up.",
+           "changed": "Saved. The old address is told of the change, if email is set up."}[change])
     return redirect(url_for("admin.staff_member", staff_id=staff_id), code=303)
 
 

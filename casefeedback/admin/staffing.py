@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection
+from sqlalchemy import update as sql_update
 
+from casefeedback.admin.addresses import email_address, tell_old_address
 from casefeedback.audit import AuditEvent
 from casefeedback.audit.actions import Action
 from casefeedback.auth import accounts
@@ -24,6 +26,7 @@ from casefeedback.casework import cases
 from casefeedback.policy.roles import CASE_HOLDER_ROLES
 from casefeedback.services import Services
 from casefeedback.storage.engine import read, write
+from casefeedback.storage.tables import staff
 
 
 class NoSuchAccount(AccountError):
@@ -61,6 +64,7 @@ class Person:
     everyone: list[StaffListing]
     colleagues: list[StaffListing]  # active case holders other than this person
     open_cases: int
+    email: str | None  # where their alerts go; None: the in-app inbox only
 
 
 def _audit(found: Services, connection: Connection, by: Operator, action: Action, staff_id: str | None = None,
@@ -98,12 +102,12 @@ def teams(found: Services) -> list[Team]:
 
 def person(found: Services, staff_id: str) -> Person:
     with read(found.engine) as connection:
-        _existing(connection, staff_id)
+        row = _existing(connection, staff_id)
         everyone = accounts.list_staff(connection)
         listing = next(p for p in everyone if p.id == staff_id)
         colleagues = [p for p in everyone if p.enabled and p.role in CASE_HOLDER_ROLES and p.id != staff_id]
         return Person(listing, accounts.list_teams(connection), everyone, colleagues,
-                      cases.case_counts_by_owner(connection).get(staff_id, 0))
+                      cases.case_counts_by_owner(connection).get(staff_id, 0), row.email)
 
 
 def account_id(found: Services, username: str) -> str | None:
@@ -123,14 +127,21 @@ def add_team(found: Services, by: Operator, name: str) -> str:
 
 
 def add_staff(found: Services, by: Operator, *, username: str, display_name: str, role: str, password: str,
-              team_id: str | None = None, team_name: str | None = None) -> str:
-    """A new account; it sets up its second factor at its first sign-in. ``team_name``: a team, created if new."""
+              team_id: str | None = None, team_name: str | None = None, email: str | None = None) -> str:
+    """A new account; it sets up its second factor at its first sign-in. ``team_name``: a team, created if new.
+
+    ``email``: where its alerts go (BadEmail if not a plain address); never in the audit detail.
+    """
+    address = email_address(email) if email else None
     with write(found.engine) as connection:
         if team_name:
             team_id = accounts.ensure_team(connection, team_name)
         staff_id = accounts.add_staff(connection, username=username, display_name=display_name, role=role,
-                                      password=password, now=found.clock(), team_id=team_id)
-        _audit(found, connection, by, Action.STAFF_ADD, staff_id, role=role)
+                                      password=password, now=found.clock(), team_id=team_id, email=address)
+        if address:
+            _audit(found, connection, by, Action.STAFF_ADD, staff_id, role=role, email="added")
+        else:
+            _audit(found, connection, by, Action.STAFF_ADD, staff_id, role=role)
     return staff_id
 
 
@@ -142,6 +153,27 @@ def update(found: Services, by: Operator, staff_id: str, *, role: str, team_id: 
         accounts.set_team(connection, staff_id, team_id)
         _audit(found, connection, by, Action.STAFF_UPDATE, staff_id, role=role, previous_role=person.role,
                team=team_id, previous_team=person.team_id)
+
+
+def set_email(found: Services, by: Operator, staff_id: str, email: str | None) -> str | None:
+    """Set (or, with None, clear) where a person's alerts go; returns what changed: "added", "changed", "removed".
+
+    None when nothing changed. BadEmail if not a plain address. The old address,
+    if there was one, is told once the change is saved (see ``addresses``).
+    """
+    address = email_address(email) if email else None
+    with write(found.engine) as connection:
+        old = _existing(connection, staff_id).email
+        if old == address:
+            return None
+        change = "added" if old is None else ("removed" if address is None else "changed")
+        connection.execute(sql_update(staff).where(staff.c.id == staff_id).values(email=address))
+        _audit(found, connection, by, Action.STAFF_UPDATE, staff_id, email=change)
+    if old is not None:
+        # After the commit: an SMTP round trip must not hold the write lock, and a
+        # notice that cannot be sent must not undo the change (it is logged).
+        tell_old_address(found.config, old, found.clock())
+    return change
 
 
 def set_enabled(found: Services, by: Operator, staff_id: str, enabled: bool) -> None:

@@ -64,6 +64,21 @@ def send_email(config: Config, to: str, notice: Notice) -> None:
         f"{what}.\n\nReference: {notice.reference}\nSeverity: {notice.severity}\nService: {notice.service}\n"
         f"Please acknowledge by: {notice.deadline_text()}\n\nSign in to see it and acknowledge it:\n{notice.link}\n\n"
         "If nobody acknowledges it in time, it goes to the next person on the list.\n")
+    _deliver(config, message)
+
+
+def send_plain_email(config: Config, to: str, subject: str, body: str) -> None:
+    """A short plain notice about the account itself (never about an alert or a case); DeliveryFailed if not sent."""
+    message = EmailMessage()
+    message["Subject"] = subject
+    message["From"] = config.smtp_from
+    message["To"] = to
+    message["Message-ID"] = make_msgid(domain="casefeedback")
+    message.set_content(body)
+    _deliver(config, message)
+
+
+def _deliver(config: Config, message: EmailMessage) -> None:
     try:
         with _connect(config) as server:
             if config.smtp_username and config.smtp_password:

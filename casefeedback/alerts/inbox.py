@@ -4,6 +4,10 @@ Acknowledging stops escalation (and cancels notifications still waiting to be
 retried). Resolving needs an outcome, sealed at once like an answer and opened
 only after the access decision (the organisation policy's ``[outcomes]``), with
 an audit event either way. Every step is audited.
+
+Who may open an alert, acknowledge or resolve it is the rule's declared ``act``
+(``policy/alert_access.py``), or having been told of it; anyone else is answered
+exactly as if the alert did not exist, and their attempt to act is audited.
 """
 
 from __future__ import annotations
@@ -20,9 +24,9 @@ from casefeedback.audit import AuditEvent
 from casefeedback.audit.actions import Action
 from casefeedback.auth.sessions import StaffMember
 from casefeedback.crypto.envelope import IntegrityFailure, SealedField, SubmissionSealer, WrappedDataKey, open_field
+from casefeedback.policy.alert_access import ALWAYS_ACT, may_act_on_alert
 from casefeedback.policy.decisions import AccessGrant, Actor, CaseFacts, decide
 from casefeedback.policy.model import OUTCOME_CLASS
-from casefeedback.policy.relations import RELATION_NAMES, holds_any
 from casefeedback.services import Services
 from casefeedback.storage.engine import read, write
 from casefeedback.storage.tables import alert_notifications, alert_recipients, alerts, cases, staff
@@ -60,9 +64,17 @@ class AlertView:
 
     @property
     def state(self) -> str:
+        """open, stranded (nobody left in its chain to tell, still unacknowledged), acknowledged or resolved."""
         if self.resolved_at:
             return "resolved"
-        return "acknowledged" if self.acknowledged_at else "open"
+        if self.acknowledged_at:
+            return "acknowledged"
+        # Not one more open row: nobody else will be told, so whoever reads it must act.
+        return "stranded" if self.exhausted_at else "open"
+
+    @property
+    def awaits_acknowledgement(self) -> bool:
+        return self.state in ("open", "stranded")
 
 
 def _views(connection: Connection, *where: object) -> list[AlertView]:
@@ -85,9 +97,10 @@ def _told(member_id: str) -> object:
 
 
 def inbox(found: Services, member: StaffMember) -> list[AlertView]:
-    """Every alert this person was told of (open ones first)."""
+    """Every alert this person was told of and may act on (open ones first)."""
     with read(found.engine) as connection:
-        return _views(connection, _told(member.id))
+        views = _views(connection, _told(member.id))
+        return [view for view in views if _may_see(found, connection, member, view, told=True)]
 
 
 def open_count(found: Services, member_id: str) -> int:
@@ -112,23 +125,41 @@ def for_case(found: Services, case_id: str) -> list[AlertView]:
 
 
 def find(found: Services, member: StaffMember, reference: str) -> AlertView:
-    """One alert, if this person was told of it, holds a relation to its case, or is a duty manager."""
+    """One alert, if the policy lets this person act on it (``may_act_on_alert``); else as if there were none."""
     with read(found.engine) as connection:
         views = _views(connection, alerts.c.reference == reference)
-        if not views or not _may_see(connection, member, views[0]):
+        if not views or not _may_see(found, connection, member, views[0]):
             raise NoSuchAlert()
         return views[0]
 
 
-def _may_see(connection: Connection, member: StaffMember, view: AlertView) -> bool:
-    # Deliberately broad: told of the alert, or holding ANY relation (not only those that
-    # see a case: a team member too) to its case; the duty manager holds theirs
-    # without one. Narrowing it is a decision of its own, to be made in policy/.
-    if holds_any(_actor(member), _case(connection, view.case_id), RELATION_NAMES):
-        return True
-    told = connection.execute(select(alert_recipients.c.staff_id).where(
-        alert_recipients.c.alert_id == view.id, alert_recipients.c.staff_id == member.id)).first()
-    return told is not None
+def _may_see(found: Services, connection: Connection, member: StaffMember, view: AlertView, *,
+             told: bool | None = None) -> bool:
+    if told is None:
+        told = connection.execute(select(alert_recipients.c.staff_id).where(
+            alert_recipients.c.alert_id == view.id, alert_recipients.c.staff_id == member.id)).first() is not None
+    return may_act_on_alert(_actor(member), _case(connection, view.case_id), _act(found, view), told=told)
+
+
+def _act(found: Services, view: AlertView) -> tuple[str, ...]:
+    """The rule's declared ``act``; a rule since removed from the policy keeps only those who always act."""
+    policy = found.policies.service(view.service_id)
+    rule = next((r for r in policy.alerts if r.id == view.rule_id), None) if policy else None
+    return rule.act if rule else ALWAYS_ACT
+
+
+def _permitted(found: Services, connection: Connection, member: StaffMember, reference: str,
+               attempt: Action) -> AlertView | None:
+    """The alert to act on, or None; a refused attempt on an alert that exists is audited."""
+    views = _views(connection, alerts.c.reference == reference)
+    if not views:
+        return None
+    if not _may_see(found, connection, member, views[0]):
+        found.audit.append(connection, AuditEvent(
+            action=attempt, outcome="denied", actor_id=member.id, actor_role=member.role, object_type="alert",
+            object_id=views[0].id, detail={"reason": "no_alert_relation"}))
+        return None
+    return views[0]
 
 
 def _actor(member: StaffMember) -> Actor:
@@ -142,19 +173,27 @@ def _case(connection: Connection, case_id: str | None) -> CaseFacts | None:
 
 def acknowledge(found: Services, member: StaffMember, reference: str) -> bool:
     """Acknowledge: escalation stops. False if someone already had (nothing changes)."""
-    view = find(found, member, reference)
     now = found.clock()
     with write(found.engine) as connection:
-        done = connection.execute(alerts.update().where(alerts.c.id == view.id, alerts.c.acknowledged_at.is_(None))
-                                  .values(acknowledged_at=now, acknowledged_by=member.id, deadline_at=None))
-        if done.rowcount != 1:
-            return False
-        connection.execute(alert_notifications.update().where(
-            alert_notifications.c.alert_id == view.id, alert_notifications.c.status == "pending")
-            .values(status="cancelled"))
-        found.audit.append(connection, AuditEvent(
-            action=Action.ALERT_ACKNOWLEDGE, outcome="acknowledged", actor_id=member.id, actor_role=member.role,
-            object_type="alert", object_id=view.id, detail={"case": view.case_id or "", "step": view.step}))
+        view = _permitted(found, connection, member, reference, Action.ALERT_ACKNOWLEDGE)
+        changed = view is not None and _acknowledge(found, connection, member, view, now)
+    if view is None:
+        raise NoSuchAlert()
+    return changed
+
+
+def _acknowledge(found: Services, connection: Connection, member: StaffMember, view: AlertView,
+                 now: datetime) -> bool:
+    done = connection.execute(alerts.update().where(alerts.c.id == view.id, alerts.c.acknowledged_at.is_(None))
+                              .values(acknowledged_at=now, acknowledged_by=member.id, deadline_at=None))
+    if done.rowcount != 1:
+        return False
+    connection.execute(alert_notifications.update().where(
+        alert_notifications.c.alert_id == view.id, alert_notifications.c.status == "pending")
+        .values(status="cancelled"))
+    found.audit.append(connection, AuditEvent(
+        action=Action.ALERT_ACKNOWLEDGE, outcome="acknowledged", actor_id=member.id, actor_role=member.role,
+        object_type="alert", object_id=view.id, detail={"case": view.case_id or "", "step": view.step}))
     return True
 
 
@@ -165,34 +204,46 @@ def resolve(found: Services, member: StaffMember, reference: str, outcome: str) 
         raise AlertError("Write what was done before resolving the alert.")
     if len(text) > MAX_OUTCOME:
         raise AlertError(f"The outcome can be up to {MAX_OUTCOME} characters. Please shorten it.")
-    view = find(found, member, reference)
     now = found.clock()
+    with write(found.engine) as connection:
+        view = _permitted(found, connection, member, reference, Action.ALERT_RESOLVE)
+        if view is not None:
+            _resolve(found, connection, member, view, text, now)
+    if view is None:
+        raise NoSuchAlert()
+
+
+def _resolve(found: Services, connection: Connection, member: StaffMember, view: AlertView, text: str,
+             now: datetime) -> None:
     sealer = SubmissionSealer(found.keyring, view.id)
     sealed = sealer.seal(table=TABLE, row_id=view.id, field_id=FIELD, field_class=OUTCOME_CLASS, plaintext=text)
     (key,) = sealer.wrapped_keys()
-    with write(found.engine) as connection:
-        done = connection.execute(alerts.update().where(alerts.c.id == view.id, alerts.c.resolved_at.is_(None))
-                                  .values(resolved_at=now, resolved_by=member.id, data_key_id=key.id,
-                                          kek_id=key.kek_id, wrapped_key=key.wrapped, ciphertext=sealed.ciphertext,
-                                          deadline_at=None,
-                                          acknowledged_at=func.coalesce(alerts.c.acknowledged_at, now),
-                                          acknowledged_by=func.coalesce(alerts.c.acknowledged_by, member.id)))
-        if done.rowcount != 1:
-            raise AlertError("This alert has already been resolved.")
-        connection.execute(alert_notifications.update().where(
-            alert_notifications.c.alert_id == view.id, alert_notifications.c.status == "pending")
-            .values(status="cancelled"))
-        found.audit.append(connection, AuditEvent(
-            action=Action.ALERT_RESOLVE, outcome="resolved", actor_id=member.id, actor_role=member.role,
-            object_type="alert", object_id=view.id, field_class=OUTCOME_CLASS, detail={"case": view.case_id or ""}))
+    done = connection.execute(alerts.update().where(alerts.c.id == view.id, alerts.c.resolved_at.is_(None))
+                              .values(resolved_at=now, resolved_by=member.id, data_key_id=key.id,
+                                      kek_id=key.kek_id, wrapped_key=key.wrapped, ciphertext=sealed.ciphertext,
+                                      deadline_at=None,
+                                      acknowledged_at=func.coalesce(alerts.c.acknowledged_at, now),
+                                      acknowledged_by=func.coalesce(alerts.c.acknowledged_by, member.id)))
+    if done.rowcount != 1:
+        raise AlertError("This alert has already been resolved.")
+    connection.execute(alert_notifications.update().where(
+        alert_notifications.c.alert_id == view.id, alert_notifications.c.status == "pending")
+        .values(status="cancelled"))
+    found.audit.append(connection, AuditEvent(
+        action=Action.ALERT_RESOLVE, outcome="resolved", actor_id=member.id, actor_role=member.role,
+        object_type="alert", object_id=view.id, field_class=OUTCOME_CLASS, detail={"case": view.case_id or ""}))
 
 
 def read_outcome(found: Services, member: StaffMember, view: AlertView) -> tuple[str, str | None]:
-    """("open", text), ("withheld", None) or ("unreadable", None): one decision, one audit event."""
+    """("open", text), ("withheld", None) or ("unreadable", None): one decision, one audit event.
+
+    Only for someone who may act on the alert (``NoSuchAlert`` otherwise), then the field decision."""
     actor = _actor(member)
     event: dict[str, Any] = {"actor_id": member.id, "actor_role": member.role, "object_type": "alert",
                              "object_id": view.id, "field_class": OUTCOME_CLASS, "purpose": "casework"}
     with write(found.engine) as connection:
+        if not _may_see(found, connection, member, view):
+            raise NoSuchAlert()
         row = connection.execute(select(alerts).where(alerts.c.id == view.id)).one()
         if row.ciphertext is None:
             return "none", None

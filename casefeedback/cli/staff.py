@@ -1,4 +1,4 @@
-"""Managing staff accounts: add, disable, reset, list. Every change is audited (actor "cli")."""
+"""Managing staff accounts: add, update, disable, reset, list. Every change is audited (actor "cli")."""
 
 from __future__ import annotations
 
@@ -45,9 +45,11 @@ def _account_id(found: Services, username: str) -> str:
 @click.option("--name", "display_name", required=True, help="Full name, as colleagues know it.")
 @click.option("--role", required=True)
 @click.option("--team", default=None, help="Team name (created if new).")
+@click.option("--email", default=None, metavar="ADDRESS", help="Where their alerts are emailed (if SMTP is set up).")
 @click.password_option(envvar="CASEFEEDBACK_NEW_PASSWORD")
 @fail_clearly
-def staff_add(username: str, display_name: str, role: str, team: str | None, password: str) -> None:
+def staff_add(username: str, display_name: str, role: str, team: str | None, email: str | None,
+              password: str) -> None:
     """Add a staff account (password prompted, or from CASEFEEDBACK_NEW_PASSWORD).
 
     The person sets up their authenticator app (scanning a QR code) at their first sign-in.
@@ -56,8 +58,30 @@ def staff_add(username: str, display_name: str, role: str, team: str | None, pas
 
     with _staffing() as found:
         staffing.add_staff(found, staffing.COMMAND_LINE, username=username, display_name=display_name, role=role,
-                           password=password, team_name=team)
+                           password=password, team_name=team, email=email)
     click.echo(f"Added {role} {username}. At their first sign-in they set up an authenticator app.")
+
+
+@staff.command("update")
+@click.argument("username")
+@click.option("--email", default=None, metavar="ADDRESS", help="Where their alerts are emailed (if SMTP is set up).")
+@click.option("--no-email", is_flag=True, help="Stop emailing their alerts (the in-app inbox still has them).")
+@fail_clearly
+def staff_update(username: str, email: str | None, no_email: bool) -> None:
+    """Change an account's email address for alerts; the old address, if any, is told of the change."""
+    from casefeedback.admin import staffing
+
+    if (email is None) == (not no_email):
+        raise CommandError("say what to change: --email ADDRESS, or --no-email (not both)")
+    if email is not None and not email.strip():
+        raise CommandError("to stop emailing their alerts, use --no-email")
+    with _staffing() as found:
+        change = staffing.set_email(found, staffing.COMMAND_LINE, _account_id(found, username),
+                                    None if no_email else email)
+    if change is None:
+        click.echo(f"Nothing changed: {username} already had that email address.")
+    else:
+        click.echo(f"Email address {change} for {username}.")
 
 
 @staff.command("disable")

@@ -5,12 +5,14 @@ from __future__ import annotations
 import re
 from typing import cast
 
+from casefeedback.policy.alert_access import default_act
 from casefeedback.policy.model import SEVERITIES, AlertCondition, AlertRule, Question, Severity
 from casefeedback.policy.reader import Declared, Reader, Table, expected, quote
 
 __all__ = ["read_alerts"]
 
-_ALERT_KEYS = ("id", "when", "severity", "acknowledge_within", "escalate", "message", "delivery_attempts")
+_ALERT_KEYS = ("id", "when", "severity", "acknowledge_within", "escalate", "message", "delivery_attempts",
+               "act")
 _WHEN_KEYS = ("question", "equals", "one_of", "matches", "score")
 _MATCHERS = ("equals", "one_of", "matches", "score")
 _SCORE_KEYS = ("questions", "at_least")
@@ -47,8 +49,14 @@ def _alert(r: Reader, path: str, table: Table, declared: Declared) -> AlertRule 
     # How often each email or webhook is tried, with growing waits, before it is listed
     # as undeliverable and the alert goes on at once to the next person in escalate.
     attempts = r.integer(table, path, "delivery_attempts", default=8, minimum=1, maximum=50)
+    # Who may open the alert and act on it: it reveals a case and a person in danger,
+    # so sharing a team is not enough unless the policy says so.
+    act = r.relations(table, path, "act") if "act" in table else ()
+    if act is not None and "act" in table and not act:
+        r.problem(f"{path}.act", "must name at least one relation")
+        act = None
     if alert_id is None or when is None or severity is None or acknowledge is None or not escalate \
-            or attempts is None:
+            or attempts is None or act is None:
         return None
     return AlertRule(
         id=alert_id,
@@ -58,6 +66,7 @@ def _alert(r: Reader, path: str, table: Table, declared: Declared) -> AlertRule 
         escalate=escalate,
         message=message or {},
         delivery_attempts=attempts,
+        act=act or default_act(escalate),
     )
 
 

@@ -196,6 +196,9 @@ class AlertRule:
     # How many times each notification is tried before it goes to the
     # dead-letter list (and the alert moves on to the next person at once).
     delivery_attempts: int = 8
+    # Who may see and act on the alert (open it, acknowledge, resolve), besides whoever
+    # was actually told of it. The loader resolves the default (escalate + duty_manager).
+    act: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from casefeedback.alerts.escalation import escalate_due
 from casefeedback.storage.engine import read
 from casefeedback.storage.tables import alerts
 from tests.alerts.support import all_alerts, told
@@ -82,3 +83,25 @@ def test_adding_more_to_a_receipt_raises_alerts_too(app, client, found, team):
     (alert,) = all_alerts(found)
     assert alert.rule_id == "harm-words-narrative" and alert.case_id == case_id
     assert told(found, alert.id) == [(team.owner.id, 0, "case_owner")]
+
+
+def test_an_alert_with_nobody_left_to_tell_is_marked_as_such(app, found, team, clock):
+    feedback(app, found, team.case_id, team.owner.id, {"safe_now": "no"})
+    (alert,) = all_alerts(found)
+    for _step in range(4):
+        clock.advance(minutes=15, seconds=1)
+        escalate_due(found)
+    (alert,) = all_alerts(found)
+    assert alert.exhausted_at is not None and alert.deadline_at is None
+    since = f"overdue since {alert.exhausted_at.strftime('%d %B %Y, %H:%M')} UTC"
+    duty = team.duty
+    assert duty.auth.sign_in(duty.username, duty.password).status_code == 302  # the clock outran the session
+    inbox = duty.get("/alerts/").get_data(as_text=True)
+    assert 'data-state="stranded"' in inbox and "Nobody left to tell" in inbox and since in inbox
+    assert "–</td>" not in inbox
+    page = duty.get(f"/alerts/a/{alert.reference}").get_data(as_text=True)
+    assert "Nobody left to tell" in page and since in page and 'data-state="stranded"' in page
+    assert "Acknowledge: I am dealing with this" in page
+    assert duty.form_post(f"/alerts/a/{alert.reference}", f"/alerts/a/{alert.reference}/acknowledge").status_code == 303
+    after = duty.get("/alerts/").get_data(as_text=True)
+    assert 'data-state="acknowledged"' in after and "Nobody left to tell" not in after

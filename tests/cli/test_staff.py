@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -68,3 +69,40 @@ def test_mistakes_are_one_clear_line_and_exit_1(instance, args, message):
     assert result.returncode == 1
     assert result.stderr.startswith("casefeedback: ") and message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_add_and_update_an_email_address(tmp_path):
+    from tests.alerts.support import SMTPServer
+
+    instance = tmp_path / "instance"
+    assert run("init", instance=instance).returncode == 0
+    smtp = SMTPServer()
+    smtp.start()
+    try:
+        mail = {"CASEFEEDBACK_SMTP_HOST": "127.0.0.1", "CASEFEEDBACK_SMTP_PORT": str(smtp.port),
+                "CASEFEEDBACK_SMTP_SECURITY": "none", "CASEFEEDBACK_SMTP_TIMEOUT": "2"}
+        added = run("staff", "add", "--username", "dana", "--name", "Dana Duty", "--role", "duty_manager",
+                    "--email", "dana@Example.org", instance=instance, CASEFEEDBACK_NEW_PASSWORD=PASSWORD, **mail)
+        assert added.returncode == 0, added.stderr
+        refused = run("staff", "update", "dana", "--email", "a@b\r\nBcc: x@y", instance=instance, **mail)
+        assert refused.returncode != 0 and "plain email address" in refused.stderr
+        assert "x@y" not in refused.stderr
+        changed = run("staff", "update", "dana", "--email", "dana.new@example.org", instance=instance, **mail)
+        assert changed.returncode == 0, changed.stderr
+        assert query(instance, select(staff.c.email).where(staff.c.username == "dana")) == [("dana.new@example.org",)]
+        (notice,) = smtp.mailbox.to("dana@example.org")
+        assert "If this was not you" in notice.get_payload(decode=True).decode()
+        # Without SMTP the change is still made; the notice is skipped, and no log line names an address.
+        removed = run("staff", "update", "dana", "--no-email", instance=instance)
+        assert removed.returncode == 0, removed.stderr
+        assert "example.org" not in removed.stderr + removed.stdout
+        assert query(instance, select(staff.c.email).where(staff.c.username == "dana")) == [(None,)]
+        assert run("staff", "update", "dana", instance=instance).returncode != 0
+    finally:
+        smtp.stop()
+    rows = query(instance, select(audit_events.c.action, audit_events.c.detail)
+                 .where(audit_events.c.actor_role == "cli"))
+    assert [(r.action, json.loads(r.detail)) for r in rows] == [
+        ("staff.add", {"role": "duty_manager", "email": "added"}), ("staff.update", {"email": "changed"}),
+        ("staff.update", {"email": "removed"})]
+    assert "example" not in str(rows)

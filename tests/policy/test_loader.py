@@ -989,3 +989,34 @@ def test_any_broken_line_gives_problems_never_a_crash() -> None:
             except PolicyError as error:
                 assert error.problems
                 assert all(p.file == P and p.key and p.message for p in error.problems)
+
+
+# --- who may act on an alert -------------------------------------------------------------------
+
+
+def test_alert_act_defaults_to_the_escalation_chain_and_the_duty_manager() -> None:
+    policy = load_policy_file(write(MINIMAL + alert('{ question = "ok", equals = "no" }',
+                                                    escalate='["case_owner", "team_supervisor"]')))
+    assert policy.alerts[0].act == ("case_owner", "team_supervisor", "duty_manager")
+    chained = load_policy_file(write(MINIMAL + alert('{ question = "ok", equals = "no" }',
+                                                     escalate='["duty_manager", "case_owner"]')))
+    assert chained.alerts[0].act == ("duty_manager", "case_owner")
+
+
+def test_alert_act_may_be_declared() -> None:
+    policy = load_policy_file(write(MINIMAL + alert('{ question = "ok", equals = "no" }',
+                                                    act='["case_owner", "team_member"]')))
+    assert policy.alerts[0].act == ("case_owner", "team_member")
+
+
+@pytest.mark.parametrize(
+    ("act", "expected"),
+    [
+        ('["case_owner", "owner"]', f'alerts[0].act[1]: "owner" is not a relation; expected one of: {RELATIONS}'),
+        ('["case_owner", "case_owner"]', 'alerts[0].act[1]: "case_owner" is listed twice'),
+        ("[]", "alerts[0].act: must name at least one relation"),
+        ('"case_owner"', "alerts[0].act: must be a list of strings"),
+    ],
+)
+def test_alert_act_mistakes(act: str, expected: str) -> None:
+    assert minimal_problems(extra=alert('{ question = "ok", equals = "no" }', act=act)) == [f"{P}: {expected}"]
