@@ -30,21 +30,42 @@ def _hold_running_lock(state: BlueprintSetupState) -> None:
     weakref.finalize(state.app, release, fd)
 
 
-def _day(name: str) -> datetime | None:
+DATE_FORMAT = "as YYYY-MM-DD, for example 2026-11-30"
+DATE_LABELS = {"since": "'from'", "until": "'to'"}
+
+
+def _day(name: str, errors: dict[str, str]) -> datetime | None:
     text = request.args.get(name, "").strip()
     if not text:
         return None
     try:
         return datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=UTC)
     except ValueError:
-        abort(400)
+        errors[name] = f"Enter the {DATE_LABELS[name]} date {DATE_FORMAT}"
+        return None
 
 
-def filters() -> Filters:
-    """The search filters in the query string, each cut short; a day that is not a date is a 400."""
-    until = _day("until")
+def read_filters() -> tuple[Filters, dict[str, str]]:
+    """The search filters in the query string, each cut short, and what is wrong with the dates by field."""
+    errors: dict[str, str] = {}
+    since, until = _day("since", errors), _day("until", errors)
+    if since and until and until < since:
+        errors["until"] = "The 'to' date must be on or after the 'from' date"
     return Filters(staff=request.args.get("staff", "").strip()[:64] or None,
                    case_id=request.args.get("case", "").strip()[:36] or None,
                    action=request.args.get("action", "").strip()[:64] or None,
-                   since=_day("since"), until=until + timedelta(days=1) if until else None,
-                   flagged_only=request.args.get("flagged") == "1")
+                   since=since, until=until + timedelta(days=1) if until else None,
+                   flagged_only=request.args.get("flagged") == "1"), errors
+
+
+def filters() -> Filters:
+    """The search filters for a request with no page to explain itself on (an export): bad dates are a 400."""
+    wanted, errors = read_filters()
+    if errors:
+        abort(400)
+    return wanted
+
+
+def typed() -> dict[str, str]:
+    """The filters as typed, to keep in the form and in every paging and export link."""
+    return {k: request.args[k][:64] for k in FILTER_ARGS if request.args.get(k)}

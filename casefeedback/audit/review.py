@@ -31,7 +31,7 @@ from casefeedback.audit.actions import Action
 from casefeedback.auth.sessions import StaffMember
 from casefeedback.services import Services
 from casefeedback.storage.dialect import json_field
-from casefeedback.storage.engine import read, write
+from casefeedback.storage.engine import write
 from casefeedback.storage.tables import audit_events, cases, staff, submissions
 
 WORKING_DAYS = range(0, 5)  # Monday to Friday
@@ -45,7 +45,6 @@ FLAGS = {"break_glass": "Break-glass", "outside_hours": "Read outside working ho
          "not_assigned": "Read a case not assigned to them"}
 COLUMNS = ("seq", "at", "actor_id", "actor_username", "actor_role", "action", "object_type", "object_id",
            "field_class", "purpose", "outcome", "case_id", "flags", "detail", "mac")
-PAGE = 200
 MAX_EXPORT = 1_000_000
 
 
@@ -85,6 +84,38 @@ class ReviewRow:
     def as_dict(self) -> dict[str, Any]:
         return {name: (";".join(self.flags) if name == "flags" else getattr(self, name)) for name in COLUMNS}
 
+    def detail_lines(self) -> list[tuple[str, str]]:
+        """The detail (counts, reasons, ids) as key/value pairs for people to read, nested keys dotted."""
+        try:
+            loaded = json.loads(self.detail)
+        except ValueError:
+            return [("detail", self.detail)] if self.detail else []
+        if not isinstance(loaded, dict):
+            return [] if loaded is None else [("detail", _plain(loaded))]
+        return _lines(loaded, "")
+
+
+def _lines(detail: dict[str, Any], prefix: str) -> list[tuple[str, str]]:
+    lines: list[tuple[str, str]] = []
+    for key, value in detail.items():
+        if isinstance(value, dict) and value:
+            lines += _lines(value, f"{prefix}{key}.")
+        else:
+            lines.append((f"{prefix}{key}", _plain(value)))
+    return lines
+
+
+def _plain(value: Any) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | tuple):
+        return ", ".join(_plain(v) for v in value) or "none"
+    if isinstance(value, dict):
+        return "none"  # an empty mapping; a full one is spread over lines
+    return str(value)
+
 
 def timestamp(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
@@ -98,7 +129,7 @@ def _case_clause(connection: Connection, case_id: str) -> ColumnElement[bool]:
     return or_(*clauses)
 
 
-def _where(connection: Connection, filters: Filters) -> list[ColumnElement[bool]]:
+def match_clauses(connection: Connection, filters: Filters) -> list[ColumnElement[bool]]:
     where: list[ColumnElement[bool]] = []
     if filters.staff:
         ids = list(connection.execute(select(staff.c.id).where(or_(staff.c.username == filters.staff,
@@ -116,34 +147,6 @@ def _where(connection: Connection, filters: Filters) -> list[ColumnElement[bool]
     return where
 
 
-def search(connection: Connection, filters: Filters, *, before_seq: int | None = None,
-           limit: int = PAGE) -> list[ReviewRow]:
-    """Newest first; ``before_seq`` pages back. With ``flagged_only``, scans until ``limit`` flagged rows."""
-    where = _where(connection, filters)
-    found: list[ReviewRow] = []
-    cursor = before_seq
-    while len(found) < limit:
-        query = select(audit_events).where(*where)
-        if cursor is not None:
-            query = query.where(audit_events.c.seq < cursor)
-        batch = _rows(connection.execute(query.order_by(audit_events.c.seq.desc()).limit(limit * 4 if
-                                                                                         filters.flagged_only
-                                                                                         else limit)))
-        if not batch:
-            break
-        flag(connection, batch)
-        found += [r for r in batch if r.flags] if filters.flagged_only else batch
-        cursor = batch[-1].seq
-        if not filters.flagged_only:
-            break
-    return found[:limit]
-
-
-def search_log(found: Services, filters: Filters, *, before_seq: int | None = None) -> list[ReviewRow]:
-    with read(found.engine) as connection:
-        return search(connection, filters, before_seq=before_seq)
-
-
 def case_history(found: Services, auditor: StaffMember, case_id: str) -> list[ReviewRow]:
     """A case's history for an auditor; looking is itself audited (who watched whom is evidence too)."""
     with write(found.engine) as connection:
@@ -156,13 +159,13 @@ def case_history(found: Services, auditor: StaffMember, case_id: str) -> list[Re
 
 def history(connection: Connection, case_id: str) -> list[ReviewRow]:
     """Every event touching a case, its submissions and their fields, oldest first."""
-    rows = _rows(connection.execute(select(audit_events).where(_case_clause(connection, case_id))
+    rows = review_rows(connection.execute(select(audit_events).where(_case_clause(connection, case_id))
                                     .order_by(audit_events.c.seq)))
     flag(connection, rows)
     return rows
 
 
-def _rows(result: Iterable[Any]) -> list[ReviewRow]:
+def review_rows(result: Iterable[Any]) -> list[ReviewRow]:
     return [ReviewRow(r.seq, r.at, r.actor_id, None, r.actor_role, r.action, r.object_type, r.object_id,
                       r.field_class, r.purpose, r.outcome, r.detail, r.mac) for r in result]
 
@@ -240,7 +243,7 @@ def _bursts(connection: Connection, reads: Sequence[ReviewRow]) -> set[int]:
     start = min(r.at for r in reads)
     since = timestamp(datetime.fromisoformat(start.replace("Z", "+00:00")) - BURST_WINDOW)
     until = max(r.at for r in reads)
-    around = _rows(connection.execute(select(audit_events).where(
+    around = review_rows(connection.execute(select(audit_events).where(
         audit_events.c.action.in_(READ_ACTIONS), audit_events.c.outcome == "allowed",
         audit_events.c.actor_id.in_({r.actor_id for r in reads}), audit_events.c.at >= since,
         audit_events.c.at <= until).order_by(audit_events.c.seq)))
@@ -262,8 +265,8 @@ def _bursts(connection: Connection, reads: Sequence[ReviewRow]) -> set[int]:
 
 
 def export_rows(connection: Connection, filters: Filters, up_to_seq: int) -> list[ReviewRow]:
-    where = _where(connection, filters)
-    rows = _rows(connection.execute(select(audit_events).where(audit_events.c.seq <= up_to_seq, *where)
+    where = match_clauses(connection, filters)
+    rows = review_rows(connection.execute(select(audit_events).where(audit_events.c.seq <= up_to_seq, *where)
                                     .order_by(audit_events.c.seq).limit(MAX_EXPORT)))
     for start in range(0, len(rows), 5000):
         flag(connection, rows[start:start + 5000])

@@ -7,19 +7,21 @@ from typing import Any
 from flask import render_template, request
 from flask_login import current_user
 
-from casefeedback.audit.blueprint import FILTER_ARGS, bp, filters
-from casefeedback.audit.review import FLAGS, PAGE, case_history, search_log
+from casefeedback.audit.blueprint import bp, read_filters, typed
+from casefeedback.audit.paging import search_page
+from casefeedback.audit.review import FLAGS, case_history
 from casefeedback.services import services
 
 
 @bp.route("/", methods=["GET"])
 def search_view() -> Any:
-    wanted = filters()
-    rows = search_log(services(), wanted, before_seq=request.args.get("before", type=int))
-    older = rows[-1].seq if len(rows) == PAGE else None
-    query = {k: request.args[k] for k in FILTER_ARGS if request.args.get(k)}
-    return render_template("audit/search.html", rows=rows, filters=wanted, args=query, flags=FLAGS,
-                           older=older)
+    wanted, errors = read_filters()
+    shown = {"filters": wanted, "args": typed(), "flags": FLAGS, "errors": errors}
+    if errors:
+        return render_template("audit/search.html", log=None, rows=[], **shown), 400
+    log = search_page(services(), wanted, page=request.args.get("page", 1, type=int),
+                      up_to_seq=request.args.get("upto", type=int))
+    return render_template("audit/search.html", log=log, rows=log.rows, **shown)
 
 
 @bp.route("/cases/<case_id>", methods=["GET"])

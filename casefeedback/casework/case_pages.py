@@ -1,4 +1,5 @@
-"""One case's page, and the changes made from it: close, deputy, outcome; and one piece of its feedback."""
+"""One case's page, and the changes made from it: close (after its own confirmation page), deputy, outcome;
+and one piece of its feedback."""
 
 from __future__ import annotations
 
@@ -32,6 +33,13 @@ def _case_page(case_id: str, status: int = 200, *, outcome_form: OutcomeForm | N
 @bp.route("/cases/<case_id>", methods=["GET"])
 def case(case_id: str) -> Any:
     return _case_page(case_id)
+
+
+@bp.route("/cases/<case_id>/close", methods=["GET"])
+def close_confirm(case_id: str) -> Any:
+    closing = service.case_to_close(services(), member(), case_id)
+    return render_template("casework/close.html", case=closing.case, live_invitations=closing.live_invitations,
+                           form=EmptyForm())
 
 
 @bp.route("/cases/<case_id>/close", methods=["POST"])
@@ -74,5 +82,5 @@ def record_outcome(case_id: str) -> Any:
 @bp.route("/submissions/<submission_id>", methods=["GET"])
 def submission(submission_id: str) -> Any:
     opened = service.open_submission(services(), member(), submission_id)
-    return render_template("casework/submission.html", submission=opened.submission, policy=opened.policy,
-                           case=opened.case)
+    return render_template("casework/submission.html", submission=opened.submission, fields=opened.fields,
+                           policy=opened.policy, case=opened.case)

@@ -25,10 +25,19 @@ from casefeedback.casework.cases import (
     set_deputy,
     visible_case,
 )
-from casefeedback.policy.decisions import Actor
+from casefeedback.casework.invitations import invitations_for_case
+from casefeedback.policy.decisions import AccessGrant, Actor, CaseFacts, decide
 from casefeedback.policy.model import ServicePolicy
 from casefeedback.policy.relations import may_manage, may_record_outcome
-from casefeedback.reading import OutcomeView, SubmissionView, read_outcomes, read_submission
+from casefeedback.reading import (
+    WITHHELD,
+    FieldView,
+    OutcomeView,
+    SubmissionView,
+    case_facts,
+    read_outcomes,
+    read_submission,
+)
 from casefeedback.services import Services
 from casefeedback.storage.engine import read, write
 
@@ -84,6 +93,23 @@ def case_page(found: Services, member: StaffMember, case_id: str, *,
     return CasePage(summary, received, opened, choices, manage, record)
 
 
+@dataclass(frozen=True)
+class ClosingCase:
+    """What closing a case will do, for the page that asks "are you sure?"."""
+
+    case: CaseSummary
+    live_invitations: int  # links that still work today and stop working on closing
+
+
+def case_to_close(found: Services, member: StaffMember, case_id: str) -> ClosingCase:
+    """The case as the close confirmation shows it, under exactly the rule closing applies (``may_manage``,
+    normal access only): CaseNotFound for strangers, NotAllowed for those who may see but not manage."""
+    with read(found.engine) as connection:
+        summary = case_to_change(connection, member, case_id, may_manage)
+        live = sum(1 for i in invitations_for_case(connection, case_id, found.clock()) if i.state == "active")
+    return ClosingCase(summary, live)
+
+
 def close(found: Services, member: StaffMember, case_id: str) -> bool:
     """Close a case the member may manage; False if it was closed already (nothing changes)."""
     with write(found.engine) as connection:
@@ -107,6 +133,13 @@ class OpenedSubmission:
     submission: SubmissionView
     policy: ServicePolicy | None
     case: CaseSummary | None  # None for anonymous feedback
+    # Every question of the policy in order: the answer as read, SKIPPED, or WITHHELD where the reader may not
+    # open that class, so a withheld question never tells whether it was answered. Then any answer to a
+    # question the policy no longer asks.
+    fields: list[FieldView]
+
+
+SKIPPED = "skipped"
 
 
 def open_submission(found: Services, member: StaffMember, submission_id: str) -> OpenedSubmission:
@@ -115,4 +148,27 @@ def open_submission(found: Services, member: StaffMember, submission_id: str) ->
     with write(found.engine) as connection:
         mark_read(connection, member.id, submission_id, found.clock())
         summary = visible_case(connection, member, view.case_id, now=found.clock()) if view.case_id else None
-    return OpenedSubmission(view, found.policies.service(view.service_id), summary)
+        facts = case_facts(connection, view.case_id, actor_of(member), found=found)
+    policy = found.policies.service(view.service_id)
+    return OpenedSubmission(view, policy, summary, _every_question(view, policy, actor_of(member), facts))
+
+
+def _every_question(view: SubmissionView, policy: ServicePolicy | None, actor: Actor,
+                    facts: CaseFacts | None) -> list[FieldView]:
+    """The answers in the policy's order with a marker for each question left unanswered.
+
+    The marker for an absent answer follows the same decision the reading service makes for a present one
+    (no audit event: nothing is opened), so "Skipped" appears only where the answer would have been shown.
+    """
+    if policy is None:
+        return view.fields
+    given = {f.question_id: f for f in view.fields}
+    shown = []
+    for question in policy.questions:
+        answer = given.pop(question.id, None)
+        if answer is None:
+            decision = decide(policy, actor, facts, view.id, question.field_class, "casework")
+            state = SKIPPED if isinstance(decision, AccessGrant) else WITHHELD
+            answer = FieldView(question, question.id, question.field_class, state)
+        shown.append(answer)
+    return shown + list(given.values())

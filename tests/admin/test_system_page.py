@@ -1,0 +1,51 @@
+"""The administrator's read-only page of keys and policy versions in force: ids, hashes and commands, never a key."""
+
+from __future__ import annotations
+
+import base64
+
+from casefeedback.instance import secrets_dir
+from tests.casework.support import person
+
+
+def _page(app) -> str:  # type: ignore[no-untyped-def]
+    admin = person(app, "administrator", team=None)
+    response = admin.get("/admin/system")
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
+
+
+def test_an_administrator_sees_the_active_key_the_policy_versions_and_the_commands(app, found):
+    page = _page(app)
+    assert f"<code>{found.keyring.current_active_id}</code></td><td>active</td>" in page
+    for policy in found.policies.services.values():
+        assert policy.version in page and policy.id in page
+    for command in ("casefeedback keys rotate", "casefeedback keys rekey-db", "casefeedback keys status",
+                    "casefeedback policy check"):
+        assert command in page
+
+
+def test_the_page_shows_no_key_material(app, found):
+    page = _page(app)
+    values = [s.value for s in found.config.secrets.keks.values()]
+    values += [found.config.secrets.database.value, found.config.secrets.audit_chain.value,
+               found.config.secrets.audit_signing.value]
+    for path in secrets_dir(found.config.instance_dir).glob("*.key"):
+        lines = [line.strip() for line in path.read_text(encoding="ascii").splitlines()]
+        values += [bytes.fromhex(line) for line in lines if line and not line.startswith("#")]
+    assert len(values) >= 4
+    lowered = page.lower()
+    for value in values:
+        for shown in (value.hex(), base64.b64encode(value).decode(), base64.urlsafe_b64encode(value).decode(),
+                      base64.b64encode(value).decode().rstrip("=")):
+            assert shown.lower() not in lowered
+
+
+def test_the_index_links_to_it(app):
+    admin = person(app, "administrator", team=None)
+    assert 'href="/admin/system"' in admin.get("/admin/").get_data(as_text=True)
+
+
+def test_other_roles_are_refused(app):
+    for role in ("caseworker", "supervisor", "duty_manager", "auditor", "analyst"):
+        assert person(app, role).get("/admin/system").status_code == 403, role
