@@ -25,8 +25,9 @@ from casefeedback.audit.actions import Action
 from casefeedback.auth.sessions import StaffMember
 from casefeedback.crypto.envelope import IntegrityFailure, SealedField, SubmissionSealer, WrappedDataKey, open_field
 from casefeedback.policy.alert_access import ALWAYS_ACT, may_act_on_alert
-from casefeedback.policy.decisions import AccessGrant, Actor, CaseFacts, decide
+from casefeedback.policy.decisions import AccessGrant, Actor, decide
 from casefeedback.policy.model import OUTCOME_CLASS
+from casefeedback.reading import case_facts
 from casefeedback.services import Services
 from casefeedback.storage.engine import read, write
 from casefeedback.storage.tables import alert_notifications, alert_recipients, alerts, cases, staff
@@ -138,7 +139,7 @@ def _may_see(found: Services, connection: Connection, member: StaffMember, view:
     if told is None:
         told = connection.execute(select(alert_recipients.c.staff_id).where(
             alert_recipients.c.alert_id == view.id, alert_recipients.c.staff_id == member.id)).first() is not None
-    return may_act_on_alert(_actor(member), _case(connection, view.case_id), _act(found, view), told=told)
+    return may_act_on_alert(_actor(member), case_facts(connection, view.case_id), _act(found, view), told=told)
 
 
 def _act(found: Services, view: AlertView) -> tuple[str, ...]:
@@ -164,11 +165,6 @@ def _permitted(found: Services, connection: Connection, member: StaffMember, ref
 
 def _actor(member: StaffMember) -> Actor:
     return Actor(member.id, member.role, member.team_id)
-
-
-def _case(connection: Connection, case_id: str | None) -> CaseFacts | None:
-    row = connection.execute(select(cases).where(cases.c.id == case_id)).first() if case_id else None
-    return CaseFacts(row.id, row.owner_id, row.deputy_id, row.team_id) if row else None
 
 
 def acknowledge(found: Services, member: StaffMember, reference: str) -> bool:
@@ -247,8 +243,8 @@ def read_outcome(found: Services, member: StaffMember, view: AlertView) -> tuple
         row = connection.execute(select(alerts).where(alerts.c.id == view.id)).one()
         if row.ciphertext is None:
             return "none", None
-        decision = decide(found.policies.organisation, actor, _case(connection, row.case_id), row.id, OUTCOME_CLASS,
-                          "casework")
+        case = case_facts(connection, row.case_id)
+        decision = decide(found.policies.organisation, actor, case, row.id, OUTCOME_CLASS, "casework")
         if not isinstance(decision, AccessGrant):
             found.audit.append(connection, AuditEvent(action=Action.FIELD_WITHHOLD, outcome="denied", **event,
                                                       detail={"reason": decision.reason}))
