@@ -21,7 +21,7 @@ STATIC = Path(__file__).resolve().parent / "static"
 def create_app(config: Config | None = None, *, clock: Clock = system_clock,
                policies: PolicySet | None = None) -> Flask:
     """Build an application. Refuses to return one on an invalid policy, a wrong key or an old schema."""
-    from casefeedback import language, ratelimit, security, wording
+    from casefeedback import labels, language, ratelimit, security, wording
     from casefeedback.auth.blueprint import install_login
     from casefeedback.instance import keep_files_private
     from casefeedback.logs import configure_logging
@@ -57,6 +57,7 @@ def create_app(config: Config | None = None, *, clock: Clock = system_clock,
     security.install(app, secure=config.secure_cookies)
     language.install(app)
     wording.install(app)
+    labels.install(app)
     for blueprint in _blueprints():
         app.register_blueprint(blueprint)
     app.add_url_rule("/health", "health", lambda: {"status": "ok"})

@@ -45,6 +45,21 @@ class Config:
     alert_webhook_url: str | None = None
     # The address staff reach the application on, for links in notifications.
     public_url: str = "http://127.0.0.1:5000"
+    # --- the audit log's witnesses (audit/witness.py) ---
+    # An append-only file of signed checkpoints kept OUTSIDE the database's
+    # directory: someone who can replace or cut the database file must also find
+    # and rewrite this to hide it. None: beside the instance (``witness_path``).
+    audit_witness: Path | None = None
+    # A remote witness: each signed checkpoint is POSTed here, signed like the
+    # alert webhooks. None: no remote witness.
+    audit_witness_url: str | None = None
+
+    @property
+    def witness_path(self) -> Path:
+        """The witness file: the setting, or ``<instance>-witness/audit-witness.jsonl`` beside the instance."""
+        if self.audit_witness is not None:
+            return self.audit_witness
+        return self.instance_dir.parent / f"{self.instance_dir.name}-witness" / "audit-witness.jsonl"
 
     @property
     def database_path(self) -> Path:
@@ -73,6 +88,9 @@ class Config:
             debug=env_vars.get("CASEFEEDBACK_DEBUG", "").lower() in TRUE_WORDS,
             secure_cookies=env == "production" or env_vars.get("CASEFEEDBACK_SECURE_COOKIES", "") in TRUE_WORDS,
             log_path=instance / "logs" / "casefeedback.log",
+            audit_witness=Path(env_vars["CASEFEEDBACK_AUDIT_WITNESS"]).resolve()
+            if env_vars.get("CASEFEEDBACK_AUDIT_WITNESS") else None,
+            audit_witness_url=env_vars.get("CASEFEEDBACK_AUDIT_WITNESS_URL") or None,
             **_alert_settings(env_vars),
         )
         config.check()
@@ -80,6 +98,11 @@ class Config:
 
     def check(self) -> None:
         """Refuse unsafe production settings, naming every problem at once."""
+        if self.witness_path.resolve().is_relative_to(self.database_path.parent.resolve()):
+            # A witness inside the database's directory goes wherever the database
+            # goes: a copy or a rollback of that directory would take it along.
+            raise ConfigError(f"the audit witness ({self.witness_path}) must be outside the database's directory "
+                              f"({self.database_path.parent}): set CASEFEEDBACK_AUDIT_WITNESS to another place")
         if not self.is_production:
             return
         problems = production_problems(self.secrets)

@@ -1,17 +1,21 @@
-"""Demo data for trying casefeedback on one machine: a team, staff, a case, an invitation."""
+"""Demo data for trying casefeedback on one machine: a team, staff, a case, an invitation,
+and two years of de-identified history (``demo_history``) so insight and the audit log show something."""
 
 from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
+from casefeedback.alerts.routing import add_shift
 from casefeedback.audit import AuditEvent
 from casefeedback.audit.actions import Action
 from casefeedback.auth import accounts, mfa
 from casefeedback.auth.sessions import StaffMember
 from casefeedback.casework.cases import create_case
 from casefeedback.casework.invitations import create_invitation
+from casefeedback.demo_history import SERVICE_CHANGE, seed_history
 from casefeedback.policy.roles import CONTENT_ROLES
 from casefeedback.services import Services
 from casefeedback.storage.engine import write
@@ -22,6 +26,7 @@ DEMO_STAFF = (
     ("dana", "Dana Duty-Manager", "duty_manager"),
     ("avery", "Avery Auditor", "auditor"),
     ("alex", "Alex Administrator", "administrator"),
+    ("ana", "Ana Analyst", "analyst"),
 )
 DEMO_SERVICE = "victim-support"
 
@@ -53,11 +58,19 @@ def seed(found: Services, base_url: str) -> str:
                               now=now)
         token = create_invitation(connection, found.config.secrets.lookup.value, case_id=case_id,
                                   created_by=ids["casey"], now=now, uses=25)
+        # Dana is on duty for 30 days, so anonymous feedback reaches a person (alerts/routing.py).
+        add_shift(connection, service_id=DEMO_SERVICE, staff_id=ids["dana"], starts_at=now,
+                  ends_at=now + timedelta(days=30), set_by=None, now=now)
+        history = seed_history(found, connection, service_id=DEMO_SERVICE, duty_manager_id=ids["dana"], now=now)
         found.audit.append(connection, AuditEvent(action=Action.DEMO_SEED, outcome="success",
                                                   detail={"staff": len(DEMO_STAFF)}))
     lines.append("Type an authenticator key into any TOTP app (e.g. FreeOTP), or print the current code with:")
     lines.append("  .venv/bin/python -c 'import pyotp,sys; print(pyotp.TOTP(sys.argv[1]).now())' KEY")
     lines.append(f"Feedback for Casey's demo case: {base_url}/feedback/i/{token}")
+    change = history.service_change
+    lines.append(f"Insight, as ana: {base_url}/insight shows {history.submissions:,} pieces of demo feedback from "
+                 f"{history.first_month} to {history.last_month} (de-identified counts only, no answers).")
+    lines.append(f"  After a service change on {change.day} {change:%B %Y} ({SERVICE_CHANGE}), satisfaction dips.")
     lines.append(f"General (anonymous) feedback:  {base_url}/feedback/{DEMO_SERVICE}")
     text = "\n".join(lines) + "\n"
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

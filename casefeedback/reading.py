@@ -9,6 +9,7 @@ plaintext leaves this module, so no read goes unrecorded.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -126,6 +127,29 @@ def read_submission(found: Services, actor: Actor, submission_id: str, purpose: 
     if denied:
         raise NotFound()
     return SubmissionView(sub.id, sub.service_id, sub.case_id, sub.submitted_at, sub.language, fields)
+
+
+def read_answers(found: Services, connection: Connection, actor: Actor, submission_id: str,
+                 question_ids: Sequence[str]) -> dict[str, FieldView]:
+    """Open some answers of one active submission for casework, in the caller's transaction.
+
+    The same decision and audit event per field as ``read_submission``; the caller
+    has already decided the actor may know the submission exists (an alert on it).
+    Answers no longer held (withdrawn, erased, never given) are simply absent.
+    """
+    sub = connection.execute(select(submissions).where(submissions.c.id == submission_id,
+                                                       submissions.c.status == "active")).first()
+    policy = found.policies.service(sub.service_id) if sub else None
+    if sub is None or policy is None or not question_ids:
+        return {}
+    case = case_facts(connection, sub.case_id, actor, found=found)
+    rows = connection.execute(
+        select(answers, data_keys.c.kek_id, data_keys.c.wrapped)
+        .join(data_keys, data_keys.c.id == answers.c.data_key_id)
+        .where(answers.c.submission_id == submission_id, answers.c.question_id.in_(list(question_ids)))
+        .order_by(answers.c.position)).all()
+    return {row.question_id: _field(found, connection, policy, actor, case, row._mapping, "casework", None)
+            for row in rows}
 
 
 def _field(found: Services, connection: Connection, policy: ServicePolicy, actor: Actor,

@@ -14,7 +14,7 @@ from flask import Blueprint
 from flask_login import current_user
 from wtforms import SelectChoice
 
-from casefeedback.alerts import inbox
+from casefeedback.alerts import inbox, overdue
 from casefeedback.auth.sessions import StaffMember
 from casefeedback.policy.pages import may_open, role_gate
 from casefeedback.services import services
@@ -32,6 +32,15 @@ def _counts() -> dict[str, Any]:
         return inbox.open_count(services(), current_user.member.id)
 
     return {"open_alert_count": open_alert_count, "case_alerts": lambda case_id: inbox.for_case(services(), case_id)}
+
+
+@bp.app_context_processor
+def _overdue() -> dict[str, Any]:
+    def overdue_alerts() -> list[overdue.OverdueAlert]:
+        # Called by the banner on every staff page: one indexed query, only for the signed in.
+        return overdue.overdue_for(services(), current_user.member) if current_user.is_authenticated else []
+
+    return {"overdue_alerts": overdue_alerts}
 
 
 def member() -> StaffMember:

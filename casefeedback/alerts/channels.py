@@ -47,13 +47,17 @@ class Notice:
     service: str
     deadline: datetime | None
     link: str
-    event: str  # "alert" (first told) or "escalation"
+    event: str  # "alert" (first told), "escalation", or "reminder" (overdue, repeated until acknowledged)
+    overdue: str | None = None  # a reminder's "overdue by", in words
 
     def deadline_text(self) -> str:
         return self.deadline.strftime("%H:%M UTC on %d %B %Y") if self.deadline else "now"
 
 
 def send_email(config: Config, to: str, notice: Notice) -> None:
+    if notice.event == "reminder":
+        _deliver(config, reminder_email(config, to, notice))
+        return
     message = EmailMessage()
     message["Subject"] = f"[{notice.severity}] casefeedback alert {notice.reference}"
     message["From"] = config.smtp_from
@@ -65,6 +69,21 @@ def send_email(config: Config, to: str, notice: Notice) -> None:
         f"Please acknowledge by: {notice.deadline_text()}\n\nSign in to see it and acknowledge it:\n{notice.link}\n\n"
         "If nobody acknowledges it in time, it goes to the next person on the list.\n")
     _deliver(config, message)
+
+
+def reminder_email(config: Config, to: str, notice: Notice) -> EmailMessage:
+    """An overdue alert, again: its reference, service and how long it has waited, and the link. Nothing else."""
+    message = EmailMessage()
+    message["Subject"] = f"Overdue: casefeedback alert {notice.reference}"
+    message["From"] = config.smtp_from
+    message["To"] = to
+    message["Message-ID"] = make_msgid(domain="casefeedback")
+    message.set_content(
+        f"An alert has not been acknowledged in time. A person is waiting.\n\nReference: {notice.reference}\n"
+        f"Service: {notice.service}\nOverdue by: {notice.overdue or 'now'}\n\n"
+        f"Sign in to see it and acknowledge it, or make sure someone does:\n{notice.link}\n\n"
+        "You will be reminded again until someone acknowledges it.\n")
+    return message
 
 
 def send_plain_email(config: Config, to: str, subject: str, body: str) -> None:
@@ -128,12 +147,18 @@ def verify(secret: bytes, timestamp: str, body: bytes, signature: str, now: int)
 
 
 def send_webhook(config: Config, notice: Notice, now: int) -> None:
-    url, secret = config.alert_webhook_url, config.secrets.webhook
-    if not url or secret is None:
+    if not config.alert_webhook_url:
+        raise DeliveryFailed("webhook not configured")
+    post_signed(config, config.alert_webhook_url, webhook_body(notice), now)
+
+
+def post_signed(config: Config, url: str, body: bytes, now: int) -> None:
+    """POST ``body`` signed with the webhook key (the alert webhook, the audit log's remote witness)."""
+    secret = config.secrets.webhook
+    if secret is None:
         raise DeliveryFailed("webhook not configured")
     if not url.startswith(("https://", "http://")):
         raise DeliveryFailed("webhook address is not http(s)")
-    body = webhook_body(notice)
     request = urllib.request.Request(url, data=body, method="POST", headers={  # noqa: S310 (scheme checked above)
         "Content-Type": "application/json", TIMESTAMP_HEADER: str(now),
         SIGNATURE_HEADER: sign(secret.value, now, body)})

@@ -22,7 +22,9 @@ from typing import Any
 from sqlalchemy import Connection, Row, and_, func, or_, select
 
 from casefeedback.alerts.channels import DeliveryFailed, Notice, send_email, send_webhook
+from casefeedback.alerts.overdue import in_words, overdue_since, service_name
 from casefeedback.alerts.raising import tell_next
+from casefeedback.alerts.reminding import reminded_staff
 from casefeedback.services import Services
 from casefeedback.storage.engine import read, write
 from casefeedback.storage.tables import alert_attempts, alert_notifications, alert_recipients, alerts, staff
@@ -103,12 +105,18 @@ def _load(found: Services, ids: list[str]) -> list[tuple[Row[Any], str | None]]:
     with read(found.engine) as connection:
         rows = connection.execute(
             select(alert_notifications, alerts.c.reference, alerts.c.severity, alerts.c.service_id,
-                   alerts.c.deadline_at, alerts.c.step, alerts.c.max_attempts, staff.c.email,
+                   alerts.c.deadline_at, alerts.c.step, alerts.c.max_attempts, alerts.c.raised_at, alerts.c.due_at,
+                   alerts.c.exhausted_at, staff.c.email,
                    _first_step.label("first_step"), _recipient_step.label("recipient_step"))
             .join(alerts, alerts.c.id == alert_notifications.c.alert_id)
             .outerjoin(staff, staff.c.id == alert_notifications.c.recipient)
             .where(alert_notifications.c.id.in_(ids))).all()
-    return [(row, row.email if row.channel == "email" else None) for row in rows]
+        # A reminder's recipient key names the round as well as the person (``reminding``).
+        reminded = {row.id: person for row in rows if (person := reminded_staff(row.recipient))}
+        emails = dict(connection.execute(select(staff.c.id, staff.c.email).where(
+            staff.c.id.in_(sorted(set(reminded.values()))))).all()) if reminded else {}
+    return [(row, (emails.get(reminded[row.id]) if row.id in reminded else row.email) if row.channel == "email"
+             else None) for row in rows]
 
 
 # The step at which anyone was first told, and the step this recipient was told at:
@@ -121,6 +129,8 @@ _recipient_step = (select(alert_recipients.c.step).where(alert_recipients.c.aler
 
 
 def _event(row: Row[Any]) -> str:
+    if reminded_staff(row.recipient):
+        return "reminder"
     step = row.recipient_step
     if step is None and row.recipient.startswith("webhook:"):
         step = int(row.recipient.split(":", 1)[1])
@@ -129,8 +139,14 @@ def _event(row: Row[Any]) -> str:
 
 def _send(found: Services, row: Row[Any], email: str | None) -> str | None:
     """Send one notification; None if delivered, else the kind of failure."""
-    notice = Notice(row.reference, row.severity, row.service_id, row.deadline_at,
-                    f"{found.config.public_url}/alerts/a/{row.reference}", _event(row))
+    event = _event(row)
+    link = f"{found.config.public_url}/alerts/a/{row.reference}"
+    if event == "reminder":
+        waited = found.clock() - overdue_since(row.due_at, row.exhausted_at, row.raised_at)
+        notice = Notice(row.reference, row.severity, service_name(found.policies, row.service_id), None, link, event,
+                        overdue=in_words(waited))
+    else:
+        notice = Notice(row.reference, row.severity, row.service_id, row.deadline_at, link, event)
     try:
         if row.channel == "email":
             if not email:
@@ -169,8 +185,9 @@ def _failed(found: Services, connection: Connection, row: Row[Any], kind: str, n
         values.update(status="pending", next_attempt_at=now + backoff(row.attempts))
     connection.execute(alert_notifications.update().where(alert_notifications.c.id == row.id).values(**values))
     _attempt(connection, row.id, now, "failed", kind)
-    if dead and row.channel == "email":
-        # The person may never hear of it: do not wait out their deadline.
+    if dead and row.channel == "email" and not reminded_staff(row.recipient):
+        # The person may never hear of it: do not wait out their deadline. (A reminder that
+        # cannot be delivered is not a step of the chain; the banner still shows the alert.)
         tell_next(found, connection, row.alert_id, now)
     if dead:
         done.dead += 1

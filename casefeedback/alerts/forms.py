@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import SelectChoice, SelectField, StringField, TextAreaField
+from wtforms import TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from casefeedback.alerts.inbox import MAX_OUTCOME
@@ -14,19 +14,12 @@ class AcknowledgeForm(FlaskForm):  # type: ignore[misc]
 
 
 class ResolveForm(FlaskForm):  # type: ignore[misc]
+    # Resolving without saying what was done would leave the next person guessing
+    # whether anyone called: the note is required, and sealed like an answer.
     outcome = TextAreaField(
-        "Outcome", description="What was done. It is encrypted, and only people the policy allows can read it.",
-        validators=[DataRequired("Write what was done before resolving the alert"),
-                    Length(max=MAX_OUTCOME, message=f"Keep it under {MAX_OUTCOME} characters")])
+        "What did you do?",
+        description="For example: \u201cCalled her at 14:10, she is staying with her sister tonight.\u201d "
+                    "A sentence or two is enough. It is encrypted, and only people the policy allows can read it.",
+        validators=[DataRequired("Write what you did before resolving the alert"),
+                    Length(max=MAX_OUTCOME, message=f"Write {MAX_OUTCOME} characters or fewer")])
 
-
-class RotaForm(FlaskForm):  # type: ignore[misc]
-    service = SelectField("Service", validators=[DataRequired()])
-    people = TextAreaField("Who is on duty, in order", description="One username a line. The first available "
-                           "person is told of alerts from anonymous feedback.", validators=[Length(max=2000)])
-
-
-class AbsenceForm(FlaskForm):  # type: ignore[misc]
-    username = StringField("Username", validators=[DataRequired("Enter a username"), Length(max=64)])
-    absent = SelectField("Status", choices=[SelectChoice("absent", "Absent: skip them for alerts"),
-                                            SelectChoice("back", "Back at work")])

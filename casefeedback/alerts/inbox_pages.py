@@ -1,4 +1,6 @@
-"""The alert inbox, one alert's page (acknowledge, resolve), and the dead-letter list. Thin: ``inbox`` decides."""
+"""The alert inbox, one alert's page (acknowledge, resolve), and the dead-letter list.
+
+Thin: ``inbox`` acts, ``explaining`` builds the page, ``listing`` the list."""
 
 from __future__ import annotations
 
@@ -6,7 +8,7 @@ from typing import Any
 
 from flask import abort, flash, redirect, render_template, url_for
 
-from casefeedback.alerts import inbox
+from casefeedback.alerts import explaining, inbox
 from casefeedback.alerts.blueprint import bp, member
 from casefeedback.alerts.forms import AcknowledgeForm, ResolveForm
 from casefeedback.services import services
@@ -23,14 +25,12 @@ def alert(reference: str) -> Any:
 
 
 def _page(reference: str, form: ResolveForm, status: int = 200) -> Any:
-    found = services()
     try:
-        view = inbox.find(found, member(), reference)
+        page = explaining.alert_page(services(), member(), reference)
     except inbox.NoSuchAlert:
         abort(404)
-    state, text = inbox.read_outcome(found, member(), view)
-    return render_template("alerts/alert.html", alert=view, form=form, ack_form=AcknowledgeForm(),
-                           outcome_state=state, outcome_text=text), status
+    return render_template("alerts/alert.html", page=page, alert=page.alert, form=form,
+                           ack_form=AcknowledgeForm()), status
 
 
 @bp.route("/a/<reference>/acknowledge", methods=["POST"])
@@ -58,7 +58,7 @@ def resolve(reference: str) -> Any:
     except inbox.AlertError as error:
         form.outcome.errors = [str(error)]
         return _page(reference, form, 400)
-    flash("The alert is resolved and the outcome has been recorded.")
+    flash("The alert is resolved. What you did has been recorded.")
     return redirect(url_for("alerts.alert", reference=reference), code=303)
 
 

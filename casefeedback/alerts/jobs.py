@@ -1,4 +1,4 @@
-"""The worker's alert jobs: deliver the outbox at once, escalate when deadlines pass.
+"""The worker's alert jobs: deliver the outbox at once, escalate when deadlines pass, remind while overdue.
 
 Delivery polls twice a second and escalation once: cheap indexed queries, and
 the submission-to-email time stays around a second (the benchmark measures it). On start the worker
@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from casefeedback.alerts.delivery import deliver_due
 from casefeedback.alerts.escalation import escalate_due
+from casefeedback.alerts.reminding import remind_due
 from casefeedback.services import Services
 from casefeedback.worker.job import Job, idle, register
 
@@ -29,7 +30,18 @@ def run_escalation(found: Services) -> str:
     return f"{moved} escalated; {deliver_due(found).summary()}"
 
 
+def run_reminders(found: Services) -> str:
+    reminded = remind_due(found)
+    if not reminded:
+        return idle("0 reminded")
+    return f"{reminded} reminded; {deliver_due(found).summary()}"
+
+
 register(Job("alerts.deliver", timedelta(milliseconds=500), run_delivery,
              "deliver alert notifications (email, webhook), retrying with backoff", grace=timedelta(minutes=5)))
 register(Job("alerts.escalate", timedelta(seconds=1), run_escalation,
              "escalate alerts whose acknowledgement deadline has passed", grace=timedelta(minutes=5)))
+# Every 15 s: the shortest reminder interval a policy may declare is a minute.
+register(Job("alerts.remind", timedelta(seconds=15), run_reminders,
+             "repeat overdue alerts to duty managers and the rota on duty until acknowledged",
+             grace=timedelta(minutes=5)))

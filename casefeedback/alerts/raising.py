@@ -40,11 +40,12 @@ def raise_alerts(found: Services, connection: Connection, policy: ServicePolicy,
     for rule in rules:
         alert_id = str(uuid.uuid4())
         chain = effective_chain(rule.escalate, case_id)
-        seconds = int((rule.acknowledge_within.after(now) - now).total_seconds())
+        seconds = max(int((rule.acknowledge_within.after(now) - now).total_seconds()), 1)
         connection.execute(alerts.insert().values(
             id=alert_id, reference=new_reference(), service_id=policy.id, rule_id=rule.id, severity=rule.severity,
             submission_id=submission_id, case_id=case_id, raised_at=now, chain=json.dumps(chain),
-            acknowledge_seconds=max(seconds, 1), max_attempts=_attempts(rule), step=-1, deadline_at=None))
+            acknowledge_seconds=seconds, max_attempts=_attempts(rule), step=-1, deadline_at=None,
+            due_at=now + timedelta(seconds=seconds)))
         found.audit.append(connection, AuditEvent(
             action=Action.ALERT_RAISE, outcome="raised", actor_role="system", object_type="alert", object_id=alert_id,
             detail={"rule": rule.id, "severity": rule.severity, "submission": submission_id,
@@ -73,7 +74,8 @@ def tell_next(found: Services, connection: Connection, alert_id: str, now: datet
                                   .where(alert_recipients.c.alert_id == alert_id)).scalars())
     for step in range(alert.step + 1, len(chain)):
         people = [p for p in people_for(connection, chain[step], service_id=alert.service_id,
-                                        case_id=alert.case_id) if p.id not in told]
+                                        case_id=alert.case_id, now=now, organisation=found.policies.organisation)
+                  if p.id not in told]
         if not people:
             _audit(found, connection, alert_id, Action.ALERT_SKIP, "nobody_available", {"step": step,
                                                                                    "relation": chain[step]})
@@ -82,9 +84,9 @@ def tell_next(found: Services, connection: Connection, alert_id: str, now: datet
             connection.execute(alert_recipients.insert().values(
                 alert_id=alert_id, staff_id=person.id, step=step, relation=chain[step], told_at=now))
             if person.email and found.config.smtp_host:
-                _queue(connection, alert_id, person.id, "email", now)
+                queue_notification(connection, alert_id, person.id, "email", now)
         if found.config.alert_webhook_url:
-            _queue(connection, alert_id, f"webhook:{step}", "webhook", now)
+            queue_notification(connection, alert_id, f"webhook:{step}", "webhook", now)
         connection.execute(alerts.update().where(alerts.c.id == alert_id).values(
             step=step, deadline_at=now + timedelta(seconds=alert.acknowledge_seconds)))
         _audit(found, connection, alert_id, Action.ALERT_NOTIFY if alert.step < 0 else Action.ALERT_ESCALATE, "told",
@@ -96,7 +98,7 @@ def tell_next(found: Services, connection: Connection, alert_id: str, now: datet
     return False
 
 
-def _queue(connection: Connection, alert_id: str, recipient: str, channel: str, now: datetime) -> None:
+def queue_notification(connection: Connection, alert_id: str, recipient: str, channel: str, now: datetime) -> None:
     exists = connection.execute(select(alert_notifications.c.id).where(
         alert_notifications.c.alert_id == alert_id, alert_notifications.c.recipient == recipient,
         alert_notifications.c.channel == channel)).first()

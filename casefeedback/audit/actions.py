@@ -31,6 +31,7 @@ class Action(StrEnum):
     ALERT_EXHAUSTED = "alert.exhausted", "alert"
     ALERT_NOTIFY = "alert.notify", "alert"
     ALERT_RAISE = "alert.raise", "alert"
+    ALERT_REMIND = "alert.remind", "alert"
     ALERT_RESOLVE = "alert.resolve", "alert"
     ALERT_ROTA_SET = "alert.rota_set", "service"
     ALERT_SKIP = "alert.skip", "alert"
@@ -39,6 +40,7 @@ class Action(StrEnum):
     AUDIT_CASE_HISTORY = "audit.case_history", "case"
     AUDIT_CHECKPOINT_EXPORT = "audit.checkpoint_export", "checkpoint"
     AUDIT_EXPORT = "audit.export", "checkpoint"
+    AUDIT_WITNESS_START = "audit.witness_start", "checkpoint"
 
     BACKUP_CREATE = "backup.create", "backup"
     BACKUP_RESTORE = "backup.restore", "backup"

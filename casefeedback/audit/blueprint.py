@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import weakref
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from flask import Blueprint, abort, request
 from flask.blueprints import BlueprintSetupState
 
 from casefeedback.audit.review import Filters
+from casefeedback.audit.watch import raised_alarm
 from casefeedback.backup.lock import hold_running, release
 from casefeedback.policy.pages import role_gate
+from casefeedback.services import services
 
 bp = Blueprint("auditor", __name__, url_prefix="/audit")
 role_gate(bp)
@@ -28,6 +31,13 @@ def _hold_running_lock(state: BlueprintSetupState) -> None:
     found = state.app.extensions["casefeedback"]
     fd = hold_running(found.config.instance_dir)
     weakref.finalize(state.app, release, fd)
+
+
+@bp.context_processor
+def _integrity_alarm() -> dict[str, Any]:
+    # Every auditor page says so at the top while the worker's alarm stands: the
+    # email may sit unread, and an auditor looking at a cut log must know it first.
+    return {"integrity_alarm": raised_alarm(services().config)}
 
 
 DATE_FORMAT = "as YYYY-MM-DD, for example 2026-11-30"

@@ -22,6 +22,8 @@ from casefeedback.audit import AuditEvent
 from casefeedback.audit.actions import Action
 from casefeedback.audit.checkpoints import Checkpoint, Signer, covering_checkpoint, write_checkpoint
 from casefeedback.audit.review import COLUMNS, Filters, ReviewRow, export_rows, timestamp
+from casefeedback.audit.watch import sign_and_witness
+from casefeedback.audit.witness import Witness
 from casefeedback.auth.sessions import StaffMember
 from casefeedback.services import Services
 from casefeedback.storage.engine import write
@@ -42,16 +44,21 @@ class Evidence:
 
 
 def export_log(found: Services, auditor: StaffMember, filters: Filters, kind: str) -> Evidence:
-    """The filtered log up to a signed checkpoint (the newest covering one, or one signed now)."""
+    """The filtered log up to a signed checkpoint (the newest covering one, or one signed now).
+
+    Signing goes through the witness first: evidence signed over a log that no
+    longer holds what its witness recorded would launder the cut (WitnessRefused).
+    """
+    signer = Signer(found.config.secrets.audit_signing.value)
+    sign_and_witness(found.engine, found.audit, signer, Witness(found.config.witness_path))
     with write(found.engine) as connection:
         head = connection.execute(select(audit_head)).first()
         if head is None:
             raise NothingToExport
-        checkpoint = covering_checkpoint(connection, head.seq) or write_checkpoint(
-            connection, found.audit, Signer(found.config.secrets.audit_signing.value))
+        checkpoint = covering_checkpoint(connection, head.seq) or write_checkpoint(connection, found.audit, signer)
         if checkpoint is None:
             raise NothingToExport
-        rows = export_rows(connection, filters, checkpoint.seq)
+        rows = export_rows(connection, filters, checkpoint.seq, found.policies.organisation.working_hours)
         found.audit.append(connection, AuditEvent(
             action=Action.AUDIT_EXPORT, outcome="success", actor_id=auditor.id, actor_role=auditor.role,
             object_type="checkpoint", object_id=str(checkpoint.seq),

@@ -185,42 +185,71 @@ def head_of(connection: Connection) -> tuple[int, str]:
 def walk(key: bytes, rows: Iterable[Sequence[Any]], anchors: Mapping[int, str], *,
          head: tuple[int, str] | None) -> VerifyReport:
     """Verify rows (seq, at, actor_id … outcome, detail, mac) in seq order; stop at the first break."""
-    expected, previous, checked = 1, GENESIS_MAC, 0
+    return walk_from(key, rows, anchors, head=head, start=None)
+
+
+class KeyedMac:
+    """HMAC-SHA256 with the key's pads absorbed once: per event, two hash copies instead of a keyed setup.
+
+    Verifying a million events is a million MACs; setting HMAC up from the key
+    each time costs two extra compression rounds and an object apiece.
+    """
+
+    def __init__(self, key: bytes) -> None:
+        block = (hashlib.sha256(key).digest() if len(key) > 64 else key).ljust(64, b"\0")
+        self.inner_pad = hashlib.sha256(bytes(b ^ 0x36 for b in block))
+        self.outer_pad = hashlib.sha256(bytes(b ^ 0x5C for b in block))
+
+    def __repr__(self) -> str:
+        return "KeyedMac()"
+
+
+def walk_from(key: bytes, rows: Iterable[Sequence[Any]], anchors: Mapping[int, str], *,
+              head: tuple[int, str] | None, start: tuple[int, str] | None) -> VerifyReport:
+    """Like ``walk``, from just after ``start`` (seq and MAC of an event already verified) when given."""
+    expected, previous = (start[0] + 1, start[1]) if start else (1, GENESIS_MAC)
+    checked = 0
+    keyed = KeyedMac(key)
+    # The loop runs a million times for a million events: the MAC is inlined and
+    # names are bound locally, which makes it about a third faster than calls.
+    inner_pad, outer_pad, encode, same = keyed.inner_pad, keyed.outer_pad, _ENCODE, hmac.compare_digest
+    previous_bytes = previous.encode("utf-8", "replace")
     for row in rows:
         seq = row[0]
         if seq != expected:
             return _gap(checked, expected, seq, previous)
         mac = row[11]
-        if not _mac_matches(key, previous, row, mac):
+        try:
+            inner = inner_pad.copy()
+            inner.update(previous_bytes)
+            inner.update(encode(row[:11]).encode())
+            outer = outer_pad.copy()
+            outer.update(inner.digest())
+            matches = same(outer.hexdigest(), mac)  # TypeError for anything but an ASCII str: a mismatch
+        except (TypeError, ValueError):  # whatever an attacker stored is a mismatch, never a crash
+            matches = False
+        if not matches:
             return _bad_mac(checked, seq)
         anchored = anchors.get(seq)
         if anchored is not None and not hmac.compare_digest(str(anchored).encode(), str(mac).encode()):
             return VerifyReport(False, checked, seq, f"event {seq} is not the event a signed checkpoint recorded "
-                                "there: the log was rewritten from that point on", "checkpoint", checked, previous)
+                                "there: the log was rewritten from that point on", "checkpoint", seq - 1, previous)
         previous, expected, checked = mac, expected + 1, checked + 1
-    beyond = [seq for seq in anchors if seq > checked]
+        previous_bytes = mac.encode()
+    last = expected - 1
+    beyond = [seq for seq in anchors if seq > last]
     if beyond:
-        return VerifyReport(False, checked, checked + 1,
-                            f"the log ends at event {checked} but a signed checkpoint covers event {max(beyond)}: "
-                            "events were removed from the end", "truncated", checked, previous)
-    if head is not None and (head[0] != checked or not hmac.compare_digest(str(head[1]).encode("utf-8", "replace"),
-                                                                            previous.encode("utf-8", "replace"))):
-        return VerifyReport(False, checked, checked + 1,
-                            f"the log ends at event {checked} but its head records event {head[0]}: "
-                            "events were removed from the end" if head[0] > checked else
-                            f"the log ends at event {checked} but its head records event {head[0]}: "
-                            "the head or the newest events were altered", "truncated", checked, previous)
-    return VerifyReport(True, checked, last_seq=checked, last_mac=previous)
-
-
-def _mac_matches(key: bytes, previous: str, row: Sequence[Any], mac: object) -> bool:
-    # Whatever an attacker stored (non-ASCII text, a number, bytes) is simply a mismatch, never a crash.
-    try:
-        canonical = _ENCODE(list(row[:11])).encode()
-    except (TypeError, ValueError):
-        return False
-    expected = hmac.digest(key, str(previous).encode("utf-8", "replace") + canonical, hashlib.sha256).hex()
-    return isinstance(mac, str) and hmac.compare_digest(expected.encode(), mac.encode("utf-8", "replace"))
+        return VerifyReport(False, checked, last + 1,
+                            f"the log ends at event {last} but a signed checkpoint covers event {max(beyond)}: "
+                            "events were removed from the end", "truncated", last, previous)
+    if head is not None and (head[0] != last or not hmac.compare_digest(str(head[1]).encode("utf-8", "replace"),
+                                                                         previous.encode("utf-8", "replace"))):
+        return VerifyReport(False, checked, last + 1,
+                            f"the log ends at event {last} but its head records event {head[0]}: "
+                            "events were removed from the end" if head[0] > last else
+                            f"the log ends at event {last} but its head records event {head[0]}: "
+                            "the head or the newest events were altered", "truncated", last, previous)
+    return VerifyReport(True, checked, last_seq=last, last_mac=previous)
 
 
 def _gap(checked: int, expected: int, found: int, previous: str) -> VerifyReport:
@@ -229,9 +258,9 @@ def _gap(checked: int, expected: int, found: int, previous: str) -> VerifyReport
         problem = f"{missing} missing (deleted): found event {found} in its place"
     else:
         problem = f"event {expected} is out of order or duplicated: found event {found} in its place"
-    return VerifyReport(False, checked, expected, problem, "deleted", checked, previous)
+    return VerifyReport(False, checked, expected, problem, "deleted", expected - 1, previous)
 
 
 def _bad_mac(checked: int, seq: int) -> VerifyReport:
     return VerifyReport(False, checked, seq, f"event {seq} does not match its MAC: it was edited, inserted, "
-                        "moved, or the audit key is wrong", "edited", checked)
+                        "moved, or the audit key is wrong", "edited", seq - 1)

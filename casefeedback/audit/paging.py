@@ -1,7 +1,7 @@
 """The log a page at a time, newest first, with how many events match in all.
 
 The count and the paging are done in SQL. Flags are not: they are worked out
-in Python (working hours in London, bursts of reads, who holds the case now),
+in Python (the policy's working hours, bursts of reads, who holds the case now),
 so a flagged-only search scans the rows that could carry a flag, in batches.
 """
 
@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, Connection, and_, func, or_, select
 
 from casefeedback.audit.review import READ_ACTIONS, Filters, ReviewRow, flag, match_clauses, review_rows
+from casefeedback.policy.model import WorkingHours
 from casefeedback.services import Services
 from casefeedback.storage.engine import read
 from casefeedback.storage.tables import audit_events
@@ -55,6 +56,7 @@ def search_page(found: Services, filters: Filters, *, page: int = 1, up_to_seq: 
     so that events logged while the auditor pages on do not shift every row
     down a page; the count is the same for every page.
     """
+    hours = found.policies.organisation.working_hours
     with read(found.engine) as connection:
         where = match_clauses(connection, filters)
         if up_to_seq is None:
@@ -62,12 +64,12 @@ def search_page(found: Services, filters: Filters, *, page: int = 1, up_to_seq: 
         if up_to_seq is not None:
             where.append(audit_events.c.seq <= up_to_seq)
         if filters.flagged_only:
-            return _flagged_page(connection, where, page, size, up_to_seq)
+            return _flagged_page(connection, where, page, size, up_to_seq, hours)
         total = connection.execute(select(func.count()).select_from(audit_events).where(*where)).scalar_one()
         number = _clamp(page, total, size)
         rows = review_rows(connection.execute(select(audit_events).where(*where).order_by(audit_events.c.seq.desc())
                                         .limit(size).offset((number - 1) * size)))
-        flag(connection, rows)
+        flag(connection, rows, hours)
         return LogPage(rows, total, number, size, up_to_seq)
 
 
@@ -76,8 +78,8 @@ def _clamp(page: int, total: int, size: int) -> int:
 
 
 def _flagged_page(connection: Connection, where: list[ColumnElement[bool]], page: int, size: int,
-                  up_to_seq: int | None) -> LogPage:
-    # Flags are worked out in Python (working hours in London, bursts, who holds
+                  up_to_seq: int | None, hours: WorkingHours) -> LogPage:
+    # Flags are worked out in Python (the policy's working hours, bursts, who holds
     # the case now), so SQL cannot count them. SQL narrows the scan to rows that
     # could carry a flag; each batch is flagged and only the flagged seqs kept.
     flagged: list[int] = []
@@ -89,14 +91,14 @@ def _flagged_page(connection: Connection, where: list[ColumnElement[bool]], page
         batch = review_rows(connection.execute(query.order_by(audit_events.c.seq.desc()).limit(FLAG_BATCH)))
         if not batch:
             break
-        flag(connection, batch)
+        flag(connection, batch, hours)
         flagged += [r.seq for r in batch if r.flags]
         cursor = batch[-1].seq
     number = _clamp(page, len(flagged), size)
     wanted = flagged[(number - 1) * size:number * size]
     rows = review_rows(connection.execute(select(audit_events).where(audit_events.c.seq.in_(wanted))
                                     .order_by(audit_events.c.seq.desc())))
-    flag(connection, rows)
+    flag(connection, rows, hours)
     return LogPage(rows, len(flagged), number, size, up_to_seq)
 
 

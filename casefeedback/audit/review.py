@@ -6,8 +6,10 @@ and ids — never content — so nothing here opens a field or reads an answer.
 Flags:
 
 * ``break_glass`` — a break-glass opening, or a field read through one;
-* ``outside_hours`` — a field read outside working hours (Monday to Friday,
-  08:00–18:00, UK time);
+* ``outside_hours`` — a field read outside the working hours the organisation
+  policy declares (``[working_hours]``: days, hours and time zone; by default
+  Monday to Friday, 08:00–18:00, Europe/London). Worked out when the log is
+  read, never stored, so a changed policy re-judges old events too;
 * ``many_cases`` — the reader opened fields of ``BURST_CASES`` or more
   different cases within ``BURST_WINDOW``;
 * ``not_assigned`` — a field read by someone who is neither the case's owner
@@ -20,23 +22,20 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Connection, or_, select
 
 from casefeedback.audit import AuditEvent
 from casefeedback.audit.actions import Action
 from casefeedback.auth.sessions import StaffMember
+from casefeedback.policy.model import WorkingHours
 from casefeedback.services import Services
 from casefeedback.storage.dialect import json_field
 from casefeedback.storage.engine import write
 from casefeedback.storage.tables import audit_events, cases, staff, submissions
 
-WORKING_DAYS = range(0, 5)  # Monday to Friday
-WORKING_HOURS = (time(8, 0), time(18, 0))
-WORKING_ZONE = ZoneInfo("Europe/London")
 BURST_CASES = 5
 BURST_WINDOW = timedelta(minutes=10)
 READ_ACTIONS = (Action.FIELD_OPEN,)
@@ -136,7 +135,9 @@ def match_clauses(connection: Connection, filters: Filters) -> list[ColumnElemen
                                                                      staff.c.id == filters.staff))).scalars())
         where.append(audit_events.c.actor_id.in_(ids or [filters.staff]))
     if filters.case_id:
-        where.append(_case_clause(connection, filters.case_id))
+        # Staff know a case by its reference (VS-2026-0001); the log names it by id. Either finds it.
+        by_reference = connection.execute(select(cases.c.id).where(cases.c.reference == filters.case_id)).scalar()
+        where.append(_case_clause(connection, by_reference or filters.case_id))
     if filters.action:
         where.append(audit_events.c.action.startswith(filters.action) if filters.action.endswith(".")
                      else audit_events.c.action == filters.action)
@@ -150,18 +151,18 @@ def match_clauses(connection: Connection, filters: Filters) -> list[ColumnElemen
 def case_history(found: Services, auditor: StaffMember, case_id: str) -> list[ReviewRow]:
     """A case's history for an auditor; looking is itself audited (who watched whom is evidence too)."""
     with write(found.engine) as connection:
-        rows = history(connection, case_id)
+        rows = history(connection, case_id, found.policies.organisation.working_hours)
         found.audit.append(connection, AuditEvent(
             action=Action.AUDIT_CASE_HISTORY, outcome="viewed", actor_id=auditor.id, actor_role=auditor.role,
             object_type="case", object_id=case_id, detail={"events": len(rows)}))
     return rows
 
 
-def history(connection: Connection, case_id: str) -> list[ReviewRow]:
+def history(connection: Connection, case_id: str, hours: WorkingHours) -> list[ReviewRow]:
     """Every event touching a case, its submissions and their fields, oldest first."""
     rows = review_rows(connection.execute(select(audit_events).where(_case_clause(connection, case_id))
                                     .order_by(audit_events.c.seq)))
-    flag(connection, rows)
+    flag(connection, rows, hours)
     return rows
 
 
@@ -178,8 +179,8 @@ def _detail(row: ReviewRow) -> dict[str, Any]:
     return loaded if isinstance(loaded, dict) else {}
 
 
-def flag(connection: Connection, rows: Sequence[ReviewRow]) -> None:
-    """Fill in each row's case, staff username and flags."""
+def flag(connection: Connection, rows: Sequence[ReviewRow], hours: WorkingHours) -> None:
+    """Fill in each row's case, staff username and flags; ``hours`` from the organisation policy."""
     _link_cases(connection, rows)
     names = {row[0]: row[1] for row in connection.execute(
         select(staff.c.id, staff.c.username).where(staff.c.id.in_({r.actor_id for r in rows if r.actor_id})))}
@@ -194,7 +195,7 @@ def flag(connection: Connection, rows: Sequence[ReviewRow]) -> None:
             row.flags.append("break_glass")
         if not _is_read(row):
             continue
-        if _outside_hours(row.at):
+        if not hours.includes(_moment(row.at)):
             row.flags.append("outside_hours")
         if row.seq in bursts:
             row.flags.append("many_cases")
@@ -231,9 +232,8 @@ def _link_cases(connection: Connection, rows: Sequence[ReviewRow]) -> None:
             row.case_id = by_submission.get(sub or "")
 
 
-def _outside_hours(at: str) -> bool:
-    moment = datetime.fromisoformat(at.replace("Z", "+00:00")).astimezone(WORKING_ZONE)
-    return moment.weekday() not in WORKING_DAYS or not (WORKING_HOURS[0] <= moment.time() < WORKING_HOURS[1])
+def _moment(at: str) -> datetime:
+    return datetime.fromisoformat(at.replace("Z", "+00:00"))
 
 
 def _bursts(connection: Connection, reads: Sequence[ReviewRow]) -> set[int]:
@@ -264,10 +264,10 @@ def _bursts(connection: Connection, reads: Sequence[ReviewRow]) -> set[int]:
     return flagged
 
 
-def export_rows(connection: Connection, filters: Filters, up_to_seq: int) -> list[ReviewRow]:
+def export_rows(connection: Connection, filters: Filters, up_to_seq: int, hours: WorkingHours) -> list[ReviewRow]:
     where = match_clauses(connection, filters)
     rows = review_rows(connection.execute(select(audit_events).where(audit_events.c.seq <= up_to_seq, *where)
                                     .order_by(audit_events.c.seq).limit(MAX_EXPORT)))
     for start in range(0, len(rows), 5000):
-        flag(connection, rows[start:start + 5000])
+        flag(connection, rows[start:start + 5000], hours)
     return [r for r in rows if r.flags] if filters.flagged_only else rows

@@ -16,7 +16,7 @@ from casefeedback.services import services
 @bp.route("/", methods=["GET"])
 def search_view() -> Any:
     wanted, errors = read_filters()
-    shown = {"filters": wanted, "args": typed(), "flags": FLAGS, "errors": errors}
+    shown = {"filters": wanted, "args": typed(), "flags": FLAGS, "errors": errors, "hours": _hours()}
     if errors:
         return render_template("audit/search.html", log=None, rows=[], **shown), 400
     log = search_page(services(), wanted, page=request.args.get("page", 1, type=int),
@@ -27,4 +27,9 @@ def search_view() -> Any:
 @bp.route("/cases/<case_id>", methods=["GET"])
 def case_view(case_id: str) -> Any:
     rows = case_history(services(), current_user.member, case_id[:36])
-    return render_template("audit/case.html", rows=rows, case_id=case_id[:36], flags=FLAGS)
+    return render_template("audit/case.html", rows=rows, case_id=case_id[:36], flags=FLAGS, hours=_hours())
+
+
+def _hours() -> str:
+    """The working hours reads are judged against, in words, so a flag explains itself."""
+    return services().policies.organisation.working_hours.describe()

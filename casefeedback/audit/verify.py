@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Sequence
+from pathlib import Path
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from casefeedback.audit.checkpoints import Checkpoint, instance_id, public_key_of, stored_checkpoints
 from casefeedback.audit.log import GENESIS_MAC, VerifyReport, event_mac, head_of, key_check, raw_rows, walk
+from casefeedback.audit.parallel import PARALLEL_FROM, walk_in_parallel, workers
+from casefeedback.audit.witness import Witness, WitnessError, compare
 from casefeedback.storage.tables import audit_events
 
 WRONG_KEY = ("the audit chain key does not fit this log: {why}. Nothing was verified. Check "
@@ -22,8 +25,21 @@ WRONG_KEY = ("the audit chain key does not fit this log: {why}. Nothing was veri
 
 
 def verify_log(connection: Connection, chain_key: bytes, signing_seed: bytes,
-               external: Checkpoint | None = None) -> VerifyReport:
-    """The chain, its head, the stored checkpoints and (optionally) one held elsewhere."""
+               external: Checkpoint | None = None, witness: Witness | None = None,
+               database: tuple[Path, bytes] | None = None) -> VerifyReport:
+    """The chain, its head, the stored checkpoints, the witness and (optionally) a checkpoint held elsewhere.
+
+    The witness comes first: a log cut together with its newest checkpoints, or
+    an older copy of the database, is consistent with itself and would pass
+    every check inside the database.
+    """
+    if witness is not None:
+        try:
+            standing = compare(connection, witness, public_key_of(signing_seed))
+        except WitnessError as error:
+            return VerifyReport(False, 0, None, str(error), "witness")
+        if not standing.ok:
+            return VerifyReport(False, 0, standing.witnessed_seq, standing.problem, standing.kind)
     checkpoints = stored_checkpoints(connection)
     problem = _checkpoint_problem(checkpoints, external, instance_id(connection), public_key_of(signing_seed))
     if problem is not None:
@@ -35,8 +51,13 @@ def verify_log(connection: Connection, chain_key: bytes, signing_seed: bytes,
                                                               "signed checkpoints"), "wrong_key")
     anchors: dict[int, str] = {c.seq: c.mac for c in every}
     head = head_of(connection)
-    with raw_rows(connection) as rows:
-        report = walk(chain_key, rows, anchors, head=head)
+    last_seq = int(connection.execute(select(func.coalesce(func.max(audit_events.c.seq), 0))).scalar_one())
+    processes = workers()
+    if database is not None and last_seq >= PARALLEL_FROM and processes > 1:
+        report = walk_in_parallel(database[0], database[1], chain_key, anchors, last_seq, head, processes)
+    else:
+        with raw_rows(connection) as rows:
+            report = walk(chain_key, rows, anchors, head=head)
     if not report.ok and report.first_bad_seq == 1 and not every and _first_two_fail(connection, chain_key):
         return VerifyReport(False, 0, None, WRONG_KEY.format(why="not even the first two events match it, "
                                                               "each against its own predecessor"), "wrong_key")

@@ -73,7 +73,7 @@ def install_login(app: Flask, manager: LoginManager) -> None:
 
     @app.context_processor
     def _session_timing() -> dict[str, Any]:
-        return {"session_timing": _timing}
+        return {"session_timing": _timing, "staff_home": _staff_home}
 
 
 def _timing() -> dict[str, int] | None:
@@ -85,6 +85,13 @@ def _timing() -> dict[str, int] | None:
     return {"seconds_left": max(0, int((info.ends_at(rules) - now).total_seconds())),
             "warn_seconds": int(rules.idle_warning.total_seconds()),
             "can_extend": int(info.can_extend(rules))}
+
+
+def _staff_home() -> str:
+    """Where the service name in the staff header leads: the signed-in person's start page, else signing in."""
+    if not current_user.is_authenticated:
+        return url_for("auth.sign_in")
+    return home_url(current_user.member.role)
 
 
 def home_url(role: str) -> str:

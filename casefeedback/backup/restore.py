@@ -30,7 +30,9 @@ from sqlalchemy import select
 
 from casefeedback.audit import AuditEvent, AuditLog
 from casefeedback.audit.actions import Action
-from casefeedback.audit.checkpoints import public_key_of
+from casefeedback.audit.checkpoints import Signer, instance_id, public_key_of
+from casefeedback.audit.watch import sign_and_witness
+from casefeedback.audit.witness import RestoreNote, Witness
 from casefeedback.backup.archive import BackupError, Verified, read_manifest, verify_backup
 from casefeedback.backup.lock import exclusive
 from casefeedback.clock import Clock
@@ -130,11 +132,31 @@ def restore(config: Config, backup_dir: Path, clock: Clock) -> Restored:
         except BaseException:
             _remove_with_sidecars(staging)
             raise
+        _witness_restore(config, verified.manifest.audit_seq, archived, clock)
         path = ledger.ledger_path(config.database_path)
         in_file = {e.data_key_id for e in ledger.read_file(path)}
         everything = {e.data_key_id: e for e in live.entries} | applied[2]
         ledger.append_lines(path, (e.line() for k, e in everything.items() if k not in in_file))
     return Restored(verified, applied[0], applied[1], len(everything), archived, archive)
+
+
+def _witness_restore(config: Config, backup_seq: int, archived: int, clock: Clock) -> None:
+    """Tell the witness the log went back on purpose (signed), then sign the restored log's head.
+
+    Without the note, the restored log — shorter than what the witness last
+    recorded — would read exactly like an attacker's rollback.
+    """
+    signer = Signer(config.secrets.audit_signing.value)
+    witness = Witness(config.witness_path)
+    engine = open_engine(config.database_path, config.secrets.database.value)
+    try:
+        with read(engine) as connection:
+            instance = instance_id(connection)
+        at = clock().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        witness.record(RestoreNote(instance, at, backup_seq, archived, signer.public_key).signed_by(signer))
+        sign_and_witness(engine, AuditLog(config.secrets.audit_chain.value, clock), signer, witness)
+    finally:
+        engine.dispose()
 
 
 def _build_staging(config: Config, verified: Verified, staging: Path, live: _Live,

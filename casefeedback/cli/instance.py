@@ -13,7 +13,8 @@ from casefeedback.policy import load_policies
 
 @click.command()
 @click.option("--production", is_flag=True, help="Provision secrets for production (not marked as development).")
-@click.option("--demo", is_flag=True, help="Also create demo staff, a demo case and an invitation.")
+@click.option("--demo", is_flag=True, help="Also create demo staff, a demo case, an invitation and two "
+              "years of de-identified demo history for insight.")
 @click.option("--base-url", default="http://127.0.0.1:5000", show_default=True, help="Used in printed links.")
 @fail_clearly
 def init(production: bool, demo: bool, base_url: str) -> None:

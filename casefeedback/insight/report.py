@@ -43,6 +43,10 @@ class QuestionInsight:
     months: tuple[Row, ...]  # responses per month
     total: int | None  # the sum of the answers shown (None, suppressed, when none is)
     mean: float | None  # ratings only: the mean of the ratings shown
+    # Ratings only, one per month (None: no rating shown that month): the mean of that
+    # month's ratings shown, so a change in satisfaction shows as a change over time.
+    monthly_means: tuple[float | None, ...] = ()
+    scale: tuple[int, int] | None = None  # ratings only: the lowest and highest point
 
     def share(self, answer: str) -> float | None:
         """The share of the answers shown that were ``answer`` (None when it is suppressed)."""
@@ -119,6 +123,7 @@ def _question(question: Question, published: Mapping[CountKey, int], months: lis
     mine = {key: n for key, n in published.items() if key[3] == question.id}
     by_answer = suppression.roll_up(mine, lambda key: key[4])
     by_month = suppression.roll_up(mine, lambda key: key[2])
+    by_month_answer = suppression.roll_up(mine, lambda key: (key[2], key[4]))
     answers = tuple(Row(a, _label(question, a), suppression.shown(by_answer.get(a, 0), threshold))
                     for a in question.option_ids())
     return QuestionInsight(
@@ -126,7 +131,10 @@ def _question(question: Question, published: Mapping[CountKey, int], months: lis
         failure_demand=question.failure_demand, answers=answers,
         months=tuple(Row(m, m, suppression.shown(by_month.get(m, 0), threshold)) for m in months),
         total=suppression.shown(suppression.total_of(r.value for r in answers), threshold),
-        mean=_mean(answers) if question.kind == "rating" else None)
+        mean=_mean(answers) if question.kind == "rating" else None,
+        monthly_means=tuple(_mean(tuple(Row(a, a, n) for (m, a), n in by_month_answer.items() if m == month))
+                            for month in months) if question.kind == "rating" else (),
+        scale=(question.scale_min, question.scale_max) if question.kind == "rating" else None)
 
 
 def _label(question: Question, answer: str) -> str:

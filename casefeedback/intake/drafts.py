@@ -7,13 +7,18 @@ of which only a keyed hash is stored. Each saved answer is a row sealed under a
 data key of its own (``crypto.envelope``), the key stored wrapped beside it;
 deleting the row erases the answer. Opening a draft goes through the access
 decision and is audited, like any other open of sensitive data.
+
+Values are opened outside any write transaction (unwrapping and decrypting is
+most of the work, and a write transaction holds up every other writer): the
+open's audit event is built with them and appended by a short write before any
+value is used (``open_answers``), or with the send that uses them (``submissions``).
 """
 
 from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -99,12 +104,6 @@ def update_consent(found: Services, policy: ServicePolicy, draft_id: str, consen
                consent_choices=json.dumps(dict(consent.choices), sort_keys=True), consent_given_at=now)
 
 
-def unlink_invitation(found: Services, policy: ServicePolicy, draft_id: str) -> None:
-    """Make the draft general feedback: when sent, it will not be tied to a case."""
-    with write(found.engine) as connection:
-        _touch(connection, policy, draft_id, found.clock(), invitation_id=None)
-
-
 def load_draft(found: Services, draft_id: str) -> Draft:
     with read(found.engine) as connection:
         row = connection.execute(select(drafts).where(drafts.c.id == draft_id)).first()
@@ -171,19 +170,28 @@ def _touch(connection: Connection, policy: ServicePolicy, draft_id: str, now: da
 def open_answers(found: Services, policy: ServicePolicy, draft_id: str,
                  question_ids: Collection[str] | None = None) -> dict[str, Value]:
     """The person's own saved values (all, or those asked for), audited before they leave this module."""
-    with write(found.engine) as connection:
-        return open_rows(found, connection, policy, draft_id, question_ids)
-
-
-def open_rows(found: Services, connection: Connection, policy: ServicePolicy, draft_id: str,
-              question_ids: Collection[str] | None = None) -> dict[str, Value]:
-    """Open within the caller's write transaction: one decision per value, one audit event per open."""
     query = select(draft_answers).where(draft_answers.c.draft_id == draft_id)
     if question_ids is not None:
         query = query.where(draft_answers.c.question_id.in_(list(question_ids)))
+    with read(found.engine) as connection:
+        rows = connection.execute(query).all()
+    opened, event = open_values(found, policy, draft_id, rows)
+    if event is not None:
+        with write(found.engine) as connection:
+            found.audit.append(connection, event)
+    return opened
+
+
+def open_values(found: Services, policy: ServicePolicy, draft_id: str,
+                rows: Sequence[Row[Any]]) -> tuple[dict[str, Value], AuditEvent | None]:
+    """Open sealed rows of a draft: one decision per value, and the one audit event the caller must append.
+
+    No transaction: the caller appends the event before any value leaves the service, in the
+    write transaction that acts on them or in one of its own.
+    """
     opened: dict[str, Value] = {}
     withheld = failed = 0
-    for row in connection.execute(query).all():
+    for row in rows:
         question = policy.question(row.question_id)
         decision = decide(policy, Actor(draft_id, HOLDER_ROLE), None, draft_id, row.field_class, "own_record",
                           receipt_submission_id=draft_id)
@@ -199,12 +207,17 @@ def open_rows(found: Services, connection: Connection, policy: ServicePolicy, dr
             opened[row.question_id] = value
         else:
             withheld += 1
-    if opened or withheld or failed:
-        found.audit.append(connection, AuditEvent(
-            action=Action.DRAFT_OPEN, outcome="integrity_failure" if failed else "allowed", actor_role="service_user",
-            object_type="draft", object_id=draft_id, purpose="own_record",
-            detail={"fields": len(opened), "withheld": withheld, "failed": failed, "reason": "own draft"}))
-    return opened
+    if not (opened or withheld or failed):
+        return opened, None
+    return opened, AuditEvent(
+        action=Action.DRAFT_OPEN, outcome="integrity_failure" if failed else "allowed", actor_role="service_user",
+        object_type="draft", object_id=draft_id, purpose="own_record",
+        detail={"fields": len(opened), "withheld": withheld, "failed": failed, "reason": "own draft"})
+
+
+def erase_event(draft_id: str, fields: int, reason: str) -> AuditEvent:
+    return AuditEvent(action=Action.DRAFT_ERASE, outcome="erased", actor_role="service_user", object_type="draft",
+                      object_id=draft_id, detail={"reason": reason, "fields": fields})
 
 
 def _placed(draft_id: str, row: Row[Any]) -> tuple[WrappedDataKey, SealedField]:
@@ -245,9 +258,7 @@ def erase_draft(connection: Connection, audit: AuditLog, draft_id: str, reason: 
     """Erase a draft and every sealed value in it, in the caller's write transaction; return how many values."""
     fields = connection.execute(delete(draft_answers).where(draft_answers.c.draft_id == draft_id)).rowcount
     if connection.execute(delete(drafts).where(drafts.c.id == draft_id)).rowcount:
-        audit.append(connection, AuditEvent(action=Action.DRAFT_ERASE, outcome="erased", actor_role="service_user",
-                                            object_type="draft", object_id=draft_id,
-                                            detail={"reason": reason, "fields": fields}))
+        audit.append(connection, erase_event(draft_id, fields, reason))
     return int(fields)
 
 

@@ -15,6 +15,7 @@ from casefeedback.intake.journey import question_number
 from casefeedback.intake.submissions import (
     AlreadySubmitted,
     ConsentMissing,
+    DraftChanged,
     DraftGone,
     InvitationUnusable,
     record_submission,
@@ -58,18 +59,18 @@ def send(service_id: str) -> Any:
     if not isinstance(draft_id, str):
         # Sent already from this browser (Back and Send again), or left with the quick exit.
         return render_template("intake/draft_gone.html", policy=policy, expired=False), 409
-    found = services()
-    if request.form.get("action") == "unlinked":
-        # The invitation ran out before they sent: they chose to send it as general feedback.
-        drafts.unlink_invitation(found, policy, draft_id)
     try:
-        recorded = record_submission(found, policy, draft_id=draft_id, language=current_language())
+        # "unlinked": the invitation ran out before they sent, and they chose to send it as general feedback.
+        recorded = record_submission(services(), policy, draft_id=draft_id, language=current_language(),
+                                     unlinked=request.form.get("action") == "unlinked")
     except AlreadySubmitted:
         forget()
         return render_template("intake/already_sent.html", policy=policy), 409
     except InvitationUnusable:
         return render_template("intake/invitation_unusable.html", policy=policy, form=form), 410
-    except ConsentMissing:
+    except (ConsentMissing, DraftChanged):
+        # Consent withdrawn, or the draft changed in another tab while this one sent it (twice
+        # over): show the answers as they are now, to send from there.
         return redirect_to(step_url(policy, None))
     except DraftGone:
         current_draft(policy)  # says why: expired (a kind page) or gone (back to the start)

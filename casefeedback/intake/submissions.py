@@ -1,11 +1,15 @@
-"""Recording a submission: everything in one transaction, nothing before consent.
+"""Recording a submission: one short write transaction, nothing before consent.
 
-``record_submission`` takes the person's draft: opens its sealed values
-(audited), seals them afresh under the submission's own data keys, stores the
-submission with its consent receipt, and erases the draft — all in one write
-transaction, so either everything happened or nothing did. ``record_submissions``
-stores many that come without a draft (the benchmarks seed through it) by the
-very same code, ``_store``.
+``record_submission`` takes the person's draft. Outside any write transaction it
+reads the draft, opens its sealed values (decided, and audited by the write
+that follows), seals them afresh under the submission's own data keys, matches
+the alert rules and builds every row and audit event. Then one write
+transaction erases the draft if it is still as read, stores the submission with
+its consent receipt, appends the audit events and raises the alerts: either
+everything happened or nothing did. If the draft changed meanwhile (another tab
+saved or sent it), the work is done once more from what is there now.
+``record_submissions`` stores many that come without a draft (the benchmarks
+seed through it) by the very same code, ``_prepare`` and ``_insert``.
 """
 
 from __future__ import annotations
@@ -26,15 +30,16 @@ from casefeedback.audit.actions import Action
 from casefeedback.codes import lookup_hash, new_receipt_code
 from casefeedback.crypto.envelope import SubmissionSealer
 from casefeedback.insight.contributions import SHARE_INSIGHT_CHOICE, InsightSource, contribute_many
-from casefeedback.intake.drafts import ConsentGiven, DraftGone, erase_draft, open_rows
+from casefeedback.intake.drafts import ConsentGiven, DraftGone, erase_event, open_values
+from casefeedback.intake.sending import DraftChanged, SealedDraft, erase_as_read, read_sealed
 from casefeedback.policy.model import AlertRule, ServicePolicy
 from casefeedback.services import Services
-from casefeedback.storage.engine import write
+from casefeedback.storage.engine import read, write
 from casefeedback.storage.ids import ordered_row_id
-from casefeedback.storage.tables import answers, consent_receipts, data_keys, drafts, invitations, submissions
+from casefeedback.storage.tables import answers, consent_receipts, data_keys, invitations, submissions
 
-__all__ = ["AlreadySubmitted", "ConsentGiven", "ConsentMissing", "DraftGone", "InvitationUnusable", "Recorded",
-           "Sent", "record_submission", "record_submissions", "seal_answers"]
+__all__ = ["AlreadySubmitted", "ConsentGiven", "ConsentMissing", "DraftChanged", "DraftGone", "InvitationUnusable",
+           "Recorded", "Sent", "record_submission", "record_submissions", "seal_answers"]
 
 Answer = str | list[str]
 
@@ -71,31 +76,97 @@ class Sent:
     case_id: str | None = None
 
 
-def record_submission(found: Services, policy: ServicePolicy, *, draft_id: str, language: str) -> Recorded:
-    """Send a draft: store its answers sealed, with their consent receipt; return the receipt code (shown once)."""
+Row = dict[str, object]
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """Everything some submissions write, ready before the write transaction: rows, audit events, rules met."""
+
+    sent: Sequence[Sent]
+    submissions: list[Row]
+    consents: list[Row]
+    keys: list[Row]
+    answers: list[Row]
+    received: list[AuditEvent]
+    met: list[list[AlertRule]]
+    sharing: list[str]  # the submissions whose person agreed to share insight
+
+
+@dataclass(frozen=True)
+class _Send:
+    draft: SealedDraft
+    invitation_id: str | None  # to use up in the write; None for general feedback
+    prepared: _Prepared
+    erased: AuditEvent
+
+
+def record_submission(found: Services, policy: ServicePolicy, *, draft_id: str, language: str,
+                      unlinked: bool = False) -> Recorded:
+    """Send a draft: store its answers sealed, with their consent receipt; return the receipt code (shown once).
+
+    ``unlinked``: the person chose to send it as general feedback, not tied to
+    the case of the invitation they came with.
+    """
     receipt_code = new_receipt_code()
-    now = found.clock()
+    opened: list[AuditEvent] = []  # every open of the draft: audited whatever happens next
     try:
-        with write(found.engine) as connection:
-            draft = connection.execute(select(drafts).where(drafts.c.id == draft_id, drafts.c.service_id == policy.id,
-                                                            drafts.c.expires_at > now)).first()
-            if draft is None:
-                # Sending erases the draft, so a draft that is gone may have been sent already.
-                if connection.execute(select(submissions.c.id).where(submissions.c.id == draft_id)).first():
-                    raise AlreadySubmitted()
-                raise DraftGone()
-            consent = ConsentGiven(draft.consent_version, draft.consent_language, json.loads(draft.consent_choices))
-            if not _consented(policy, consent):
-                raise ConsentMissing()
-            given = {qid: value for qid, value in open_rows(found, connection, policy, draft_id).items()
-                     if value is not None}  # a skipped question stores nothing
-            case_id = _use_invitation(connection, draft.invitation_id, now) if draft.invitation_id else None
-            sent = Sent(draft_id, given, consent, draft.consent_given_at, now, language, case_id)
-            [met] = _store(found, connection, policy, [sent], [receipt_code])
-            erase_draft(connection, found.audit, draft_id, "sent")
+        ready = _ready(found, policy, draft_id, language, receipt_code, unlinked, opened)
+        try:
+            _write(found, policy, ready, opened)
+        except DraftChanged:
+            # Saved, changed or sent in another tab since it was read: once more, from what is there now.
+            ready = _ready(found, policy, draft_id, language, receipt_code, unlinked, opened)
+            _write(found, policy, ready, opened)
     except IntegrityError:
+        _audit_opens(found, opened)
         raise AlreadySubmitted() from None
-    return Recorded(receipt_code, met, case_id is not None)
+    except Exception:
+        _audit_opens(found, opened)
+        raise
+    return Recorded(receipt_code, ready.prepared.met[0], ready.prepared.sent[0].case_id is not None)
+
+
+def _write(found: Services, policy: ServicePolicy, ready: _Send, opened: Sequence[AuditEvent]) -> None:
+    """The send's one short write transaction: only if the draft is as read, with every event in one append."""
+    with write(found.engine) as connection:
+        erase_as_read(connection, ready.draft)
+        if ready.invitation_id is not None:
+            _use_invitation(connection, ready.invitation_id, ready.prepared.sent[0].submitted_at)
+        _insert(found, connection, policy, ready.prepared, [*opened, *ready.prepared.received, ready.erased])
+
+
+def _ready(found: Services, policy: ServicePolicy, draft_id: str, language: str, receipt_code: str, unlinked: bool,
+           opened: list[AuditEvent]) -> _Send:
+    """Read the draft, open it and prepare all its send writes, with no write lock held; note the open."""
+    now = found.clock()
+    with read(found.engine) as connection:
+        draft = read_sealed(connection, policy, draft_id, now)
+        if draft is None:
+            # Sending erases the draft, so a draft that is gone may have been sent already.
+            if connection.execute(select(submissions.c.id).where(submissions.c.id == draft_id)).first():
+                raise AlreadySubmitted()
+            raise DraftGone()
+        invitation_id = None if unlinked else draft.row.invitation_id
+        case_id = _case_of(connection, invitation_id, now) if invitation_id else None
+    consent = ConsentGiven(draft.row.consent_version, draft.row.consent_language,
+                           json.loads(draft.row.consent_choices))
+    if not _consented(policy, consent):
+        raise ConsentMissing()
+    values, event = open_values(found, policy, draft_id, draft.answers)
+    if event is not None:
+        opened.append(event)
+    given = {qid: value for qid, value in values.items() if value is not None}  # a skipped question stores nothing
+    sent = Sent(draft_id, given, consent, draft.row.consent_given_at, now, language, case_id)
+    return _Send(draft, invitation_id, _prepare(found, policy, [sent], [receipt_code]),
+                 erase_event(draft_id, len(draft.answers), "sent"))
+
+
+def _audit_opens(found: Services, opened: Sequence[AuditEvent]) -> None:
+    """The draft was opened but nothing was sent: the opens are still recorded."""
+    if opened:
+        with write(found.engine) as connection:
+            found.audit.append_many(connection, opened)
 
 
 def record_submissions(found: Services, policy: ServicePolicy, sent: Sequence[Sent]) -> list[Recorded]:
@@ -110,58 +181,81 @@ def record_submissions(found: Services, policy: ServicePolicy, sent: Sequence[Se
     if not all(_consented(policy, one.consent) for one in sent):
         raise ConsentMissing()
     codes = [new_receipt_code() for _ in sent]
+    prepared = _prepare(found, policy, sent, codes)
     try:
         with write(found.engine) as connection:
-            met = _store(found, connection, policy, sent, codes)
+            _insert(found, connection, policy, prepared, prepared.received)
     except IntegrityError:
         raise AlreadySubmitted() from None
-    return [Recorded(code, rules, one.case_id is not None) for one, code, rules in zip(sent, codes, met, strict=True)]
+    return [Recorded(code, rules, one.case_id is not None)
+            for one, code, rules in zip(sent, codes, prepared.met, strict=True)]
 
 
 def _consented(policy: ServicePolicy, consent: ConsentGiven) -> bool:
     return all(consent.choices.get(choice) for choice in policy.consent.required)
 
 
-def _store(found: Services, connection: Connection, policy: ServicePolicy, sent: Sequence[Sent],
-           receipt_codes: Sequence[str]) -> list[list[AlertRule]]:
-    """Store submissions in the caller's write transaction; return the alert rules each one's answers met."""
+def _prepare(found: Services, policy: ServicePolicy, sent: Sequence[Sent], receipt_codes: Sequence[str]) -> _Prepared:
+    """Seal, hash and match with no lock held: every row and audit event the write will need."""
     lookup = found.config.secrets.lookup.value
-    connection.execute(submissions.insert(), [{
-        "id": one.id, "service_id": policy.id, "policy_version": policy.version, "case_id": one.case_id,
-        "language": one.language, "submitted_at": one.submitted_at, "status": "active",
-        "receipt_hash": lookup_hash(lookup, "receipt", code.replace("-", ""))}
-        for one, code in zip(sent, receipt_codes, strict=True)])
-    connection.execute(consent_receipts.insert(), [{
-        "id": str(uuid.uuid4()), "submission_id": one.id, "consent_version": one.consent.version,
-        "language": one.consent.language, "choices": json.dumps(dict(one.consent.choices), sort_keys=True),
-        "given_at": one.consent_given_at, "withdrawn_at": None} for one in sent])
     sealed = [seal_answers(found, policy, one.id, one.given, one.submitted_at) for one in sent]
-    keys = [key for one_keys, _rows in sealed for key in one_keys]
-    if keys:
-        connection.execute(data_keys.insert(), keys)
-        connection.execute(answers.insert(), [row for _keys, rows in sealed for row in rows])
+    return _Prepared(
+        sent=sent,
+        submissions=[{
+            "id": one.id, "service_id": policy.id, "policy_version": policy.version, "case_id": one.case_id,
+            "language": one.language, "submitted_at": one.submitted_at, "status": "active",
+            "receipt_hash": lookup_hash(lookup, "receipt", code.replace("-", ""))}
+            for one, code in zip(sent, receipt_codes, strict=True)],
+        consents=[{
+            "id": str(uuid.uuid4()), "submission_id": one.id, "consent_version": one.consent.version,
+            "language": one.consent.language, "choices": json.dumps(dict(one.consent.choices), sort_keys=True),
+            "given_at": one.consent_given_at, "withdrawn_at": None} for one in sent],
+        keys=[key for one_keys, _rows in sealed for key in one_keys],
+        answers=[row for _keys, rows in sealed for row in rows],
+        received=[AuditEvent(
+            action=Action.SUBMISSION_RECEIVE, outcome="stored", actor_role="service_user",
+            object_type="submission", object_id=one.id,
+            detail={"service": policy.id, "answered": len(one.given), "via_invitation": one.case_id is not None})
+            for one in sent],
+        met=[matching_rules(policy, one.given) for one in sent],
+        sharing=[one.id for one in sent if one.consent.choices.get(SHARE_INSIGHT_CHOICE) is True],
+    )
+
+
+def _insert(found: Services, connection: Connection, policy: ServicePolicy, prepared: _Prepared,
+            events: Sequence[AuditEvent]) -> None:
+    """Write what ``_prepare`` made in the caller's write transaction: one statement per table, one audit append."""
+    connection.execute(submissions.insert(), prepared.submissions)
+    connection.execute(consent_receipts.insert(), prepared.consents)
+    if prepared.keys:
+        connection.execute(data_keys.insert(), prepared.keys)
+        connection.execute(answers.insert(), prepared.answers)
+    found.audit.append_many(connection, events)
     # De-identified contributions now, for a person who agreed to share
     # insight, so trends are current and outlive the answers' retention.
-    sharing = [one.id for one in sent if one.consent.choices.get(SHARE_INSIGHT_CHOICE) is True]
-    if sharing:  # else nothing to count: skip the queries
+    if prepared.sharing:  # else nothing to count: skip the queries
         aggregate = [c for c, declared in policy.classes.items() if declared.insight == "aggregate"]
         contribute_many(connection, found.audit, InsightSource(found.policies, found.keyring),
-                        dict.fromkeys(sharing, aggregate))
-    found.audit.append_many(connection, [AuditEvent(
-        action=Action.SUBMISSION_RECEIVE, outcome="stored", actor_role="service_user",
-        object_type="submission", object_id=one.id,
-        detail={"service": policy.id, "answered": len(one.given), "via_invitation": one.case_id is not None})
-        for one in sent])
+                        dict.fromkeys(prepared.sharing, aggregate))
     # Alerts are raised in this same transaction (an outbox), so a
     # submission and its alerts are stored together or not at all.
-    met = [matching_rules(policy, one.given) for one in sent]
-    for one, rules in zip(sent, met, strict=True):
-        raise_alerts(found, connection, policy, rules, submission_id=one.id, case_id=one.case_id,
-                     now=one.submitted_at)
-    return met
+    for one, rules in zip(prepared.sent, prepared.met, strict=True):
+        if rules:
+            raise_alerts(found, connection, policy, rules, submission_id=one.id, case_id=one.case_id,
+                         now=one.submitted_at)
 
 
-def _use_invitation(connection: Connection, invitation_id: str, now: datetime) -> str:
+def _case_of(connection: Connection, invitation_id: str, now: datetime) -> str:
+    """The case a still usable invitation is for; InvitationUnusable, before any work, if it is not."""
+    case_id = connection.execute(select(invitations.c.case_id).where(
+        invitations.c.id == invitation_id, invitations.c.uses_left > 0, invitations.c.revoked_at.is_(None),
+        invitations.c.expires_at > now)).scalar()
+    if case_id is None:
+        raise InvitationUnusable()
+    return str(case_id)
+
+
+def _use_invitation(connection: Connection, invitation_id: str, now: datetime) -> None:
     used = connection.execute(
         update(invitations)
         .where(invitations.c.id == invitation_id, invitations.c.uses_left > 0,
@@ -169,11 +263,6 @@ def _use_invitation(connection: Connection, invitation_id: str, now: datetime) -
         .values(uses_left=invitations.c.uses_left - 1))
     if used.rowcount != 1:
         raise InvitationUnusable()
-    case_id = connection.execute(select(invitations.c.case_id).where(invitations.c.id == invitation_id)).scalar()
-    return str(case_id)
-
-
-Row = dict[str, object]
 
 
 def seal_answers(found: Services, policy: ServicePolicy, submission_id: str, given: Mapping[str, Answer],

@@ -11,13 +11,17 @@ from casefeedback.policy.reader import Declared, Reader, Table, expected, quote
 
 __all__ = ["read_alerts"]
 
-_ALERT_KEYS = ("id", "when", "severity", "acknowledge_within", "escalate", "message", "delivery_attempts",
-               "act")
+_ALERT_KEYS = ("id", "title", "guidance", "when", "severity", "acknowledge_within", "escalate", "message",
+               "delivery_attempts", "act")
 _WHEN_KEYS = ("question", "equals", "one_of", "matches", "score")
 _MATCHERS = ("equals", "one_of", "matches", "score")
 _SCORE_KEYS = ("questions", "at_least")
 
 _MAX_PATTERN = 200
+# A title is read at a glance in a list and in a notification's subject; guidance is
+# read under pressure, so it must stay a few sentences, not a procedure manual.
+_MAX_TITLE = 80
+_MAX_GUIDANCE = 600
 
 
 def read_alerts(r: Reader, tree: Table, declared: Declared) -> tuple[AlertRule, ...]:
@@ -38,6 +42,10 @@ def read_alerts(r: Reader, tree: Table, declared: Declared) -> tuple[AlertRule, 
 def _alert(r: Reader, path: str, table: Table, declared: Declared) -> AlertRule | None:
     r.keys(table, path, _ALERT_KEYS)
     alert_id = r.identifier(table, path)
+    title = _staff_words(r, path, table, "title", _MAX_TITLE, "what the alert means, e.g. "
+                         '"Says they are not safe now"')
+    guidance = _staff_words(r, path, table, "guidance", _MAX_GUIDANCE, "what to do now, e.g. "
+                            '"Call within 15 minutes."')
     when = _when(r, path, table, declared)
     severity = r.word(table, path, "severity", SEVERITIES, "a severity")
     acknowledge = r.duration(table, path, "acknowledge_within", positive=True)
@@ -56,7 +64,7 @@ def _alert(r: Reader, path: str, table: Table, declared: Declared) -> AlertRule 
         r.problem(f"{path}.act", "must name at least one relation")
         act = None
     if alert_id is None or when is None or severity is None or acknowledge is None or not escalate \
-            or attempts is None or act is None:
+            or attempts is None or act is None or title is None or guidance is None:
         return None
     return AlertRule(
         id=alert_id,
@@ -67,7 +75,27 @@ def _alert(r: Reader, path: str, table: Table, declared: Declared) -> AlertRule 
         message=message or {},
         delivery_attempts=attempts,
         act=act or default_act(escalate),
+        title=title,
+        guidance=guidance,
     )
+
+
+def _staff_words(r: Reader, path: str, table: Table, name: str, longest: int, example: str) -> str | None:
+    """A plain English string for staff (staff pages are not translated), required and kept short."""
+    if name not in table:
+        r.problem(f"{path}.{name}", f"is required: {example}")
+        return None
+    if isinstance(table[name], dict):
+        r.problem(f"{path}.{name}", f'is read by staff, in English: write {name} = "...", not {name}.en')
+        return None
+    value = r.string(table, path, name)
+    if value is None:
+        return None
+    words = " ".join(value.split())
+    if len(words) > longest:
+        r.problem(f"{path}.{name}", f"is {len(words)} characters long; keep it to {longest} or fewer")
+        return None
+    return words
 
 
 def _when(r: Reader, path: str, parent: Table, declared: Declared) -> AlertCondition | None:

@@ -23,6 +23,7 @@ from casefeedback.policy.organisation_loader import load_organisation_file, pars
 from casefeedback.policy.problems import PolicyError, PolicyProblem
 from casefeedback.policy.questions_loader import read_questions
 from casefeedback.policy.reader import Declared, Reader, Table, parse_toml, quote, read_bytes
+from casefeedback.policy.rota_loader import check_rota_services
 from casefeedback.policy.service_loader import read_consent, read_service
 
 __all__ = [
@@ -70,6 +71,7 @@ def load_policies(directory: Path) -> PolicySet:
             )
             continue
         services[policy.id] = policy
+    problems.extend(check_rota_services(organisation, set(services)))
     if problems:
         raise PolicyError(problems)
     return PolicySet(services=services, organisation=organisation)

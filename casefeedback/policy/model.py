@@ -10,8 +10,9 @@ from __future__ import annotations
 import calendar
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 # A text in several languages: {"en": "...", "cy": "..."}.
 Text = Mapping[str, str]
@@ -199,6 +200,10 @@ class AlertRule:
     # Who may see and act on the alert (open it, acknowledge, resolve), besides whoever
     # was actually told of it. The loader resolves the default (escalate + duty_manager).
     act: tuple[str, ...] = ()
+    # What staff read on the alert: what it means in plain words, and what to do now.
+    # Staff pages are in English only, so these are plain strings, not texts by language.
+    title: str = ""
+    guidance: str = ""
 
 
 @dataclass(frozen=True)
@@ -266,11 +271,81 @@ class OutcomeRules:
                           retention=Retention(self.keep, "case_closed"), read=self.read, insight="none")
 
 
+# Days as the policy writes them; Monday first, as ``datetime.weekday()`` counts.
+WEEKDAYS: tuple[str, ...] = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+@dataclass(frozen=True)
+class WorkingHours:
+    """When staff normally read feedback: a read outside these hours is flagged for the auditor.
+
+    Judged in the declared time zone, so a read at 07:30 in London is early in
+    summer (BST) and in winter alike, whatever UTC says. A shift that runs past
+    midnight is not expressible: ``end`` comes after ``start`` on the same day.
+    """
+
+    start: time = time(8, 0)
+    end: time = time(18, 0)
+    days: tuple[str, ...] = ("Mon", "Tue", "Wed", "Thu", "Fri")
+    time_zone: str = "Europe/London"
+
+    def includes(self, moment: datetime) -> bool:
+        """Whether an aware moment falls on a working day, from ``start`` up to (not including) ``end``."""
+        local = moment.astimezone(ZoneInfo(self.time_zone))
+        return WEEKDAYS[local.weekday()] in self.days and self.start <= local.time().replace(tzinfo=None) < self.end
+
+    def describe(self) -> str:
+        """In words, e.g. "Monday to Friday, 08:00–18:00, Europe/London"."""
+        return f"{self._days_in_words()}, {self.start:%H:%M}–{self.end:%H:%M}, {self.time_zone}"
+
+    def _days_in_words(self) -> str:
+        indexes = sorted(WEEKDAYS.index(d) for d in self.days)
+        names = [_DAY_NAMES[i] for i in indexes]
+        if not names:
+            return "No days"
+        if len(names) == 7:
+            return "Every day"
+        if len(names) > 2 and indexes == list(range(indexes[0], indexes[-1] + 1)):
+            return f"{names[0]} to {names[-1]}"
+        return names[0] if len(names) == 1 else ", ".join(names[:-1]) + f" and {names[-1]}"
+
+
+@dataclass(frozen=True)
+class AuditRules:
+    # How often the worker signs a checkpoint and appends it to the witness: the
+    # events of the last interval are the only ones a cut can remove unnoticed.
+    checkpoint_every: timedelta = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class DeclaredShift:
+    """``[[rota]]``: a person on duty for a service, declared in the policy (times in UTC, resolved
+    from ``[working_hours] time_zone`` when loaded). The person is named by username: the policy
+    cannot know staff ids, and an unknown name is shown on the rota screen, never guessed at."""
+
+    service_id: str
+    username: str
+    starts_at: datetime
+    ends_at: datetime
+
+
+@dataclass(frozen=True)
+class AlertReminders:
+    """``[alerts]``: how often an overdue alert is repeated to the duty managers and the rota on duty."""
+
+    remind_overdue_every: timedelta = timedelta(minutes=15)
+
+
 @dataclass(frozen=True)
 class OrganisationPolicy:
     staff_sessions: StaffSessionRules = field(default_factory=StaffSessionRules)
     break_glass: BreakGlassRules = field(default_factory=BreakGlassRules)
     outcomes: OutcomeRules = field(default_factory=OutcomeRules)
+    working_hours: WorkingHours = field(default_factory=WorkingHours)
+    audit: AuditRules = field(default_factory=AuditRules)
+    rota: tuple[DeclaredShift, ...] = ()
+    alerts: AlertReminders = field(default_factory=AlertReminders)
     source: str | None = None  # None: no file, the defaults apply
     id: str = "organisation"
 

@@ -7,19 +7,32 @@ limits below stop a typo from quietly weakening them.
 
 from __future__ import annotations
 
-from datetime import timedelta
+import re
+from datetime import time, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from casefeedback.policy.model import BreakGlassRules, OrganisationPolicy, OutcomeRules, StaffSessionRules
+from casefeedback.policy.model import (
+    WEEKDAYS,
+    AuditRules,
+    BreakGlassRules,
+    OrganisationPolicy,
+    OutcomeRules,
+    StaffSessionRules,
+    WorkingHours,
+)
 from casefeedback.policy.problems import PolicyError
 from casefeedback.policy.reader import EPOCH, Reader, Table, parse_toml, quote, read_bytes
+from casefeedback.policy.rota_loader import read_alert_reminders, read_rota
 
 __all__ = ["load_organisation_file", "parse_organisation"]
 
-_ORGANISATION_KEYS = ("staff_sessions", "break_glass", "outcomes")
+_ORGANISATION_KEYS = ("staff_sessions", "break_glass", "outcomes", "working_hours", "audit", "rota", "alerts")
 _STAFF_SESSION_KEYS = ("idle_timeout", "idle_warning", "absolute_timeout", "reauthenticate_within")
 _BREAK_GLASS_KEYS = ("lasts", "read_as")
 _OUTCOME_KEYS = ("read", "keep")
+_WORKING_HOURS_KEYS = ("start", "end", "days", "time_zone")
+_CLOCK_TIME = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])")
 # (shortest, longest) for each duration; a session that outlives a long shift, or
 # break-glass that lasts half a day, is not "limited" any more.
 _ORGANISATION_LIMITS: dict[str, tuple[timedelta, timedelta]] = {
@@ -28,6 +41,8 @@ _ORGANISATION_LIMITS: dict[str, tuple[timedelta, timedelta]] = {
     "staff_sessions.absolute_timeout": (timedelta(minutes=5), timedelta(hours=12)),
     "staff_sessions.reauthenticate_within": (timedelta(minutes=1), timedelta(minutes=30)),
     "break_glass.lasts": (timedelta(minutes=1), timedelta(hours=4)),
+    # The longest a cut of the newest audit events can go unnoticed (SECURITY.md).
+    "audit.checkpoint_every": (timedelta(minutes=1), timedelta(hours=1)),
 }
 
 
@@ -44,9 +59,15 @@ def parse_organisation(data: bytes, source: str) -> OrganisationPolicy:
     sessions = _staff_sessions(reader, tree)
     break_glass = _break_glass(reader, tree)
     outcomes = _outcomes(reader, tree)
+    working_hours = _working_hours(reader, tree)
+    audit = _audit(reader, tree)
+    rota = read_rota(reader, tree, working_hours.time_zone)
+    reminders = read_alert_reminders(reader, tree)
     if reader.problems:
         raise PolicyError(reader.problems)
-    return OrganisationPolicy(staff_sessions=sessions, break_glass=break_glass, outcomes=outcomes, source=source)
+    return OrganisationPolicy(staff_sessions=sessions, break_glass=break_glass, outcomes=outcomes,
+                              working_hours=working_hours, audit=audit, rota=rota, alerts=reminders,
+                              source=source)
 
 
 def _span(r: Reader, table: Table, path: str, name: str, default: timedelta) -> timedelta:
@@ -116,3 +137,67 @@ def _outcomes(r: Reader, tree: Table) -> OutcomeRules:
     read = r.relations(table, path, "read") if "read" in table else defaults.read
     keep = r.duration(table, path, "keep", default=defaults.keep.text)
     return OutcomeRules(read=defaults.read if read is None else read, keep=keep or defaults.keep)
+
+
+def _audit(r: Reader, tree: Table) -> AuditRules:
+    defaults = AuditRules()
+    table = r.table(tree, "", "audit", required=False)
+    if table is None:
+        return defaults
+    r.keys(table, "audit", ("checkpoint_every",))
+    return AuditRules(checkpoint_every=_span(r, table, "audit", "checkpoint_every", defaults.checkpoint_every))
+
+
+def _working_hours(r: Reader, tree: Table) -> WorkingHours:
+    """When reads are expected; the auditor's log flags a read outside them."""
+    defaults = WorkingHours()
+    table = r.table(tree, "", "working_hours", required=False)
+    if table is None:
+        return defaults
+    path = "working_hours"
+    r.keys(table, path, _WORKING_HOURS_KEYS)
+    start = _clock_time(r, table, path, "start", defaults.start)
+    end = _clock_time(r, table, path, "end", defaults.end)
+    if end <= start:
+        r.problem(f"{path}.end", f"{end:%H:%M} must be later than start ({start:%H:%M}) on the same day")
+    return WorkingHours(start=start, end=end, days=_days(r, table, path, defaults.days),
+                        time_zone=_zone(r, table, path, defaults.time_zone))
+
+
+def _clock_time(r: Reader, table: Table, path: str, name: str, default: time) -> time:
+    text = r.string(table, path, name, required=False)
+    if text is None:
+        return default
+    match = _CLOCK_TIME.fullmatch(text)
+    if match is None:
+        r.problem(f"{path}.{name}", f"{quote(text)} is not a time of day; write it as 24-hour HH:MM, e.g. \"08:00\"")
+        return default
+    return time(int(match.group(1)), int(match.group(2)))
+
+
+def _days(r: Reader, table: Table, path: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    days = r.strings(table, path, "days", required=False)
+    if days is None:
+        return default
+    if not days:
+        r.problem(f"{path}.days", "must list at least one day, or every read would be flagged")
+        return default
+    for i, day in enumerate(days):
+        if day not in WEEKDAYS:
+            r.problem(f"{path}.days[{i}]", f"{quote(day)} is not a day; expected one of: {', '.join(WEEKDAYS)}")
+        elif day in days[:i]:
+            r.problem(f"{path}.days[{i}]", f"{quote(day)} is listed twice")
+    return tuple(d for d in WEEKDAYS if d in days)
+
+
+def _zone(r: Reader, table: Table, path: str, default: str) -> str:
+    name = r.string(table, path, "time_zone", required=False)
+    if name is None:
+        return default
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        r.problem(f"{path}.time_zone", f"{quote(name)} is not a time zone this machine knows; "
+                                       'use an IANA name such as "Europe/London"')
+        return default
+    return name

@@ -45,7 +45,9 @@ BLUEPRINT_ROLES: Mapping[str, frozenset[str]] = {
 ENDPOINT_ROLES: Mapping[str, frozenset[str]] = {
     "alerts.undelivered": DEAD_LETTER_ROLES,
     "alerts.rota_page": ROTA_ROLES,
+    "alerts.remove_shift": ROTA_ROLES,
     "alerts.absence": ROTA_ROLES,
+    "alerts.remove_absence": ROTA_ROLES,
     "insight.export": INSIGHT_EXPORT_ROLES,
 }
 

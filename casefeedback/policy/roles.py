@@ -35,6 +35,10 @@ INSIGHT_ROLES = frozenset({"analyst", "supervisor", "duty_manager"})
 INSIGHT_EXPORT_ROLES = frozenset({"analyst"})
 # Who sets the duty rota and records absences: the people who answer for cover.
 ROTA_ROLES = frozenset({"supervisor", "duty_manager"})
+# Who answers for every overdue alert, on the rota or not: shown them at the top of
+# every page and reminded of them until someone acknowledges (so are the people on
+# duty now, for their services).
+OVERDUE_WATCH_ROLES = frozenset({"duty_manager"})
 # Who sees alerts that could not be delivered: the administrator fixes the
 # channel, the duty manager makes sure a person was told some other way.
 DEAD_LETTER_ROLES = frozenset({"administrator", "duty_manager"})

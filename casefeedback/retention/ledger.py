@@ -14,6 +14,13 @@ own table before the restored database goes into service (see
 ``casefeedback/backup/restore.py``). A line is written just before the commit:
 if the commit then failed, the ledger names a key that was not destroyed, and
 a later restore destroys it — the safe direction for data that was due to go.
+
+The retention purge is the exception (``record(..., file=False)``): an fsync
+costs milliseconds, longer than a purge transaction may hold the write lock, so
+it appends its lines just after each commit, outside the lock, and syncs them
+to disk once at the end (``append_entries``, ``sync``). A crash between a commit
+and its lines leaves a gap that ``sync_file`` (the worker's ledger mirror) fills
+from the table — the table, committed with the erasure, is never behind.
 """
 
 from __future__ import annotations
@@ -60,15 +67,16 @@ def _database_of(connection: Connection) -> Path | None:
 _pending: weakref.WeakKeyDictionary[Connection, list[str]] = weakref.WeakKeyDictionary()
 
 
-def record(connection: Connection, entries: list[LedgerEntry]) -> None:
-    """Note destroyed keys in the caller's transaction; the file line follows at commit."""
+def record(connection: Connection, entries: list[LedgerEntry], *, file: bool = True) -> None:
+    """Note destroyed keys in the caller's transaction; the file line follows at commit
+    (unless ``file`` is False: then the caller appends them itself, with ``append_entries``)."""
     if not entries:
         return
     connection.execute(insert(erased_keys), [
         {"data_key_id": e.data_key_id, "submission_id": e.submission_id, "field_class": e.field_class,
          "reason": e.reason, "erased_at": e.erased_at} for e in entries])
     database = _database_of(connection)
-    if database is None:
+    if database is None or not file:
         return
     if connection not in _pending:
         _pending[connection] = []
@@ -85,15 +93,33 @@ def _flush(connection: Connection, path: Path) -> None:
     lines.clear()
 
 
-def append_lines(path: Path, lines: Iterable[str]) -> None:
+def append_lines(path: Path, lines: Iterable[str], *, durable: bool = True) -> None:
     data = "".join(lines).encode("utf-8")
     if not data:
         return
     # One write with O_APPEND: concurrent writers (web workers, the worker,
-    # a command) never interleave inside a line. fsync: the ledger must outlive a crash.
+    # a command) never interleave inside a line. fsync: the ledger must outlive a crash
+    # (without it, ``durable=False``, the lines outlive the process but not the machine).
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
     try:
         os.write(fd, data)
+        if durable:
+            os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def append_entries(path: Path, entries: Iterable[LedgerEntry]) -> None:
+    """Append lines for entries already committed to the table; not yet synced to disk (see ``sync``)."""
+    append_lines(path, (e.line() for e in entries), durable=False)
+
+
+def sync(path: Path) -> None:
+    """Make every line appended so far outlive a crash of the machine."""
+    if not path.exists():
+        return
+    fd = os.open(path, os.O_RDONLY)
+    try:
         os.fsync(fd)
     finally:
         os.close(fd)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import stat
+import time
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext, suppress
@@ -13,6 +14,7 @@ from pathlib import Path
 from sqlalchemy import URL, Connection, Engine, create_engine
 from sqlalchemy.pool import QueuePool
 
+from casefeedback.storage import lock_stats
 from casefeedback.storage.dialect import (
     StoreOpenError,
     WriterLock,
@@ -27,6 +29,7 @@ SQLITE_PLAINTEXT_MAGIC = b"SQLite format 3\x00"
 COMPANION_SUFFIXES = ("-wal", "-shm")
 log = logging.getLogger(__name__)
 _WRITER_LOCKS: weakref.WeakKeyDictionary[Engine, WriterLock] = weakref.WeakKeyDictionary()
+_LOCK_STATS: weakref.WeakKeyDictionary[Engine, lock_stats.WriteStats] = weakref.WeakKeyDictionary()
 
 
 def open_engine(path: Path, key: bytes, *, create: bool = False, pool_size: int = 4) -> Engine:
@@ -53,6 +56,8 @@ def open_engine(path: Path, key: bytes, *, create: bool = False, pool_size: int 
     install_connection_hooks(engine, str(path))
     _WRITER_LOCKS[engine] = lock = WriterLock(path)
     weakref.finalize(engine, lock.close)
+    if (stats := lock_stats.from_environment()) is not None:
+        _LOCK_STATS[engine] = stats
     # Open one connection now, so a wrong key fails at start-up, not on the first request.
     with engine.connect():
         pass
@@ -100,9 +105,20 @@ def _looks_plaintext(path: Path) -> bool:
 @contextmanager
 def write(engine: Engine) -> Iterator[Connection]:
     """One write transaction: everything inside commits together or not at all."""
-    with _WRITER_LOCKS.get(engine) or nullcontext(), engine.connect().execution_options(write=True) as connection, \
-            connection.begin():
-        yield connection
+    stats = _LOCK_STATS.get(engine)
+    if stats is None:
+        with _WRITER_LOCKS.get(engine) or nullcontext(), \
+                engine.connect().execution_options(write=True) as connection, connection.begin():
+            yield connection
+        return
+    with _WRITER_LOCKS.get(engine) or nullcontext():
+        # From holding the lock to letting it go, the commit included (the wait for it is not).
+        started, started_cpu = time.perf_counter_ns(), time.thread_time_ns()
+        try:
+            with engine.connect().execution_options(write=True) as connection, connection.begin():
+                yield connection
+        finally:
+            stats.add(time.perf_counter_ns() - started, time.thread_time_ns() - started_cpu)
 
 
 @contextmanager

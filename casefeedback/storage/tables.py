@@ -13,7 +13,7 @@ from casefeedback.storage.schema.alerts import (
     alert_notifications,
     alert_recipients,
     alerts,
-    duty_rota,
+    duty_shifts,
     staff_absences,
 )
 from casefeedback.storage.schema.base import ID, UTCDateTime, metadata
@@ -83,7 +83,7 @@ __all__ = [
     "data_keys",
     "draft_answers",
     "drafts",
-    "duty_rota",
+    "duty_shifts",
     "erased_keys",
     "insight_contributed",
     "insight_contributions",

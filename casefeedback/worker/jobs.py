@@ -6,13 +6,14 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from casefeedback.audit.checkpoints import Signer, write_checkpoint
+from casefeedback.audit.verify import verify_log
+from casefeedback.audit.watch import alarm, keep_watch
+from casefeedback.audit.witness import Witness
 from casefeedback.retention import ledger
 from casefeedback.retention.purge import PurgeRefused, PurgeReport, purge
 from casefeedback.services import Services
-from casefeedback.storage.engine import read, write
+from casefeedback.storage.engine import read
 from casefeedback.storage.ratelimits import purge_expired
-from casefeedback.storage.tables import audit_checkpoints
 from casefeedback.worker.job import Job, idle, register
 
 
@@ -34,13 +35,24 @@ def _nothing_erased(report: PurgeReport) -> bool:
 
 
 def run_checkpoint(found: Services) -> str:
-    with write(found.engine) as connection:
-        before = connection.execute(select(func.max(audit_checkpoints.c.seq))).scalar()
-        checkpoint = write_checkpoint(connection, found.audit, Signer(found.config.secrets.audit_signing.value))
-    if checkpoint is None:
-        return idle("log empty")
-    summary = f"checkpoint at event {checkpoint.seq}"
-    return idle(summary + " (nothing new to sign)") if checkpoint.seq == before else summary
+    """Sign when due, append to the witness, compare with it, walk what is new; the alarm on a problem."""
+    summary = keep_watch(found.config, found.engine, found.audit,
+                         found.policies.organisation.audit.checkpoint_every, found.clock())
+    # A routine checkpoint a minute is DEBUG (1,440 INFO lines a day would bury the
+    # log); the alarm is logged at ERROR by ``alarm`` and returned as a summary.
+    if summary.startswith("ALARM"):
+        return summary
+    return idle(summary or "log consistent with its witness; nothing new to sign")
+
+
+def run_full_verify(found: Services) -> str:
+    """Once a day, the whole chain from its first event: the minute's watch walks only what is new."""
+    with read(found.engine) as connection:
+        report = verify_log(connection, found.config.secrets.audit_chain.value,
+                            found.config.secrets.audit_signing.value, witness=Witness(found.config.witness_path))
+    if not report.ok:
+        return alarm(found.config, found.engine, str(report.problem), found.clock())
+    return idle(f"audit log intact: {report.checked} events verified")
 
 
 def run_ledger_sync(found: Services) -> str:
@@ -87,6 +99,9 @@ register(Job("storage.rate_limit_purge", timedelta(hours=1), run_rate_limit_purg
              "remove rate-limit counters whose window is over (they hold keyed hashes of addresses)"))
 register(Job("retention.purge", timedelta(hours=1), run_purge,
              "erase answers whose retention period is over, and expired drafts"))
-register(Job("audit.checkpoint", timedelta(hours=1), run_checkpoint, "sign a checkpoint of the audit log"))
+register(Job("audit.checkpoint", timedelta(minutes=1), run_checkpoint,
+             "sign a checkpoint of the audit log when due, witness it, and check the log against its witness"))
+register(Job("audit.verify", timedelta(days=1), run_full_verify,
+             "verify the whole audit log against its checkpoints and witness; the alarm if it is broken"))
 register(Job("retention.ledger_sync", timedelta(minutes=15), run_ledger_sync,
              "mirror the erasure ledger to its file beside the database"))

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from casefeedback.alerts import jobs as alert_jobs
 from casefeedback.insight import jobs as insight_jobs
+from casefeedback.retention import jobs as retention_jobs
 from casefeedback.worker import jobs as own_jobs
 from casefeedback.worker.job import Job, register, registered
 
 # Each registers its jobs when imported: retention purge, audit checkpoints and the
-# erasure-ledger mirror; alert delivery and escalation; insight's monthly counts kept fresh.
-JOB_MODULES = (own_jobs, alert_jobs, insight_jobs)
+# erasure-ledger mirror; alert delivery and escalation; insight's monthly counts kept fresh;
+# the sweep of ciphertext a purge left behind.
+JOB_MODULES = (own_jobs, alert_jobs, insight_jobs, retention_jobs)
 
 __all__ = ["JOB_MODULES", "Job", "jobs", "register"]
 

@@ -103,7 +103,7 @@ def figures(values: Sequence[float]) -> dict[str, float]:
 def setup_staff(env: dict[str, str]) -> tuple[str, str]:
     """A person on the duty rota and a duty manager, each with an email address; return the addresses."""
     os.environ.update(env)
-    from casefeedback.alerts.routing import set_rota
+    from casefeedback.alerts.routing import add_shift
     from casefeedback.auth import accounts
     from casefeedback.cli.common import open_services
     from casefeedback.storage.engine import write
@@ -118,7 +118,8 @@ def setup_staff(env: dict[str, str]) -> tuple[str, str]:
             accounts.add_staff(connection, username="dm", display_name="Duty manager", role="duty_manager",
                                password="bench-" + os.urandom(8).hex(), now=datetime.now(UTC),
                                email="dm@example.org")
-            set_rota(connection, SERVICE, [duty])
+            add_shift(connection, service_id=SERVICE, staff_id=duty, starts_at=datetime.now(UTC), ends_at=None,
+                      set_by=None, now=datetime.now(UTC))
     finally:
         found.engine.dispose()
     return "rota@example.org", "dm@example.org"

@@ -93,15 +93,20 @@ def main(argv: Sequence[str]) -> int:
     print(f"  built in {time.perf_counter() - began:.1f} s; database {size:.0f} MB", flush=True)
     cold, _ = timed(["audit", "verify"], env)
     warm, said = timed(["audit", "verify"], env)
+    # The same command walking in one process: the baseline the parallel walk is measured against.
+    serial, _ = timed(["audit", "verify"], {**env, "CASEFEEDBACK_VERIFY_PROCESSES": "1"})
     checkpoint = workdir / "checkpoint.json"
     timed(["audit", "checkpoint", "--export", str(checkpoint)], env)
     anchored, _ = timed(["audit", "verify", "--from-checkpoint", str(checkpoint)], env)
     results = {"machine": machine(), "events": args.events, "first_run_s": round(cold, 2),
                "verify_s": round(warm, 2), "events_per_s": round(args.events / warm),
-               "from_checkpoint_s": round(anchored, 2), "output": said}
+               "from_checkpoint_s": round(anchored, 2), "one_process_s": round(serial, 2),
+               "one_process_events_per_s": round(args.events / serial), "output": said}
     print()
     print(f"audit verify: {args.events} events in {warm:.2f} s = {args.events / warm:,.0f} events/s "
           f"(first run {cold:.2f} s; with --from-checkpoint {anchored:.2f} s; process start-up included)")
+    print(f"  one process: {serial:.2f} s = {args.events / serial:,.0f} events/s; "
+          f"ratio parallel vs one process: {serial / warm:.2f} (load average {os.getloadavg()[0]:.2f})")
     print(f"  {said}")
     print(f"written to {write_json('audit_verify', results)}")
     return 0

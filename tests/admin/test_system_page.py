@@ -17,7 +17,7 @@ def _page(app) -> str:  # type: ignore[no-untyped-def]
 
 def test_an_administrator_sees_the_active_key_the_policy_versions_and_the_commands(app, found):
     page = _page(app)
-    assert f"<code>{found.keyring.current_active_id}</code></td><td>active</td>" in page
+    assert f'<code>{found.keyring.current_active_id}</code></td><td data-label="State">Active</td>' in page
     for policy in found.policies.services.values():
         assert policy.version in page and policy.id in page
     for command in ("casefeedback keys rotate", "casefeedback keys rekey-db", "casefeedback keys status",

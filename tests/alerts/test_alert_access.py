@@ -19,7 +19,7 @@ from casefeedback.services import Services
 from tests.alerts.conftest import Team
 from tests.alerts.support import all_alerts
 from tests.casework.support import Person, events, feedback, person
-from tests.conftest import Clock, csrf_token
+from tests.conftest import Clock, canary, csrf_token
 
 # The shipped rule "unsafe-now": escalate = case_owner, case_deputy, team_supervisor, duty_manager; no act.
 MAY_ACT = ("owner", "deputy", "supervisor", "duty")
@@ -107,3 +107,35 @@ def test_the_first_person_told_may_act_before_anyone_else_is(app, found, team):
     assert team.deputy.get(f"/alerts/a/{alert.reference}").status_code == 200
     assert alert.reference in team.owner.get("/alerts/").get_data(as_text=True)
     assert alert.reference not in team.deputy.get("/alerts/").get_data(as_text=True)  # the inbox: what you were told
+
+
+def test_refused_people_never_see_the_answer_and_no_read_is_audited_for_them(app, found, team, clock):
+    """The answer on the alert's page goes through the same decision as on the case page: for those who may
+    act and whom the class allows, one audited read each; for everyone refused, no answer and no read at all."""
+    people = cast(app, team)
+    secret = canary()
+    before = {a.id for a in all_alerts(found)}
+    feedback(app, found, team.case_id, team.owner.id, {"safer": f"I do not feel safe {secret}"})
+    (alert,) = [a for a in all_alerts(found) if a.id not in before]  # harm-words-safety: safety class
+    for _step in range(4):
+        clock.advance(hours=1, seconds=1)
+        escalate_due(found)
+    for someone in people.values():
+        assert someone.auth.sign_in(someone.username, someone.password).status_code == 302
+    page = f"/alerts/a/{alert.reference}"
+
+    def reads(someone: Person) -> list[Any]:
+        return [e for e in events(found, "field.open") + events(found, "field.withhold")
+                if e.object_type == "answer" and e.actor_id == someone.id]
+
+    for name in MAY_NOT:
+        someone = people[name]
+        for response in (someone.get(page), someone.client.get("/alerts/")):
+            assert secret not in response.get_data(as_text=True), name
+        assert post(someone, f"{page}/resolve", {"outcome": ""}) == refused(name), name
+        assert reads(someone) == [], name
+    # The class "safety" is read by the owner, the deputy, the supervisor and the duty manager.
+    for name in MAY_ACT:
+        shown = people[name].get(page).get_data(as_text=True)
+        assert secret in shown, name
+        assert [(e.action, e.outcome) for e in reads(people[name])] == [("field.open", "allowed")], name

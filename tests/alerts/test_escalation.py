@@ -7,7 +7,7 @@ from sqlalchemy import update
 from casefeedback.alerts.delivery import deliver_due
 from casefeedback.alerts.escalation import escalate_due
 from casefeedback.alerts.inbox import acknowledge
-from casefeedback.alerts.routing import set_absent, set_rota
+from casefeedback.alerts.routing import add_absence, add_shift
 from casefeedback.auth.sessions import StaffMember
 from casefeedback.storage.engine import write
 from casefeedback.storage.tables import staff
@@ -79,7 +79,8 @@ def test_an_alert_acknowledged_while_its_email_is_in_retry_does_not_escalate(app
 
 def test_routing_skips_people_who_are_absent_or_disabled(app, found, team, smtp):
     with write(found.engine) as connection:
-        set_absent(connection, team.owner.id, True, by=team.supervisor.id, now=found.clock())
+        add_absence(connection, staff_id=team.owner.id, starts_at=found.clock(), ends_at=None,
+                    set_by=team.supervisor.id, now=found.clock())
         connection.execute(update(staff).where(staff.c.id == team.deputy.id).values(enabled=False))
     feedback(app, found, team.case_id, team.owner.id, {"safe_now": "no"})
     (alert,) = all_alerts(found)
@@ -91,13 +92,16 @@ def test_routing_skips_people_who_are_absent_or_disabled(app, found, team, smtp)
     assert len(skipped) == 2
 
 
-def test_anonymous_feedback_goes_to_the_first_available_person_on_the_duty_rota(app, found, smtp):
+def test_anonymous_feedback_goes_to_the_available_people_on_the_duty_rota(app, found, smtp):
     away, on_duty, manager = person(app), person(app), person(app, "duty_manager", team=None)
     for someone in (away, on_duty, manager):
         give_email(found, someone)
+    now = found.clock()
     with write(found.engine) as connection:
-        set_rota(connection, "victim-support", [away.id, on_duty.id])
-        set_absent(connection, away.id, True, by=None, now=found.clock())
+        for someone in (away, on_duty):
+            add_shift(connection, service_id="victim-support", staff_id=someone.id, starts_at=now, ends_at=None,
+                      set_by=None, now=now)
+        add_absence(connection, staff_id=away.id, starts_at=now, ends_at=None, set_by=None, now=now)
     ServiceUser(app.test_client()).give_feedback({"safe_now": "no"})
     (alert,) = all_alerts(found)
     assert alert.case_id is None

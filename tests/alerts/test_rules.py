@@ -100,6 +100,8 @@ text.en = "Words"
 
 [[alerts]]
 id = "pick-b"
+title = "Rule pick-b"
+guidance = "Do what the rule says."
 when = { question = "pick", equals = "b" }
 severity = "high"
 acknowledge_within = "PT1H"
@@ -107,6 +109,8 @@ escalate = ["case_owner"]
 
 [[alerts]]
 id = "pick-a-or-pnts"
+title = "Rule pick-a-or-pnts"
+guidance = "Do what the rule says."
 when = { question = "pick", one_of = ["a", "prefer_not_to_say"] }
 severity = "routine"
 acknowledge_within = "P1D"
@@ -114,6 +118,8 @@ escalate = ["case_owner"]
 
 [[alerts]]
 id = "many-y"
+title = "Rule many-y"
+guidance = "Do what the rule says."
 when = { question = "many", equals = "y" }
 severity = "routine"
 acknowledge_within = "P1D"
@@ -121,6 +127,8 @@ escalate = ["case_owner"]
 
 [[alerts]]
 id = "many-x-or-z"
+title = "Rule many-x-or-z"
+guidance = "Do what the rule says."
 when = { question = "many", one_of = ["x", "z"] }
 severity = "routine"
 acknowledge_within = "P1D"
@@ -128,6 +136,8 @@ escalate = ["case_owner"]
 
 [[alerts]]
 id = "r1-zero"
+title = "Rule r1-zero"
+guidance = "Do what the rule says."
 when = { question = "r1", equals = "0" }
 severity = "routine"
 acknowledge_within = "P1D"
@@ -135,6 +145,8 @@ escalate = ["case_owner"]
 
 [[alerts]]
 id = "low-total"
+title = "Rule low-total"
+guidance = "Do what the rule says."
 when = { score = { questions = ["r1", "r2"], at_least = 12 } }
 severity = "routine"
 acknowledge_within = "P1D"
@@ -142,6 +154,8 @@ escalate = ["case_owner"]
 
 [[alerts]]
 id = "words-help"
+title = "Rule words-help"
+guidance = "Do what the rule says."
 when = { question = "words", matches = ['\\bhelp\\b', '^urgent'] }
 severity = "urgent"
 acknowledge_within = "PT15M"

@@ -43,7 +43,9 @@ def test_break_glass_opens_for_a_limited_time_and_is_flagged_everywhere(app, fou
     response = glass(south_boss, "VS-77")
     assert response.status_code == 303 and response.headers["Location"].endswith(f"/casework/cases/{case_id}")
     case_page = south_boss.get(f"/casework/cases/{case_id}").get_data(as_text=True)
-    assert "You are using break-glass on this case until 10:00 UTC" in case_page
+    # 10:00 UTC is 10:00 in London in November (GMT); the exact instant stays in the <time> element.
+    assert ('You are using break-glass on this case until <time datetime="2026-11-02T10:00:00Z" class="nowrap">'
+            '10:00</time>') in case_page
     page = south_boss.get(reading).get_data(as_text=True)
     # read_as = ["case_owner"]: what the owner may read, the break-glass holder reads.
     assert story in page and safer in page

@@ -126,6 +126,6 @@ def test_case_list_counts_feedback(app, client, found, staff_factory, auth):
     case_id, _ = invited_submission(app, found, owner_id, {"treated": "1"})
     auth.sign_in(owner, password)
     page = client.get("/casework/").get_data(as_text=True)
-    assert "C-1" in page and "<td>1</td>" in page
+    assert "C-1" in page and '<td data-label="Feedback received" class="numeric">1</td>' in page
     with read(found.engine) as connection:
         assert connection.execute(select(cases.c.owner_id).where(cases.c.id == case_id)).scalar() == owner_id

@@ -54,7 +54,7 @@ def test_my_cases_lists_open_and_closed_with_counts(app, found):
     casey.form_post(f"/casework/cases/{closed_id}", f"/casework/cases/{closed_id}/close")
     page = casey.get("/casework/").get_data(as_text=True)
     assert "OPEN-1" in page and "DONE-1" not in page and "Open (1)" in page and "Closed (1)" in page
-    assert "<strong>2 new</strong>" in page
+    assert '<strong class="tag tag--blue">2 new</strong>' in page
     assert "DONE-1" in casey.get("/casework/?status=closed").get_data(as_text=True)
 
 
@@ -80,7 +80,10 @@ def test_open_alerts_are_counted_per_case_and_the_inbox_is_at_hand(app, found):
             connection, StaffMember(row.id, row.username, row.display_name, row.role, row.team_id))}
     assert counts.get(case_id, 0) >= 1 and counts.get(quiet_id, 0) == 0
     assert listed[case_id] == counts[case_id] and listed[quiet_id] == 0
-    assert '<th scope="col">Open alerts</th>' in casey.get("/casework/").get_data(as_text=True)
+    listing = casey.get("/casework/").get_data(as_text=True)
+    assert '<th scope="col" class="numeric">Open alerts</th>' in listing
+    shown = f'<strong class="tag tag--red">{counts[case_id]} open</strong>'
+    assert f'<td data-label="Open alerts" class="numeric">{shown}' in listing
     assert casey.get("/casework/alerts").status_code == 200
 
 

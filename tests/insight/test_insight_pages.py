@@ -54,7 +54,8 @@ def test_analyst_sees_charts_with_tables_and_suppression(client, staff_factory, 
     response = client.get(f"/insight/?{PERIOD}&team={seeded}")
     page = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert "<svg" in page and "<table" in page and "suppressed" in page
+    assert "<svg" in page and "<table" in page and ">Hidden<" in page
+    assert not re.search(r">[^<]*suppressed", page)  # said in words ("Hidden"), never as jargon
     assert page.count("<svg") <= page.count("<table")  # every chart has its table
     # CSP-clean: no inline style, no inline or external script beyond our own static files.
     assert "style=" not in page and "<style" not in page

@@ -176,7 +176,7 @@ def test_caseworker_sees_invited_feedback_and_every_open_is_audited(client, app,
 
     auth.sign_in(username, password)
     listing = client.get("/casework/").get_data(as_text=True)
-    assert "VS-1" in listing and "<td>1</td>" in listing
+    assert "VS-1" in listing and '<td data-label="Feedback received" class="numeric">1</td>' in listing
     with read(found.engine) as connection:
         submission_id = connection.execute(select(submissions.c.id)).scalar_one()
         events_before = count(found, audit_events)

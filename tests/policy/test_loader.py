@@ -513,7 +513,8 @@ def test_equals_value_must_be_an_option() -> None:
 
 def test_one_of_on_a_rating_uses_the_scale() -> None:
     alert = (
-        '\n[[alerts]]\nid = "low"\nwhen = { question = "score", one_of = ["1", "6"] }\n'
+        '\n[[alerts]]\nid = "low"\ntitle = "Low score"\nguidance = "Look at the case."\n'
+        'when = { question = "score", one_of = ["1", "6"] }\n'
         'severity = "routine"\nacknowledge_within = "P2D"\nescalate = ["case_owner"]\n'
     )
     assert minimal_problems(extra=alert) == [
@@ -522,7 +523,8 @@ def test_one_of_on_a_rating_uses_the_scale() -> None:
 
 
 def alert(when: str, **overrides: str) -> str:
-    fields = {"id": '"a"', "severity": '"high"', "acknowledge_within": '"PT1H"', "escalate": '["case_owner"]'}
+    fields = {"id": '"a"', "title": '"Says they need help"', "guidance": '"Call them today."', "severity": '"high"',
+              "acknowledge_within": '"PT1H"', "escalate": '["case_owner"]'}
     fields.update(overrides)
     lines = "".join(f"{key} = {value}\n" for key, value in fields.items())
     return f"\n[[alerts]]\n{lines}when = {when}\n"
@@ -1020,3 +1022,45 @@ def test_alert_act_may_be_declared() -> None:
 )
 def test_alert_act_mistakes(act: str, expected: str) -> None:
     assert minimal_problems(extra=alert('{ question = "ok", equals = "no" }', act=act)) == [f"{P}: {expected}"]
+
+
+# --- what staff read on an alert: its title and guidance ------------------------------------------
+
+
+def test_alert_title_and_guidance_load_as_plain_words() -> None:
+    policy = load_policy_file(write(MINIMAL + alert('{ question = "ok", equals = "no" }',
+                                                    guidance='"""Call them\n   today."""')))
+    assert policy.alerts[0].title == "Says they need help"
+    assert policy.alerts[0].guidance == "Call them today."  # a multi-line string reads as one paragraph
+
+
+def test_the_shipped_rules_say_what_they_mean_and_what_to_do() -> None:
+    policy = parse_policy(DEFAULT_TEXT.encode(), "victim-support.toml")
+    titles = {rule.id: rule.title for rule in policy.alerts}
+    assert titles["unsafe-now"] == "Says they are not safe now"
+    assert titles["treated-badly"] == "Says they were treated badly"
+    assert all(rule.guidance and rule.id not in rule.title for rule in policy.alerts)
+    assert "999" in next(rule.guidance for rule in policy.alerts if rule.id == "unsafe-now")
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (('title = "Says they need help"\n', ""),
+         'alerts[0].title: is required: what the alert means, e.g. "Says they are not safe now"'),
+        (('guidance = "Call them today."\n', ""),
+         'alerts[0].guidance: is required: what to do now, e.g. "Call within 15 minutes."'),
+        (('title = "Says they need help"', 'title = "  "'), "alerts[0].title: must not be empty"),
+        (('title = "Says they need help"', "title = 3"), "alerts[0].title: must be a string"),
+        (('title = "Says they need help"', 'title = "' + "x" * 81 + '"'),
+         "alerts[0].title: is 81 characters long; keep it to 80 or fewer"),
+        (('guidance = "Call them today."', 'guidance = "' + "x" * 601 + '"'),
+         "alerts[0].guidance: is 601 characters long; keep it to 600 or fewer"),
+        (('title = "Says they need help"', 'title.en = "Says they need help"'),
+         'alerts[0].title: is read by staff, in English: write title = "...", not title.en'),
+    ],
+)
+def test_alert_title_and_guidance_mistakes(change: tuple[str, str], expected: str) -> None:
+    text = alert('{ question = "ok", equals = "no" }')
+    assert text.count(change[0]) == 1
+    assert minimal_problems(extra=text.replace(*change)) == [f"{P}: {expected}"]

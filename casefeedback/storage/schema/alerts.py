@@ -1,8 +1,8 @@
-"""Alerts: who was told, the outbox, delivery attempts, the duty rota and absences."""
+"""Alerts: who was told, the outbox, delivery attempts, the dated duty rota and absences."""
 
 from __future__ import annotations
 
-from sqlalchemy import Column, ForeignKey, Integer, LargeBinary, String, Table, Text, UniqueConstraint
+from sqlalchemy import Column, ForeignKey, Index, Integer, LargeBinary, String, Table, Text, UniqueConstraint
 
 from casefeedback.storage.schema.base import ID, UTCDateTime, id_column, metadata
 
@@ -30,6 +30,11 @@ alerts = Table(
     Column("step", Integer, nullable=False),  # index into chain of the last step told; -1: nobody yet
     Column("deadline_at", UTCDateTime(), nullable=True, index=True),  # None: acknowledged or chain ended
     Column("exhausted_at", UTCDateTime(), nullable=True),  # the chain ran out without acknowledgement
+    # When acknowledgement was first due (raised_at + the rule's acknowledge_within). Unlike
+    # deadline_at it does not move on with escalation: past it, unacknowledged, the alert is
+    # overdue, shown on every page to the people who answer for cover and repeated to them.
+    Column("due_at", UTCDateTime(), nullable=True),
+    Column("reminded_round", Integer, nullable=True),  # the last reminder round sent; None: none yet
     Column("acknowledged_at", UTCDateTime(), nullable=True),
     Column("acknowledged_by", String(ID), nullable=True),
     Column("resolved_at", UTCDateTime(), nullable=True),
@@ -84,21 +89,38 @@ alert_attempts = Table(
     Column("error", String(120), nullable=True),
 )
 
-# The duty rota for anonymous feedback (and the duty_manager relation), set by a
-# supervisor or duty manager: tried in position order.
-duty_rota = Table(
-    "duty_rota",
-    metadata,
-    Column("service_id", String(64), primary_key=True),
-    Column("position", Integer, primary_key=True),
-    Column("staff_id", String(ID), ForeignKey("staff.id", ondelete="CASCADE"), nullable=False),
-)
+# One index answers "which alerts are overdue now" on every staff page: the
+# unacknowledged ones (few) by the time their acknowledgement was due.
+alerts_overdue = Index("ix_alerts_overdue", alerts.c.acknowledged_at, alerts.c.due_at)
 
-# Staff marked absent (leave, sickness): skipped when routing, like a disabled account.
+# The duty rota, dated: who is on duty for a service from when to when (UTC;
+# ends_at None: until removed). Alerts from anonymous feedback go to everyone on
+# duty at the moment they are raised, and the duty_manager relation to the duty
+# managers on duty (all duty managers when none is). Set by a supervisor or duty
+# manager on the rota screen; shifts declared in organisation.toml are read from
+# the policy, never copied here.
+duty_shifts = Table(
+    "duty_shifts",
+    metadata,
+    id_column(),
+    Column("service_id", String(64), nullable=False),
+    Column("staff_id", String(ID), ForeignKey("staff.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("starts_at", UTCDateTime(), nullable=False),
+    Column("ends_at", UTCDateTime(), nullable=True),
+    Column("set_by", String(ID), nullable=True),  # None: carried over from the undated rota
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+duty_shifts_by_service = Index("ix_duty_shifts_service_starts", duty_shifts.c.service_id, duty_shifts.c.starts_at)
+
+# Staff away (leave, sickness) from when to when (ends_at None: until ended):
+# skipped when routing while it lasts, like a disabled account.
 staff_absences = Table(
     "staff_absences",
     metadata,
-    Column("staff_id", String(ID), ForeignKey("staff.id", ondelete="CASCADE"), primary_key=True),
-    Column("since", UTCDateTime(), nullable=False),
+    id_column(),
+    Column("staff_id", String(ID), ForeignKey("staff.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("starts_at", UTCDateTime(), nullable=False),
+    Column("ends_at", UTCDateTime(), nullable=True),
     Column("set_by", String(ID), nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
 )

@@ -153,15 +153,18 @@ answers = Table(
            nullable=False, index=True),
     Column("question_id", String(64), nullable=False),
     Column("field_class", String(64), nullable=False),
-    Column("data_key_id", String(ID), ForeignKey("data_keys.id", ondelete="CASCADE"), nullable=False),
+    # No foreign key to data_keys, on purpose: retention destroys the key first (crypto-shredding, in a
+    # transaction of milliseconds) and removes the ciphertext afterwards, in small transactions of its own
+    # (retention/ciphertext.py). Every reader joins answers to data_keys, so an answer whose key is gone
+    # is unreadable, and invisible, from the moment its key is.
+    Column("data_key_id", String(ID), nullable=False),
     Column("position", Integer, nullable=False),
     Column("ciphertext", LargeBinary, nullable=False),
     UniqueConstraint("submission_id", "question_id", name="one_answer_per_question"),
 )
 
-# Deleting a data key makes SQLite look for its answers (the foreign key's
-# ON DELETE CASCADE); without an index that is a scan of every answer per key,
-# which made erasing grow with the square of the store.
+# The ciphertext sweep and a restore's ledger re-apply find answers by their
+# destroyed data key; without an index each key would be a scan of every answer.
 answers_by_data_key = Index("ix_answers_data_key_id", answers.c.data_key_id)
 
 audit_events = Table(

@@ -1,0 +1,270 @@
+"""Signing checkpoints into the witness, watching the log against it, and raising the alarm.
+
+The worker runs ``keep_watch`` every minute: it signs a checkpoint when the
+organisation policy's ``[audit] checkpoint_every`` has passed, appends it to the
+witness file (and POSTs it to the remote witness), checks that the database
+still holds what the witness recorded, and walks the events added since its
+last walk. When the log shrinks, breaks or falls behind its witness, the
+auditors are told at once by email and the alert webhook — and again every
+hour while it lasts — because a cut log is evidence being destroyed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import Engine, select
+
+from casefeedback.audit.actions import Action
+from casefeedback.audit.checkpoints import Checkpoint, Signer, latest_checkpoint, write_checkpoint
+from casefeedback.audit.log import AuditEvent, AuditLog, head_of, walk_from
+from casefeedback.audit.witness import Standing, Witness, catch_up, compare
+from casefeedback.config import Config
+from casefeedback.storage.engine import read, write
+from casefeedback.storage.tables import audit_events, staff
+
+log = logging.getLogger(__name__)
+ALARM_REPEAT = timedelta(hours=1)
+ALARM_FILE = "audit-alarm.json"
+
+
+class WitnessRefused(Exception):
+    """No checkpoint was signed: the log no longer holds what its witness recorded (the message says what)."""
+
+
+@dataclass(frozen=True)
+class Signed:
+    checkpoint: Checkpoint | None
+    witnessed: int  # checkpoints appended to the witness file now
+    started: bool  # this run began the witness
+
+
+def sign_and_witness(engine: Engine, audit: AuditLog, signer: Signer, witness: Witness, *,
+                     start: bool = False) -> Signed:
+    """Sign the log's head (if anything is new) and append every checkpoint the witness lacks.
+
+    Refused when the database no longer holds the witness's newest checkpoint:
+    signing the cut log would launder the cut. ``start`` begins a new witness
+    for a log that had one (after the old one was lost, and looked into).
+    """
+    with write(engine) as connection:
+        standing = compare(connection, witness, signer.public_key)
+        if not standing.ok and standing.kind != "witness_behind" and not (
+                start and standing.kind == "witness_missing"):
+            raise WitnessRefused(str(standing.problem))
+        checkpoint = write_checkpoint(connection, audit, signer)
+        if checkpoint is None:
+            return Signed(None, 0, False)
+        fresh = standing.kind in ("empty", "restored", "witness_missing")
+        pending = [checkpoint] if fresh else catch_up(connection, witness)
+        if fresh and standing.kind != "restored":
+            audit.append(connection, AuditEvent(
+                action=Action.AUDIT_WITNESS_START, outcome="started", actor_role="system",
+                object_type="checkpoint", object_id=str(checkpoint.seq),
+                detail={"restarted": standing.kind == "witness_missing"}))
+    # After the commit: a witness line for a checkpoint the database then lost
+    # would read as a rollback. A crash here leaves the witness behind, and the
+    # next run catches it up.
+    for entry in pending:
+        witness.record(entry)
+    return Signed(checkpoint, len(pending), fresh and standing.kind != "restored")
+
+
+def checkpoint_due(engine: Engine, every: timedelta, now: datetime) -> bool:
+    with read(engine) as connection:
+        newest = latest_checkpoint(connection)
+        head = head_of(connection)
+    if newest is None:
+        return head[0] > 0
+    if newest.seq >= head[0]:
+        return False
+    at = datetime.strptime(newest.at, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    return now - at >= every - timedelta(seconds=1)  # the job's own tick may land a hair early
+
+
+# Where each database's log was last walked to, per process: the watch walks only what is new.
+_walked: dict[str, tuple[int, str]] = {}
+
+
+def check_now(engine: Engine, chain_key: bytes, public_key: str, witness: Witness, key: str) -> Standing:
+    """The witness comparison, then a walk of the events added since the last walk."""
+    with read(engine) as connection:
+        standing = compare(connection, witness, public_key)
+        if not standing.ok:
+            return standing
+        seq, mac = _walked.get(key, (0, ""))
+        if seq:
+            held = connection.execute(select(audit_events.c.mac).where(audit_events.c.seq == seq)).first()
+            if held is None or held.mac != mac:
+                _walked.pop(key, None)
+                return Standing(False, "rewritten", f"event {seq}, verified a minute ago, is gone or changed: "
+                                "the log was cut or rewritten since")
+        rows = connection.execute(select(
+            audit_events.c.seq, audit_events.c.at, audit_events.c.actor_id, audit_events.c.actor_role,
+            audit_events.c.action, audit_events.c.object_type, audit_events.c.object_id, audit_events.c.field_class,
+            audit_events.c.purpose, audit_events.c.outcome, audit_events.c.detail, audit_events.c.mac)
+            .where(audit_events.c.seq > seq).order_by(audit_events.c.seq)).all()
+        report = walk_from(chain_key, rows, {}, head=head_of(connection), start=(seq, mac) if seq else None)
+    if not report.ok:
+        return Standing(False, report.kind or "broken", report.problem)
+    _walked[key] = (report.last_seq, report.last_mac)
+    return standing
+
+
+def keep_watch(config: Config, engine: Engine, audit: AuditLog, every: timedelta, now: datetime,
+               send: Callable[[Config, str, str, str], None] | None = None) -> str:
+    """The worker's minute: sign if due, witness, check, and raise the alarm on a problem."""
+    signer = Signer(config.secrets.audit_signing.value)
+    witness = Witness(config.witness_path)
+    done = []
+    try:
+        if checkpoint_due(engine, every, now) or not witness.exists():
+            signed = sign_and_witness(engine, audit, signer, witness)
+            if signed.checkpoint is not None:
+                done.append(f"checkpoint at event {signed.checkpoint.seq}")
+                done.append(_post_remote(config, signed.checkpoint, now))
+        else:
+            with read(engine) as connection:
+                behind = compare(connection, witness, signer.public_key).kind == "witness_behind"
+            if behind:  # a checkpoint signed elsewhere (an evidence export) not yet witnessed
+                sign_and_witness(engine, audit, signer, witness)
+    except WitnessRefused as refused:
+        return alarm(config, engine, str(refused), now, send)
+    standing = check_now(engine, config.secrets.audit_chain.value, signer.public_key, witness,
+                         str(config.database_path))
+    if not standing.ok:
+        return alarm(config, engine, str(standing.problem), now, send)
+    _clear_alarm(config)
+    return "; ".join(d for d in done if d) or ""
+
+
+def _post_remote(config: Config, checkpoint: Checkpoint, now: datetime) -> str:
+    if not config.audit_witness_url:
+        return ""
+    from casefeedback.audit.remote import RemoteWitnessFailed, send_checkpoint
+
+    try:
+        send_checkpoint(config, checkpoint, int(now.timestamp()))
+    except RemoteWitnessFailed as failed:
+        log.warning("remote audit witness not reached: %s", failed.kind)
+        return f"remote witness not reached ({failed.kind}); the next checkpoint is sent again"
+    return "sent to the remote witness"
+
+
+def _alarm_path(config: Config) -> Path:
+    # Beside the witness, not in the database: the alarm must outlive a rollback of the database.
+    return config.witness_path.parent / ALARM_FILE
+
+
+def alarm(config: Config, engine: Engine, problem: str, now: datetime,
+          send: Callable[[Config, str, str, str], None] | None = None) -> str:
+    """Tell the auditors now (email, and the alert webhook), and again every hour while it lasts."""
+    log.error("audit log integrity: %s", problem)
+    digest = hashlib.sha256(problem.encode()).hexdigest()
+    state = _read_alarm(config)
+    if state.get("problem") == digest and now - datetime.fromisoformat(str(state["sent"])) < ALARM_REPEAT:
+        return f"ALARM (auditors already told): {problem}"
+    told = 0
+    for address in _auditor_addresses(engine):
+        if config.smtp_host is None:
+            break
+        try:
+            (send or _send_email)(config, address, "URGENT: casefeedback audit log needs an auditor now", _body(
+                problem, now))
+            told += 1
+        except Exception as error:  # one failed address must not stop the others
+            log.error("audit alarm email not sent: %s", type(error).__name__)
+    webhook = _alarm_webhook(config, now)
+    _write_alarm(config, {"problem": digest, "text": problem, "sent": now.isoformat(),
+                          "first": state.get("first") if state.get("problem") == digest else now.isoformat()})
+    return f"ALARM: {problem} ({told} auditor(s) emailed{webhook})"
+
+
+def _body(problem: str, now: datetime) -> str:
+    return (f"casefeedback found a problem with its audit log at {now:%H:%M UTC on %d %B %Y}:\n\n{problem}\n\n"
+            "What to do now:\n"
+            "1. Do not restore, migrate or change the instance until you have looked.\n"
+            "2. Run `casefeedback audit verify` on the server: it names the first event affected.\n"
+            "3. Keep a copy of the witness file and any exported checkpoints: they are the evidence.\n"
+            "You will be told again every hour while the problem lasts.\n")
+
+
+def _send_email(config: Config, to: str, subject: str, body: str) -> None:
+    from casefeedback.alerts.channels import send_plain_email
+
+    send_plain_email(config, to, subject, body)
+
+
+def _auditor_addresses(engine: Engine) -> list[str]:
+    try:
+        with read(engine) as connection:
+            return [a for a in connection.execute(select(staff.c.email).where(
+                staff.c.role == "auditor", staff.c.enabled.is_(True), staff.c.email.is_not(None))).scalars() if a]
+    except Exception:  # a broken database must not stop the alarm being logged
+        log.error("audit alarm: the auditors' addresses could not be read")
+        return []
+
+
+def _alarm_webhook(config: Config, now: datetime) -> str:
+    if not config.alert_webhook_url or config.secrets.webhook is None:
+        return ""
+    from casefeedback.audit.remote import RemoteWitnessFailed, post_signed
+
+    body = json.dumps({"event": "audit.integrity", "severity": "urgent", "at": now.isoformat(),
+                       "action": "an auditor must run `casefeedback audit verify` now"}, sort_keys=True).encode()
+    try:
+        post_signed(config, config.alert_webhook_url, body, int(now.timestamp()))
+    except RemoteWitnessFailed as failed:
+        return f"; webhook failed ({failed.kind})"
+    return "; webhook sent"
+
+
+@dataclass(frozen=True)
+class Alarm:
+    problem: str
+    since: str
+
+
+def raised_alarm(config: Config) -> Alarm | None:
+    """The alarm the worker raised and has not seen mended, for the auditors' pages (None: all is well)."""
+    state = _read_alarm(config)
+    if not state.get("text"):
+        return None
+    return Alarm(str(state["text"]), str(state.get("first") or state.get("sent")))
+
+
+def _read_alarm(config: Config) -> dict[str, object]:
+    try:
+        data = json.loads(_alarm_path(config).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _write_alarm(config: Config, state: dict[str, object]) -> None:
+    path = _alarm_path(config)
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        temporary = path.with_suffix(".tmp")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(state, handle)
+        os.replace(temporary, path)
+    except OSError as error:
+        log.error("audit alarm state not saved: %s", error.strerror)
+
+
+def _clear_alarm(config: Config) -> None:
+    try:
+        _alarm_path(config).unlink()
+    except FileNotFoundError:
+        pass
+    except OSError as error:
+        log.error("audit alarm state not cleared: %s", error.strerror)

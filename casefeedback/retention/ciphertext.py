@@ -1,0 +1,61 @@
+"""Removing ciphertext whose data key is gone: the second step of a retention erasure.
+
+The purge destroys data keys first (``erasure.shred``): from that commit the
+answers they sealed can be opened by nobody and are seen by no reader (every
+reader joins answers to data_keys). Their rows are removed here afterwards, in
+small paced transactions, with ``secure_delete`` (set on every connection, see
+``storage/dialect.py``) overwriting the freed space, so the ciphertext does not
+linger in the file either.
+
+A purge that stops between the two steps (a crash, a restart) leaves rows
+behind; the worker's ``retention.ciphertext_sweep`` job finds and removes them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import ColumnElement, Connection, delete, exists, select
+
+from casefeedback.retention.pacing import Pacer
+from casefeedback.services import Services
+from casefeedback.storage.engine import read
+from casefeedback.storage.tables import answers, data_keys
+
+# Answers per data key are few (one per question of its class); a transaction is sized in keys.
+_MOST_KEYS = 2000
+
+
+def key_gone() -> ColumnElement[bool]:
+    return ~exists().where(data_keys.c.id == answers.c.data_key_id)
+
+
+def orphaned_keys(connection: Connection) -> list[str]:
+    """The ids of destroyed data keys whose ciphertext is still stored."""
+    # Distinct key ids straight from their index: no answer row is read.
+    return list(connection.execute(select(answers.c.data_key_id).distinct().where(key_gone())).scalars())
+
+
+def remove(found: Services, key_ids: Sequence[str], pacer: Pacer | None = None) -> int:
+    """Delete the ciphertext of these destroyed keys, a paced transaction at a time; how many answers went.
+
+    Only ever an answer whose key no longer exists: the condition is in the
+    statement, so a key id given by mistake removes nothing anyone can read.
+    """
+    pacer = pacer or Pacer(most=_MOST_KEYS)
+    removed = 0
+    start = 0
+    while start < len(key_ids):
+        chunk = list(key_ids[start:start + pacer.size])
+        with pacer.transaction(found.engine, len(chunk)) as connection:
+            removed += connection.execute(delete(answers).where(answers.c.data_key_id.in_(chunk),
+                                                                key_gone())).rowcount
+        start += len(chunk)
+    return removed
+
+
+def sweep(found: Services, pacer: Pacer | None = None) -> int:
+    """Find ciphertext left behind by a purge that stopped half way, and remove it."""
+    with read(found.engine) as connection:
+        orphans = orphaned_keys(connection)
+    return remove(found, orphans, pacer) if orphans else 0

@@ -1,0 +1,61 @@
+"""Walking the chain on several processes gives the same verdict as one walk, breaks at range edges included."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import delete, update
+
+from casefeedback.audit import AuditEvent
+from casefeedback.audit import verify as verify_module
+from casefeedback.audit.actions import Action
+from casefeedback.audit.checkpoints import Signer, write_checkpoint
+from casefeedback.audit.verify import verify_log
+from casefeedback.storage.engine import write
+from casefeedback.storage.tables import audit_events
+
+N = 400
+
+
+@pytest.fixture
+def long_log(found, monkeypatch):
+    with write(found.engine) as connection:
+        found.audit.append_many(connection, [AuditEvent(action=Action.FIELD_OPEN, outcome="allowed",
+                                                        detail={"i": i}) for i in range(N)])
+        write_checkpoint(connection, found.audit, Signer(found.config.secrets.audit_signing.value))
+    monkeypatch.setattr(verify_module, "PARALLEL_FROM", 10)
+    monkeypatch.setattr(verify_module, "workers", lambda: 2)
+    return found
+
+
+def both(found):
+    """(serial, parallel) reports on the same database."""
+    secrets = found.config.secrets
+    found.engine.dispose()  # the other processes must see every committed page in the file
+    with found.engine.connect() as connection:
+        serial = verify_log(connection, secrets.audit_chain.value, secrets.audit_signing.value)
+        parallel = verify_log(connection, secrets.audit_chain.value, secrets.audit_signing.value,
+                              database=(found.config.database_path, secrets.database.value))
+    return serial, parallel
+
+
+def test_an_intact_long_log_verifies_in_parallel(long_log):
+    serial, parallel = both(long_log)
+    assert serial.ok and parallel.ok and parallel.checked == serial.checked and parallel.last_mac == serial.last_mac
+
+
+@pytest.mark.parametrize("how", ["edit-first-of-a-range", "edit-last", "delete-range-edge", "delete-last"])
+def test_a_break_is_found_where_the_single_walk_finds_it(long_log, how):
+    with write(long_log.engine) as connection:
+        last = connection.execute(audit_events.select().order_by(audit_events.c.seq.desc()).limit(1)).one().seq
+        edge = -(-last // 4) + 1  # the first event of the second range (4 ranges for 2 processes)
+        if how == "edit-first-of-a-range":
+            connection.execute(update(audit_events).where(audit_events.c.seq == edge).values(outcome="denied"))
+        elif how == "edit-last":
+            connection.execute(update(audit_events).where(audit_events.c.seq == last).values(detail="{}"))
+        elif how == "delete-range-edge":
+            connection.execute(delete(audit_events).where(audit_events.c.seq == edge - 1))
+        else:
+            connection.execute(delete(audit_events).where(audit_events.c.seq == last))
+    serial, parallel = both(long_log)
+    assert not serial.ok and not parallel.ok
+    assert (parallel.kind, parallel.first_bad_seq) == (serial.kind, serial.first_bad_seq), (serial, parallel)
