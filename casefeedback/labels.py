@@ -70,11 +70,16 @@ STATE_COLOURS: dict[str, TagColour] = {
 SEVERITY_COLOURS: dict[str, TagColour] = {"urgent": "red", "high": "yellow", "routine": "blue"}
 
 
+# Who else acts in the audit log: not staff roles, but the auditor must read them as plainly.
+_OTHER_ACTORS = {"cli": "Command line", "system": "System", "retention": "Retention",
+                 "receipt_holder": "The person, with their receipt code", "worker": "Worker"}
+
+
 def role_label(role: str | None) -> str:
     """``duty_manager`` → "Duty manager"."""
     if not role:
         return ""
-    return ROLE_NAMES.get(role, role.replace("_", " ").capitalize())
+    return ROLE_NAMES.get(role) or _OTHER_ACTORS.get(role) or role.replace("_", " ").capitalize()
 
 
 def service_label(service_id: str | None) -> str:

@@ -79,6 +79,8 @@ class ReviewRow:
     mac: str
     case_id: str | None = None
     flags: list[str] = field(default_factory=list)
+    # The reference staff know the case by, for people reading the page (exports keep the id).
+    case_reference: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {name: (";".join(self.flags) if name == "flags" else getattr(self, name)) for name in COLUMNS}
@@ -184,12 +186,14 @@ def flag(connection: Connection, rows: Sequence[ReviewRow], hours: WorkingHours)
     _link_cases(connection, rows)
     names = {row[0]: row[1] for row in connection.execute(
         select(staff.c.id, staff.c.username).where(staff.c.id.in_({r.actor_id for r in rows if r.actor_id})))}
-    assignments = {r.id: (r.owner_id, r.deputy_id) for r in connection.execute(
-        select(cases.c.id, cases.c.owner_id, cases.c.deputy_id).where(cases.c.id.in_({r.case_id for r in rows
-                                                                                        if r.case_id})))}
+    found_cases = connection.execute(select(cases.c.id, cases.c.owner_id, cases.c.deputy_id, cases.c.reference)
+                                     .where(cases.c.id.in_({r.case_id for r in rows if r.case_id}))).all()
+    assignments = {r.id: (r.owner_id, r.deputy_id) for r in found_cases}
+    references = {r.id: r.reference for r in found_cases}
     bursts = _bursts(connection, [r for r in rows if _is_read(r)])
     for row in rows:
         row.actor_username = names.get(row.actor_id or "")
+        row.case_reference = references.get(row.case_id or "")
         detail = _detail(row)
         if row.action.startswith("break_glass.") or detail.get("break_glass") is True:
             row.flags.append("break_glass")
