@@ -25,6 +25,7 @@ from casefeedback.instance import load_secrets
 from casefeedback.services import Services
 from casefeedback.storage.engine import write
 from casefeedback.storage.tables import staff, staff_mfa
+from tests.alerts.support import Receiver, SMTPServer
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICIES = ROOT / "policies"
@@ -180,3 +181,20 @@ def auth(client: FlaskClient) -> AuthActions:
 def canary() -> str:
     """A string that must never be found where plaintext must not go."""
     return f"CANARY{secrets.token_hex(8).upper()}"
+
+
+@pytest.fixture
+def smtp() -> Iterator[SMTPServer]:
+    """A real SMTP server (aiosmtpd) on loopback, recording what it accepts."""
+    server = SMTPServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A real HTTP endpoint on loopback recording every POST: a duty system's webhook, a remote witness."""
+    endpoint = Receiver()
+    yield endpoint
+    endpoint.stop()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,21 +16,6 @@ from casefeedback.storage.tables import staff
 from tests.alerts.support import Receiver, SMTPServer
 from tests.casework.support import Person, new_case, person
 from tests.conftest import make_config
-
-
-@pytest.fixture
-def smtp() -> Iterator[SMTPServer]:
-    server = SMTPServer()
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    endpoint = Receiver()
-    yield endpoint
-    endpoint.stop()
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import shutil
 import stat
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -32,21 +31,6 @@ from tests.alerts.support import Receiver, SMTPServer
 from tests.conftest import StaffFactory, make_config
 
 EVERY = timedelta(minutes=1)
-
-
-@pytest.fixture
-def smtp() -> Iterator[SMTPServer]:
-    server = SMTPServer()
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    endpoint = Receiver()
-    yield endpoint
-    endpoint.stop()
 
 
 @pytest.fixture
