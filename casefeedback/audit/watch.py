@@ -124,21 +124,20 @@ def keep_watch(config: Config, engine: Engine, audit: AuditLog, every: timedelta
     signer = Signer(config.secrets.audit_signing.value)
     witness = Witness(config.witness_path)
     done = []
+    key = str(config.database_path)
     try:
         if checkpoint_due(engine, every, now) or not witness.exists():
             signed = sign_and_witness(engine, audit, signer, witness)
             if signed.checkpoint is not None:
                 done.append(f"checkpoint at event {signed.checkpoint.seq}")
                 done.append(_post_remote(config, signed.checkpoint, now))
-        else:
-            with read(engine) as connection:
-                behind = compare(connection, witness, signer.public_key).kind == "witness_behind"
-            if behind:  # a checkpoint signed elsewhere (an evidence export) not yet witnessed
-                sign_and_witness(engine, audit, signer, witness)
+        standing = check_now(engine, config.secrets.audit_chain.value, signer.public_key, witness, key)
+        if standing.kind == "witness_behind":
+            # A checkpoint the witness lacks (a crash between a commit and the witness line): catch it up.
+            sign_and_witness(engine, audit, signer, witness)
+            standing = check_now(engine, config.secrets.audit_chain.value, signer.public_key, witness, key)
     except WitnessRefused as refused:
         return alarm(config, engine, str(refused), now, send)
-    standing = check_now(engine, config.secrets.audit_chain.value, signer.public_key, witness,
-                         str(config.database_path))
     if not standing.ok:
         return alarm(config, engine, str(standing.problem), now, send)
     _clear_alarm(config)

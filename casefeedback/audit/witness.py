@@ -30,6 +30,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
+from casefeedback.audit.actions import Action
 from casefeedback.audit.checkpoints import (
     FORMAT,
     Checkpoint,
@@ -216,8 +217,6 @@ def compare(connection: Connection, witness: Witness, public_key: str) -> Standi
 
 
 def _witness_started(connection: Connection) -> bool:
-    from casefeedback.audit.actions import Action
-
     return connection.execute(select(audit_events.c.seq).where(
         audit_events.c.action == Action.AUDIT_WITNESS_START.value).limit(1)).first() is not None
 
