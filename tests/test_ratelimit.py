@@ -48,6 +48,7 @@ from casefeedback.storage.engine import read, write
 from casefeedback.storage.ratelimits import DatabaseStorage
 from casefeedback.storage.tables import audit_events, metadata, rate_limits
 from tests.conftest import CSRF, POLICIES, ROOT, Clock, StaffFactory, csrf_token, make_config
+from tests.services import flush_redis, redis_counters, redis_url
 
 GUNICORN = Path(sys.executable).parent / "gunicorn"
 WRONG_CODE = "ABCD-EFGH-JKMN-PQRS-TVWX"  # well formed, belongs to nobody
@@ -119,6 +120,7 @@ class Server:
 
     urls: list[str]
     access_logs: list[Path]
+    redis: str | None = None  # the shared counter store, when not the instance's database
 
     @property
     def url(self) -> str:
@@ -145,10 +147,14 @@ def _wait_until_up(process: subprocess.Popen[bytes], url: str, log: Path) -> Non
     raise AssertionError(f"gunicorn did not answer /health within 60 s:\n{log.read_text()}")
 
 
-# One server per worker count for the module: each door has its own limit, so they do not meet.
-@pytest.fixture(scope="module", params=[2, 3], ids=lambda n: f"{n}-workers")
+# One server per worker count and counter store for the module: each door has its own limit, so
+# they do not meet. "redis" keeps the counters in a real Redis (scripts/test starts one), as several
+# hosts would: the same exact limits must hold with the counters outside every process and database.
+@pytest.fixture(scope="module", params=[(2, "database"), (3, "database"), (2, "redis")],
+                ids=lambda p: f"{p[0]}-workers-{p[1]}")
 def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """A fresh instance (fresh keys, its own database) served by two gunicorns with N sync workers each."""
+    workers, store = request.param
     tmp_path = tmp_path_factory.mktemp("gunicorn")
     instance = tmp_path / "instance"
     make_config(instance)
@@ -156,12 +162,16 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     env = {k: v for k, v in os.environ.items() if not k.startswith("CASEFEEDBACK_")} | {
         "CASEFEEDBACK_INSTANCE": str(instance), "CASEFEEDBACK_POLICIES": str(POLICIES),
         "CASEFEEDBACK_ENV": "development"}
+    if store == "redis":
+        url = redis_url()
+        flush_redis(url)
+        env["CASEFEEDBACK_RATELIMIT_STORAGE"] = url
     processes: list[subprocess.Popen[bytes]] = []
     urls, access_logs = [], []
     try:
         for n in range(2):
             port, access_log, log = _free_port(), tmp_path / f"access-{n}.log", tmp_path / f"gunicorn-{n}.log"
-            command = [str(GUNICORN), "--bind", f"127.0.0.1:{port}", "--workers", str(request.param),
+            command = [str(GUNICORN), "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
                        "--worker-class", "sync", "--access-logfile", str(access_log),
                        "--access-logformat", "%(p)s %(h)s %(m)s %(U)s %(s)s", "casefeedback.wsgi:app"]
             with log.open("wb") as output:
@@ -170,7 +180,7 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
             urls.append(f"http://127.0.0.1:{port}")
             access_logs.append(access_log)
             _wait_until_up(processes[-1], urls[-1], log)
-        yield Server(urls, access_logs)
+        yield Server(urls, access_logs, env.get("CASEFEEDBACK_RATELIMIT_STORAGE"))
     finally:
         for process in processes:
             process.send_signal(signal.SIGTERM)  # gunicorn's graceful stop; it reaps its own workers
@@ -263,6 +273,8 @@ def refused_exactly_after(server: Server, attempts: Attempts, allowed: int, befo
         assert 429 in statuses, f"never refused: {statuses}"
         assert statuses.index(429) == allowed, f"first 429 at attempt {statuses.index(429) + 1}, not {allowed + 1}"
         assert statuses == [before_limit] * allowed + [429] * 3, statuses
+        if server.redis:
+            assert redis_counters(server.redis), "the counters did not reach the shared Redis"
         if len(server.workers_that_answered(attempts.post_to, address)) > 1:
             return
     raise AssertionError(f"one worker answered every attempt in {TRIES} tries: the test proved nothing")
