@@ -69,6 +69,7 @@ def _blueprints() -> list[Blueprint]:
     """One blueprint per audience, in the order they are registered."""
     from casefeedback.admin.views import bp as admin_bp
     from casefeedback.alerts.views import bp as alerts_bp
+    from casefeedback.api.views import bp as api_bp
     from casefeedback.audit.views import bp as auditor_bp
     from casefeedback.auth.views import bp as auth_bp
     from casefeedback.casework.views import bp as casework_bp
@@ -76,5 +77,7 @@ def _blueprints() -> list[Blueprint]:
     from casefeedback.intake.views import bp as intake_bp
     from casefeedback.intake.views import front_bp
     from casefeedback.receipts.views import bp as receipts_bp
+    from casefeedback.records.views import bp as records_bp
 
-    return [front_bp, intake_bp, auth_bp, casework_bp, receipts_bp, admin_bp, auditor_bp, insight_bp, alerts_bp]
+    return [front_bp, intake_bp, auth_bp, casework_bp, receipts_bp, admin_bp, auditor_bp, insight_bp, alerts_bp,
+            api_bp, records_bp]

@@ -45,6 +45,15 @@ class Config:
     alert_webhook_url: str | None = None
     # The address staff reach the application on, for links in notifications.
     public_url: str = "http://127.0.0.1:5000"
+    # SMS through GOV.UK Notify (alerts/sms.py): off unless the API key (a secret, ``notify-api.key``)
+    # and a template are set. Each template is a Notify SMS template whose body is ``((body))``.
+    # The base URL is Notify's own unless a test points it at a stand-in on loopback.
+    notify_base_url: str = "https://api.notifications.service.gov.uk"
+    notify_alert_template: str | None = None
+    notify_invitation_template: str | None = None
+    notify_timeout: float = 10.0
+    # The licence an insight export declares (docs/insight-export.md): an Open Definition id or an address.
+    insight_licence: str = "OGL-UK-3.0"
     # --- the audit log's witnesses (audit/witness.py) ---
     # An append-only file of signed checkpoints kept OUTSIDE the database's
     # directory: someone who can replace or cut the database file must also find
@@ -53,6 +62,15 @@ class Config:
     # A remote witness: each signed checkpoint is POSTed here, signed like the
     # alert webhooks. None: no remote witness.
     audit_witness_url: str | None = None
+    # --- scheduled backups (backup/schedule.py); cadence and keep are in the organisation policy ---
+    # Where the worker writes its backups (None: ``<instance>/backups``), and an optional second
+    # location, e.g. a mounted directory on another disk or host, that each backup is copied to.
+    backup_dir: Path | None = None
+    backup_mirror: Path | None = None
+
+    @property
+    def backup_path(self) -> Path:
+        return self.backup_dir if self.backup_dir is not None else self.instance_dir / "backups"
 
     @property
     def witness_path(self) -> Path:
@@ -91,6 +109,10 @@ class Config:
             audit_witness=Path(env_vars["CASEFEEDBACK_AUDIT_WITNESS"]).resolve()
             if env_vars.get("CASEFEEDBACK_AUDIT_WITNESS") else None,
             audit_witness_url=env_vars.get("CASEFEEDBACK_AUDIT_WITNESS_URL") or None,
+            backup_dir=Path(env_vars["CASEFEEDBACK_BACKUP_DIR"]).resolve()
+            if env_vars.get("CASEFEEDBACK_BACKUP_DIR") else None,
+            backup_mirror=Path(env_vars["CASEFEEDBACK_BACKUP_MIRROR"]).resolve()
+            if env_vars.get("CASEFEEDBACK_BACKUP_MIRROR") else None,
             **_alert_settings(env_vars),
         )
         config.check()
@@ -137,4 +159,9 @@ def _alert_settings(env_vars: Mapping[str, str]) -> dict[str, Any]:
         "smtp_timeout": timeout,
         "alert_webhook_url": env_vars.get("CASEFEEDBACK_ALERT_WEBHOOK_URL") or None,
         "public_url": env_vars.get("CASEFEEDBACK_PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/"),
+        "notify_base_url": env_vars.get("CASEFEEDBACK_NOTIFY_BASE_URL",
+                                        "https://api.notifications.service.gov.uk").rstrip("/"),
+        "notify_alert_template": env_vars.get("CASEFEEDBACK_NOTIFY_ALERT_TEMPLATE") or None,
+        "notify_invitation_template": env_vars.get("CASEFEEDBACK_NOTIFY_INVITATION_TEMPLATE") or None,
+        "insight_licence": env_vars.get("CASEFEEDBACK_INSIGHT_LICENCE") or "OGL-UK-3.0",
     }

@@ -17,6 +17,7 @@ from casefeedback.casework.cases import create_case
 from casefeedback.casework.invitations import create_invitation
 from casefeedback.demo_history import SERVICE_CHANGE, seed_history
 from casefeedback.policy.roles import CONTENT_ROLES
+from casefeedback.retention.holds import Changer, set_hold
 from casefeedback.services import Services
 from casefeedback.storage.engine import write
 
@@ -27,6 +28,7 @@ DEMO_STAFF = (
     ("avery", "Avery Auditor", "auditor"),
     ("alex", "Alex Administrator", "administrator"),
     ("ana", "Ana Analyst", "analyst"),
+    ("rita", "Rita Records-Officer", "records_officer"),
 )
 DEMO_SERVICE = "victim-support"
 
@@ -52,7 +54,7 @@ def seed(found: Services, base_url: str) -> str:
                                                team_id=team_id if role in CONTENT_ROLES else None)
             # Sign-in needs a second factor: the demo enrols one and prints its key (development only).
             key = mfa.enrol_without_code(connection, ids[username], now)
-            lines.append(f"  {role:<13} username {username:<6} password {password}  authenticator key {key}")
+            lines.append(f"  {role:<15} username {username:<6} password {password}  authenticator key {key}")
         member = StaffMember(ids["casey"], "casey", "Casey Caseworker", "caseworker", team_id)
         case_id = create_case(connection, member=member, service_id=DEMO_SERVICE, reference="VS-2026-0001",
                               now=now)
@@ -61,6 +63,10 @@ def seed(found: Services, base_url: str) -> str:
         # Dana is on duty for 30 days, so anonymous feedback reaches a person (alerts/routing.py).
         add_shift(connection, service_id=DEMO_SERVICE, staff_id=ids["dana"], starts_at=now,
                   ends_at=now + timedelta(days=30), set_by=None, now=now)
+        # A legal hold on the demo case, due for review in a fortnight, so the records screen has one to show.
+        set_hold(connection, found.audit, found.keyring, case_id=case_id, review_by=now + timedelta(days=14),
+                 reason="Preservation request from the police (demo ref. OP-2026-117): keep until the trial ends.",
+                 now=now, by=Changer(ids["rita"], "records_officer"))
         history = seed_history(found, connection, service_id=DEMO_SERVICE, duty_manager_id=ids["dana"], now=now)
         found.audit.append(connection, AuditEvent(action=Action.DEMO_SEED, outcome="success",
                                                   detail={"staff": len(DEMO_STAFF)}))

@@ -83,11 +83,13 @@ class Secrets:
     active_kek: str
     webhook: Secret | None = None  # None when not provisioned (webhooks then cannot be sent)
     insight_signing: Secret | None = None  # None when not provisioned (exports then cannot be signed)
+    notify_api: Secret | None = None  # GOV.UK Notify's API key (its text); None: no SMS
 
     def all(self) -> list[Secret]:
         return [self.database, self.audit_chain, self.audit_signing, self.session, self.lookup,
                 *self.keks.values(), *([self.webhook] if self.webhook else []),
-                *([self.insight_signing] if self.insight_signing else [])]
+                *([self.insight_signing] if self.insight_signing else []),
+                *([self.notify_api] if self.notify_api else [])]
 
 
 def secrets_dir(instance: Path) -> Path:
@@ -177,7 +179,32 @@ def load_secrets(instance: Path, environ: Mapping[str, str]) -> Secrets:
         active_kek=active,
         webhook=_load_optional(instance, "webhook", environ),
         insight_signing=_load_optional(instance, "insight-signing", environ),
+        notify_api=_load_notify_key(instance, environ),
     )
+
+
+# GOV.UK Notify issues the key, so `casefeedback init` cannot make one: it is text, not hex —
+# "<name>-<service id>-<secret>", two UUIDs at the end; the client signs each request with the secret.
+NOTIFY_KEY_FILE, NOTIFY_KEY_ENV = "notify-api.key", "CASEFEEDBACK_NOTIFY_API_KEY"
+_NOTIFY_KEY = re.compile(r"^[A-Za-z0-9_-]*?-?[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}"
+                         r"-[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}$")
+
+
+def _load_notify_key(instance: Path, environ: Mapping[str, str]) -> Secret | None:
+    path = secrets_dir(instance) / NOTIFY_KEY_FILE
+    if environ.get(NOTIFY_KEY_ENV):
+        text, where, origin, source = environ[NOTIFY_KEY_ENV].strip(), NOTIFY_KEY_ENV, "environment", None
+    elif path.exists():
+        lines = [line.strip() for line in path.read_text(encoding="ascii", errors="replace").splitlines()
+                 if line.strip() and not line.strip().startswith("#")]
+        text, where, origin, source = (lines[-1] if lines else ""), str(path), "provisioned", path
+    else:
+        return None
+    if not _NOTIFY_KEY.fullmatch(text):
+        # Never repeat the text: it may be a real key pasted with a typo.
+        raise SecretError(f"{where} is not a GOV.UK Notify API key: expected the key as Notify shows it, "
+                          "a name then two ids (… -xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx-xxxxxxxx-…)")
+    return Secret("notify-api", text.encode("ascii"), origin, source)  # type: ignore[arg-type]
 
 
 def _load_optional(instance: Path, purpose: str, environ: Mapping[str, str]) -> Secret | None:

@@ -72,7 +72,8 @@ SEVERITY_COLOURS: dict[str, TagColour] = {"urgent": "red", "high": "yellow", "ro
 
 # Who else acts in the audit log: not staff roles, but the auditor must read them as plainly.
 _OTHER_ACTORS = {"cli": "Command line", "system": "System", "retention": "Retention",
-                 "receipt_holder": "The person, with their receipt code", "worker": "Worker"}
+                 "receipt_holder": "The person, with their receipt code", "worker": "Worker",
+                 "api_client": "API client"}
 
 
 def role_label(role: str | None) -> str:

@@ -29,11 +29,20 @@ from casefeedback.policy.decisions import (
     break_glass_relations,
     decide,
 )
-from casefeedback.policy.model import OUTCOME_CLASS, Question, ServicePolicy
+from casefeedback.policy.model import OUTCOME_CLASS, REPLY_CLASS, Question, ServicePolicy
 from casefeedback.policy.relations import relations
 from casefeedback.services import Services
 from casefeedback.storage.engine import write
-from casefeedback.storage.tables import answers, break_glass, case_outcomes, cases, data_keys, staff, submissions
+from casefeedback.storage.tables import (
+    answers,
+    break_glass,
+    case_outcomes,
+    cases,
+    data_keys,
+    feedback_replies,
+    staff,
+    submissions,
+)
 
 WITHHELD = "withheld"
 UNREADABLE = "unreadable"
@@ -226,3 +235,65 @@ def _outcome(found: Services, connection: Connection, organisation: ClassDeclara
     found.audit.append(connection, AuditEvent(action=Action.FIELD_OPEN, outcome="allowed", **event,
                                               detail=_grant_detail(decision, "case", row["case_id"])))
     return OutcomeView(*base, "open", text)
+
+
+# --- replies to feedback -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReplyView:
+    id: str
+    written_at: datetime
+    written_by: str  # display name: shown to staff, never to the person
+    language: str  # the language it was written in
+    state: str  # "open", WITHHELD or UNREADABLE
+    text: str | None = None
+
+
+def read_replies(found: Services, actor: Actor, submission_id: str, purpose: str, *,
+                 receipt_submission_id: str | None = None) -> list[ReplyView]:
+    """Open the replies to one active submission this actor may read, one decision and one audit event each.
+
+    Call only once the actor may know the submission exists (``read_submission`` decided it). A reply whose
+    data key is gone (withdrawn, erased by retention) is not found at all: the join is the erasure.
+    """
+    with write(found.engine) as connection:
+        sub = connection.execute(select(submissions.c.service_id, submissions.c.case_id).where(
+            submissions.c.id == submission_id, submissions.c.status == "active")).first()
+        policy = found.policies.service(sub.service_id) if sub else None
+        if sub is None or policy is None:
+            return []
+        case = case_facts(connection, sub.case_id, actor, found=found)
+        rows = connection.execute(
+            select(feedback_replies, data_keys.c.kek_id, data_keys.c.wrapped, staff.c.display_name)
+            .join(data_keys, data_keys.c.id == feedback_replies.c.data_key_id)
+            .join(staff, staff.c.id == feedback_replies.c.written_by)
+            .where(feedback_replies.c.submission_id == submission_id)
+            .order_by(feedback_replies.c.written_at, feedback_replies.c.id)).all()
+        return [_reply(found, connection, policy, actor, case, row._mapping, purpose, receipt_submission_id)
+                for row in rows]
+
+
+def _reply(found: Services, connection: Connection, policy: ServicePolicy, actor: Actor, case: CaseFacts | None,
+           row: Any, purpose: str, receipt_submission_id: str | None) -> ReplyView:
+    decision = decide(policy, actor, case, row["submission_id"], REPLY_CLASS, purpose,
+                      receipt_submission_id=receipt_submission_id)
+    event = {"actor_id": actor.id, "actor_role": actor.role, "object_type": "reply", "object_id": row["id"],
+             "field_class": REPLY_CLASS, "purpose": purpose}
+    base = (row["id"], row["written_at"], row["display_name"], row["language"])
+    if not isinstance(decision, AccessGrant):
+        found.audit.append(connection, AuditEvent(action=Action.FIELD_WITHHOLD, outcome="denied", **event,
+                                                  detail=_grant_detail(decision, "submission", row["submission_id"])))
+        return ReplyView(*base, WITHHELD)
+    key = WrappedDataKey(row["data_key_id"], row["submission_id"], REPLY_CLASS, row["kek_id"], row["wrapped"])
+    sealed = SealedField("feedback_replies", row["id"], "reply", REPLY_CLASS, row["data_key_id"], row["ciphertext"])
+    try:
+        text = open_field(decision, found.keyring, key, sealed)
+    except IntegrityFailure as failure:
+        found.audit.append(connection, AuditEvent(action=Action.FIELD_OPEN, outcome="integrity_failure", **event,
+                                                  detail={"submission": row["submission_id"],
+                                                          "reason": str(failure)}))
+        return ReplyView(*base, UNREADABLE)
+    found.audit.append(connection, AuditEvent(action=Action.FIELD_OPEN, outcome="allowed", **event,
+                                              detail=_grant_detail(decision, "submission", row["submission_id"])))
+    return ReplyView(*base, "open", text)

@@ -92,15 +92,28 @@ def _http_error(error: HTTPException) -> Any:
     status = error.code or 500
     if status >= 500:
         return _unexpected_error(error)
+    if _for_the_api():
+        from casefeedback.api.blueprint import api_problem
+
+        return api_problem(error)
     title, message = MESSAGES.get(status, ("Something went wrong", "Go back and try again."))
     return render_template("errors/error.html", status=status, title=title, message=message), status
 
 
-def _unexpected_error(error: Exception) -> tuple[str, int]:
+def _for_the_api() -> bool:
+    # Another system reads these answers: a problem document (api/problems.py), never a page.
+    return request.path == "/api" or request.path.startswith("/api/")
+
+
+def _unexpected_error(error: Exception) -> Any:
     # The log gets the type and where it happened; the SQL parameters are hidden
     # by the engine (hide_parameters), and no page ever shows a traceback.
     log.error("unexpected %s on %s %s", type(error).__name__, request.method, request.endpoint,
               exc_info=error)
+    if _for_the_api():
+        from casefeedback.api.problems import problem_response
+
+        return problem_response(500, "Nothing was changed unless a later read shows it. Try again later.")
     return render_template("errors/error.html", status=500, title="Sorry, something went wrong on our side",
                            message="Nothing you sent has been lost if you saw a confirmation. "
                                    "Try again in a few minutes."), 500

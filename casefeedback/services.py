@@ -17,6 +17,7 @@ from casefeedback.config import Config
 from casefeedback.crypto.keyring import Keyring
 from casefeedback.crypto.rotation import kek_source
 from casefeedback.policy import PolicySet
+from casefeedback.retention import ledger
 from casefeedback.storage import migrate
 from casefeedback.storage.engine import StoreOpenError, open_engine, write
 from casefeedback.storage.tables import policy_versions
@@ -35,7 +36,11 @@ class Services:
 
 
 def build_services(config: Config, policies: PolicySet, clock: Clock) -> Services:
-    engine = open_engine(config.database_path, config.secrets.database.value)
+    from casefeedback.backup.rekey import recover
+
+    recover(config, clock)  # an interrupted `keys rekey-db` is finished or rolled back before anything opens
+    # key_file: a long-running process follows an online re-key to the new file and key (storage/generations.py).
+    engine = open_engine(config.database_path, config.secrets.database.value, key_file=config.secrets.database.path)
     current, head = migrate.current_revision(engine), migrate.head_revision()
     if current != head:
         engine.dispose()
@@ -45,6 +50,8 @@ def build_services(config: Config, policies: PolicySet, clock: Clock) -> Service
     keyring = Keyring({kek_id: s.value for kek_id, s in config.secrets.keks.items()},
                       config.secrets.active_kek, source=kek_source(config.instance_dir))
     built = Services(config, engine, keyring, policies, AuditLog(config.secrets.audit_chain.value, clock), clock)
+    # Every erasure's key ids also go beside the audit witness: they must outlive the database directory.
+    ledger.keep_copy(config.database_path, config.witness_path)
     record_policy_versions(built)
     return built
 

@@ -25,7 +25,9 @@ from casefeedback.instance import load_secrets
 from casefeedback.services import Services
 from casefeedback.storage.engine import write
 from casefeedback.storage.tables import staff, staff_mfa
+from tests import notify as notify_stub
 from tests.alerts.support import Receiver, SMTPServer
+from tests.notify import NotifyStandIn
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICIES = ROOT / "policies"
@@ -190,6 +192,23 @@ def smtp() -> Iterator[SMTPServer]:
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def notify() -> Iterator[NotifyStandIn]:
+    """A stand-in for GOV.UK Notify on loopback (tests/notify.py): checks the client's token, records texts."""
+    stand_in = NotifyStandIn()
+    yield stand_in
+    stand_in.stop()
+
+
+def notify_settings(instance: Path, stand_in: NotifyStandIn) -> dict[str, object]:
+    """Config overrides that send texts to the stand-in, with its API key as the instance's secret."""
+    secrets_dir = instance / "secrets"
+    secrets_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    (secrets_dir / "notify-api.key").write_text(f"# GOV.UK Notify test key\n{notify_stub.API_KEY}\n")
+    return {"notify_base_url": stand_in.url, "notify_alert_template": notify_stub.ALERT_TEMPLATE,
+            "notify_invitation_template": notify_stub.INVITATION_TEMPLATE, "notify_timeout": 2.0}
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from sqlalchemy import Connection
 from sqlalchemy import update as sql_update
 
 from casefeedback.admin.addresses import email_address, tell_old_address
+from casefeedback.alerts.sms import mobile_number
 from casefeedback.audit import AuditEvent
 from casefeedback.audit.actions import Action
 from casefeedback.auth import accounts
@@ -173,6 +174,20 @@ def set_email(found: Services, by: Operator, staff_id: str, email: str | None) -
         # After the commit: an SMTP round trip must not hold the write lock, and a
         # notice that cannot be sent must not undo the change (it is logged).
         tell_old_address(found.config, old, found.clock())
+    return change
+
+
+def set_mobile(found: Services, by: Operator, staff_id: str, mobile: str | None) -> str | None:
+    """Set (or, with None, clear) the mobile their alert texts go to; returns "added", "changed", "removed",
+    or None when nothing changed. BadMobile if not a UK mobile. Never in the audit detail or a log line."""
+    number = mobile_number(mobile) if mobile else None
+    with write(found.engine) as connection:
+        old = _existing(connection, staff_id).mobile
+        if old == number:
+            return None
+        change = "added" if old is None else ("removed" if number is None else "changed")
+        connection.execute(sql_update(staff).where(staff.c.id == staff_id).values(mobile=number))
+        _audit(found, connection, by, Action.STAFF_UPDATE, staff_id, mobile=change)
     return change
 
 

@@ -14,6 +14,7 @@ from datetime import date, datetime
 
 from sqlalchemy import select
 
+from casefeedback.backup.horizon import HorizonReport, compute
 from casefeedback.crypto.rotation import kek_usage, retired
 from casefeedback.instance import Secret
 from casefeedback.services import Services
@@ -24,9 +25,11 @@ ROTATE = "casefeedback keys rotate"
 RETIRE = "casefeedback keys retire {kek_id}"
 REKEY_DB = "casefeedback keys rekey-db"
 STATUS = "casefeedback keys status"
+HORIZON = "casefeedback keys horizon"
 POLICY_CHECK = "casefeedback policy check"
 # Shown as plain text beside what each changes or checks.
-COMMANDS = {"rotate": ROTATE, "rekey_db": REKEY_DB, "status": STATUS, "policy_check": POLICY_CHECK}
+COMMANDS = {"rotate": ROTATE, "rekey_db": REKEY_DB, "status": STATUS, "policy_check": POLICY_CHECK,
+            "horizon": HORIZON}
 
 
 @dataclass(frozen=True)
@@ -54,10 +57,14 @@ class SystemOverview:
     secrets_from: dict[str, str]  # the other secrets' purpose -> origin, never their value
     policies: list[PolicyRow]
     organisation_source: str | None  # None: no organisation file, the defaults apply
+    horizon: HorizonReport  # how long an erased answer can survive in a kept copy, and what holds that back
 
 
 def overview(found: Services) -> SystemOverview:
     """The keys as ``casefeedback keys status`` lists them, and each service policy's version in force."""
+    # Re-read the keys first: the worker rotates and retires them, and this process's keyring
+    # otherwise learns of that only at its next new answer.
+    found.keyring.refresh()
     usage = kek_usage(found.engine, found.keyring)
     gone = retired(found.engine)
     secrets = found.config.secrets
@@ -85,7 +92,8 @@ def overview(found: Services) -> SystemOverview:
                           secrets_from={"database": _origin(secrets.database),
                                         "audit chain": _origin(secrets.audit_chain),
                                         "audit signing": _origin(secrets.audit_signing)},
-                          policies=policies, organisation_source=found.policies.organisation.source)
+                          policies=policies, organisation_source=found.policies.organisation.source,
+                          horizon=compute(found))
 
 
 def _origin(secret: Secret) -> str:

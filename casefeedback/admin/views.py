@@ -6,7 +6,7 @@ the blueprint that ``create_app`` installs. ``admin.staffing`` owns every change
 
 from __future__ import annotations
 
-from casefeedback.admin import handover, in_force, people, teams
+from casefeedback.admin import api_clients, handover, in_force, people, teams
 from casefeedback.admin.blueprint import bp
 
-__all__ = ["bp", "handover", "in_force", "people", "teams"]
+__all__ = ["api_clients", "bp", "handover", "in_force", "people", "teams"]

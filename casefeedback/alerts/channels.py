@@ -9,24 +9,30 @@ hold a word the person wrote, nor even which question raised the alert.
 
 from __future__ import annotations
 
+import base64
 import hashlib
-import hmac
 import json
 import smtplib
 import ssl
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import make_msgid
 
+from standardwebhooks.webhooks import Webhook
+
 from casefeedback.config import Config
 
-SIGNATURE_HEADER = "X-Casefeedback-Signature"
-TIMESTAMP_HEADER = "X-Casefeedback-Timestamp"
-# A receiver must refuse a webhook whose timestamp is further than this from its
-# own clock (SECURITY.md, "Alert webhooks"): a captured request cannot be replayed later.
+# Standard Webhooks (standardwebhooks.com): any receiver can check our requests with an
+# off-the-shelf verifier given the key as ``whsec_<base64>`` (``casefeedback webhook-secret``).
+ID_HEADER = "webhook-id"
+TIMESTAMP_HEADER = "webhook-timestamp"
+SIGNATURE_HEADER = "webhook-signature"
+SECRET_PREFIX = "whsec_"  # noqa: S105 (the format's prefix, not a secret)
+# Verifiers refuse a timestamp further than this from their own clock (the specification's
+# five minutes, SECURITY.md "Alerts"): a captured request cannot be replayed later.
 REPLAY_WINDOW_SECONDS = 300
 
 
@@ -134,34 +140,44 @@ def webhook_body(notice: Notice) -> bytes:
                        "link": notice.link}, sort_keys=True).encode("utf-8")
 
 
-def sign(secret: bytes, timestamp: int, body: bytes) -> str:
-    """HMAC-SHA256 over "<timestamp>." + body, hex, prefixed "sha256=" (like GitHub's and Stripe's)."""
-    return "sha256=" + hmac.new(secret, str(timestamp).encode("ascii") + b"." + body, hashlib.sha256).hexdigest()
+def secret_text(secret: bytes) -> str:
+    """The webhook key as receivers' verifiers take it: ``whsec_`` and the key in base64 (the same 32 bytes)."""
+    return SECRET_PREFIX + base64.b64encode(secret).decode("ascii")
 
 
-def verify(secret: bytes, timestamp: str, body: bytes, signature: str, now: int) -> bool:
-    """What a receiver does: a fresh timestamp and a matching signature (constant-time)."""
-    if not timestamp.isdigit() or abs(now - int(timestamp)) > REPLAY_WINDOW_SECONDS:
-        return False
-    return hmac.compare_digest(sign(secret, int(timestamp), body), signature)
+def message_id(body: bytes) -> str:
+    """A message's ``webhook-id`` when the caller has none: the same body sent again is the same message.
+
+    Standard Webhooks asks for an id that stays the same on every retry, so a
+    receiver can drop a repeat; a digest of the body is exactly that.
+    """
+    return "msg_" + hashlib.sha256(body).hexdigest()[:32]
 
 
-def send_webhook(config: Config, notice: Notice, now: int) -> None:
+def signed_headers(secret: bytes, msg_id: str, timestamp: int, body: bytes) -> dict[str, str]:
+    """The three Standard Webhooks headers: HMAC-SHA256 over ``id.timestamp.body``, by the ``standardwebhooks``
+    library itself, so what we send is what every off-the-shelf verifier checks."""
+    signature = Webhook(secret).sign(msg_id, datetime.fromtimestamp(timestamp, UTC), body.decode("utf-8"))
+    return {ID_HEADER: msg_id, TIMESTAMP_HEADER: str(timestamp), SIGNATURE_HEADER: signature}
+
+
+def send_webhook(config: Config, notice: Notice, now: int, msg_id: str | None = None) -> None:
+    """``msg_id``: the outbox row's id, the same on every retry of this notification."""
     if not config.alert_webhook_url:
         raise DeliveryFailed("webhook not configured")
-    post_signed(config, config.alert_webhook_url, webhook_body(notice), now)
+    post_signed(config, config.alert_webhook_url, webhook_body(notice), now, msg_id)
 
 
-def post_signed(config: Config, url: str, body: bytes, now: int) -> None:
-    """POST ``body`` signed with the webhook key (the alert webhook, the audit log's remote witness)."""
+def post_signed(config: Config, url: str, body: bytes, now: int, msg_id: str | None = None) -> None:
+    """POST ``body`` signed with the webhook key (the alert webhook, alarms, the audit log's remote witness)."""
     secret = config.secrets.webhook
     if secret is None:
         raise DeliveryFailed("webhook not configured")
     if not url.startswith(("https://", "http://")):
         raise DeliveryFailed("webhook address is not http(s)")
-    request = urllib.request.Request(url, data=body, method="POST", headers={  # noqa: S310 (scheme checked above)
-        "Content-Type": "application/json", TIMESTAMP_HEADER: str(now),
-        SIGNATURE_HEADER: sign(secret.value, now, body)})
+    headers = {"Content-Type": "application/json",
+               **signed_headers(secret.value, msg_id or message_id(body), now, body)}
+    request = urllib.request.Request(url, data=body, method="POST", headers=headers)  # noqa: S310 (scheme checked)
     try:
         with urllib.request.urlopen(request, timeout=config.smtp_timeout) as response:  # noqa: S310
             status = response.status

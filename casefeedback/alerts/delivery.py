@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, and_, func, or_, select
 
+from casefeedback.alerts import sms
 from casefeedback.alerts.channels import DeliveryFailed, Notice, send_email, send_webhook
 from casefeedback.alerts.overdue import in_words, overdue_since, service_name
 from casefeedback.alerts.raising import tell_next
@@ -37,7 +38,7 @@ BACKOFF_BASE = timedelta(seconds=5)
 BACKOFF_CAP = timedelta(minutes=15)
 BATCH = 50
 MAX_ROUNDS = 20
-SENDERS = 4  # connections at once to the mail server and the webhook
+SENDERS = 4  # connections at once to the mail server, Notify and the webhook
 
 
 @dataclass
@@ -106,7 +107,7 @@ def _load(found: Services, ids: list[str]) -> list[tuple[Row[Any], str | None]]:
         rows = connection.execute(
             select(alert_notifications, alerts.c.reference, alerts.c.severity, alerts.c.service_id,
                    alerts.c.deadline_at, alerts.c.step, alerts.c.max_attempts, alerts.c.raised_at, alerts.c.due_at,
-                   alerts.c.exhausted_at, staff.c.email,
+                   alerts.c.exhausted_at, staff.c.email, staff.c.mobile,
                    _first_step.label("first_step"), _recipient_step.label("recipient_step"))
             .join(alerts, alerts.c.id == alert_notifications.c.alert_id)
             .outerjoin(staff, staff.c.id == alert_notifications.c.recipient)
@@ -115,8 +116,14 @@ def _load(found: Services, ids: list[str]) -> list[tuple[Row[Any], str | None]]:
         reminded = {row.id: person for row in rows if (person := reminded_staff(row.recipient))}
         emails = dict(connection.execute(select(staff.c.id, staff.c.email).where(
             staff.c.id.in_(sorted(set(reminded.values()))))).all()) if reminded else {}
-    return [(row, (emails.get(reminded[row.id]) if row.id in reminded else row.email) if row.channel == "email"
-             else None) for row in rows]
+    return [(row, _address(row, emails.get(reminded.get(row.id, "")))) for row in rows]
+
+
+def _address(row: Row[Any], reminded_email: str | None) -> str | None:
+    """Where this notification goes: an email address, a mobile number, or None (the webhook)."""
+    if row.channel == "email":
+        return reminded_email if reminded_staff(row.recipient) else row.email
+    return row.mobile if row.channel == "sms" else None
 
 
 # The step at which anyone was first told, and the step this recipient was told at:
@@ -137,7 +144,7 @@ def _event(row: Row[Any]) -> str:
     return "escalation" if step is not None and row.first_step is not None and step > row.first_step else "alert"
 
 
-def _send(found: Services, row: Row[Any], email: str | None) -> str | None:
+def _send(found: Services, row: Row[Any], address: str | None) -> str | None:
     """Send one notification; None if delivered, else the kind of failure."""
     event = _event(row)
     link = f"{found.config.public_url}/alerts/a/{row.reference}"
@@ -149,11 +156,16 @@ def _send(found: Services, row: Row[Any], email: str | None) -> str | None:
         notice = Notice(row.reference, row.severity, row.service_id, row.deadline_at, link, event)
     try:
         if row.channel == "email":
-            if not email:
+            if not address:
                 raise DeliveryFailed("no email address")
-            send_email(found.config, email, notice)
+            send_email(found.config, address, notice)
+        elif row.channel == "sms":
+            if not address:
+                raise DeliveryFailed("no mobile number")
+            sms.send_alert(found.config, address, notice, reference=f"alert-{row.reference}")
         else:
-            send_webhook(found.config, notice, int(found.clock().timestamp()))
+            # The outbox row's id names the message: the same on each retry, so the duty system can drop a repeat.
+            send_webhook(found.config, notice, int(found.clock().timestamp()), f"msg_{row.id}")
     except DeliveryFailed as failure:
         return failure.kind
     return None
@@ -185,7 +197,8 @@ def _failed(found: Services, connection: Connection, row: Row[Any], kind: str, n
         values.update(status="pending", next_attempt_at=now + backoff(row.attempts))
     connection.execute(alert_notifications.update().where(alert_notifications.c.id == row.id).values(**values))
     _attempt(connection, row.id, now, "failed", kind)
-    if dead and row.channel == "email" and not reminded_staff(row.recipient):
+    if dead and row.channel in ("email", "sms") and not reminded_staff(row.recipient) \
+            and not _reached_otherwise(connection, row):
         # The person may never hear of it: do not wait out their deadline. (A reminder that
         # cannot be delivered is not a step of the chain; the banner still shows the alert.)
         tell_next(found, connection, row.alert_id, now)
@@ -193,6 +206,13 @@ def _failed(found: Services, connection: Connection, row: Row[Any], kind: str, n
         done.dead += 1
     else:
         done.failed += 1
+
+
+def _reached_otherwise(connection: Connection, row: Row[Any]) -> bool:
+    """The same person was told of this alert another way (their email went, though their text did not)."""
+    return connection.execute(select(alert_notifications.c.id).where(
+        alert_notifications.c.alert_id == row.alert_id, alert_notifications.c.recipient == row.recipient,
+        alert_notifications.c.id != row.id, alert_notifications.c.status == "sent")).first() is not None
 
 
 def _attempt(connection: Connection, notification_id: str, at: datetime, outcome: str, error: str | None) -> None:

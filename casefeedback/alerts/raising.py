@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, select
 
 from casefeedback.alerts.routing import effective_chain, people_for
+from casefeedback.alerts.sms import enabled as sms_enabled
 from casefeedback.audit import AuditEvent
 from casefeedback.audit.actions import Action
 from casefeedback.policy.model import AlertRule, ServicePolicy
@@ -85,6 +86,9 @@ def tell_next(found: Services, connection: Connection, alert_id: str, now: datet
                 alert_id=alert_id, staff_id=person.id, step=step, relation=chain[step], told_at=now))
             if person.email and found.config.smtp_host:
                 queue_notification(connection, alert_id, person.id, "email", now)
+            if person.mobile and sms_enabled(found.config, found.config.notify_alert_template):
+                # A text as well as the email: a phone in a pocket is seen sooner than an inbox.
+                queue_notification(connection, alert_id, person.id, "sms", now)
         if found.config.alert_webhook_url:
             queue_notification(connection, alert_id, f"webhook:{step}", "webhook", now)
         connection.execute(alerts.update().where(alerts.c.id == alert_id).values(

@@ -41,6 +41,7 @@ DUTY_MANAGER = "duty_manager"
 class Person:
     id: str
     email: str | None
+    mobile: str | None = None
 
 
 def effective_chain(escalate: Sequence[str], case_id: str | None) -> list[str]:
@@ -111,12 +112,12 @@ def absent_now(now: datetime) -> object:
 def _available(connection: Connection, ids: list[str], now: datetime, *, role: str | None = None) -> list[Person]:
     if not ids:
         return []
-    query = select(staff.c.id, staff.c.email).where(
+    query = select(staff.c.id, staff.c.email, staff.c.mobile).where(
         staff.c.id.in_(ids), staff.c.enabled.is_(True),
         staff.c.id.not_in(absent_now(now))).order_by(staff.c.username)  # type: ignore[arg-type]
     if role is not None:
         query = query.where(staff.c.role == role)
-    return [Person(row.id, row.email) for row in connection.execute(query).all()]
+    return [Person(row.id, row.email, row.mobile) for row in connection.execute(query).all()]
 
 
 def add_shift(connection: Connection, *, service_id: str, staff_id: str, starts_at: datetime,

@@ -42,7 +42,7 @@ RELATION_WORDS = {
     "duty_manager": "duty manager",
     "duty_rota": "on the duty rota",
 }
-CHANNEL_WORDS = {"email": "Email", "webhook": "Message to the duty system (webhook)"}
+CHANNEL_WORDS = {"email": "Email", "sms": "Text message (SMS)", "webhook": "Message to the duty system (webhook)"}
 
 
 @dataclass(frozen=True)

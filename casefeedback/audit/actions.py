@@ -36,6 +36,12 @@ class Action(StrEnum):
     ALERT_ROTA_SET = "alert.rota_set", "service"
     ALERT_SKIP = "alert.skip", "alert"
 
+    # The JSON API: every call by a client (the actor), refused calls, and the clients themselves.
+    API_CALL = "api.call", "api_client"
+    API_CLIENT_ADD = "api.client_add", "api_client"
+    API_CLIENT_REVOKE = "api.client_revoke", "api_client"
+    API_REFUSE = "api.refuse", "api_client"
+
     # The auditor's own reading of the log is itself audited.
     AUDIT_CASE_HISTORY = "audit.case_history", "case"
     AUDIT_CHECKPOINT_EXPORT = "audit.checkpoint_export", "checkpoint"
@@ -43,10 +49,20 @@ class Action(StrEnum):
     AUDIT_WITNESS_START = "audit.witness_start", "checkpoint"
 
     BACKUP_CREATE = "backup.create", "backup"
+    # A scheduled backup, prune or key rotation that failed (the administrators are alerted too).
+    BACKUP_FAIL = "backup.fail", "backup"
+    # The erasure horizon (keep + rotation) met: every copy kept is within it, no retired key remains.
+    BACKUP_HORIZON_MET = "backup.horizon_met", "backup"
+    BACKUP_PRUNE = "backup.prune", "backup"
     BACKUP_RESTORE = "backup.restore", "backup"
 
     BREAK_GLASS_END = "break_glass.end", "case"
     BREAK_GLASS_OPEN = "break_glass.open", "case"
+
+    # "You said, we did": public text a service manager writes, publishes and takes down.
+    CHANGE_PUBLISH = "change.publish", "change"
+    CHANGE_SAVE = "change.save", "change"
+    CHANGE_UNPUBLISH = "change.unpublish", "change"
 
     CASE_CLOSE = "case.close", "case"
     CASE_CREATE = "case.create", "case"
@@ -67,6 +83,9 @@ class Action(StrEnum):
     # Crypto-shredding: a data key (and so every field it sealed) destroyed.
     ERASURE = "erasure", "submission"
 
+    # A member of staff marks a contact on a case as failure demand (stored without the case).
+    FAILURE_DEMAND_MARK = "failure_demand.mark", "case"
+
     FIELD_OPEN = "field.open", "submission"
     FIELD_WITHHOLD = "field.withhold", "submission"
 
@@ -74,18 +93,30 @@ class Action(StrEnum):
 
     INVITATION_CREATE = "invitation.create", "invitation"
     INVITATION_REVOKE = "invitation.revoke", "invitation"
+    # Sent by text message through GOV.UK Notify; the number is in no event (it is kept nowhere).
+    INVITATION_TEXT = "invitation.text", "invitation"
 
     KEYS_REKEY_DB = "keys.rekey_db", "database"
     KEYS_RETIRE = "keys.retire", "kek"
     KEYS_REWRAP = "keys.rewrap", "kek"
     KEYS_ROTATE = "keys.rotate", "kek"
 
+    # A case's legal hold: set, reviewed (a new review date and a note) and released. What the hold says is
+    # sealed and never in the event; reading it is ``legal_hold.open``, the object being the hold.
+    LEGAL_HOLD_OPEN = "legal_hold.open", "legal_hold"
     LEGAL_HOLD_RELEASE = "legal_hold.release", "case"
+    LEGAL_HOLD_REVIEW = "legal_hold.review", "case"
     LEGAL_HOLD_SET = "legal_hold.set", "case"
 
     POLICY_LOAD = "policy.load", "policy"
 
+    # A receipt code sent to the contact a person gave when their feedback was taken (never the address).
+    RECEIPT_SEND = "receipt.send", "submission"
     RECEIPT_VERIFY = "receipt.verify", "submission"
+
+    # A caseworker's sealed reply to a piece of feedback, and the content-free notice that one is waiting.
+    REPLY_NOTICE = "reply.notice", "submission"
+    REPLY_WRITE = "reply.write", "submission"
 
     RETENTION_PURGE = "retention.purge", "purge"
 
@@ -102,9 +133,13 @@ class Action(StrEnum):
     STAFF_SIGN_IN = "staff.sign_in", "staff"
     STAFF_SIGN_OUT = "staff.sign_out", "staff"
     STAFF_UPDATE = "staff.update", "staff"
+    # The voice of staff: what got in the way of serving someone (the object is the service).
+    STAFF_VOICE = "staff.voice", "service"
 
     SUBMISSION_ADD = "submission.add", "submission"
     SUBMISSION_OPEN = "submission.open", "submission"
     SUBMISSION_RECEIVE = "submission.receive", "submission"
+    # Feedback taken on a person's behalf (by phone, in person, on paper) or through another channel.
+    SUBMISSION_TAKE = "submission.take", "submission"
 
     TEAM_ADD = "team.add", "team"

@@ -16,18 +16,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
-
 from casefeedback.audit import AuditEvent
 from casefeedback.audit.actions import Action
 from casefeedback.audit.checkpoints import Checkpoint, Signer, covering_checkpoint, write_checkpoint
 from casefeedback.audit.review import COLUMNS, Filters, ReviewRow, export_rows, timestamp
+from casefeedback.audit.walk import last_seq_of
 from casefeedback.audit.watch import sign_and_witness
 from casefeedback.audit.witness import Witness
 from casefeedback.auth.sessions import StaffMember
 from casefeedback.services import Services
 from casefeedback.storage.engine import write
-from casefeedback.storage.tables import audit_head
 
 FORMATS = ("csv", "jsonl")
 
@@ -52,10 +50,10 @@ def export_log(found: Services, auditor: StaffMember, filters: Filters, kind: st
     signer = Signer(found.config.secrets.audit_signing.value)
     sign_and_witness(found.engine, found.audit, signer, Witness(found.config.witness_path))
     with write(found.engine) as connection:
-        head = connection.execute(select(audit_head)).first()
-        if head is None:
+        last = last_seq_of(connection)
+        if last == 0:
             raise NothingToExport
-        checkpoint = covering_checkpoint(connection, head.seq) or write_checkpoint(connection, found.audit, signer)
+        checkpoint = covering_checkpoint(connection, last) or write_checkpoint(connection, found.audit, signer)
         if checkpoint is None:
             raise NothingToExport
         rows = export_rows(connection, filters, checkpoint.seq, found.policies.organisation.working_hours)

@@ -1,27 +1,38 @@
-"""Walking a long audit chain on every core.
+"""Walking long audit chains on every core.
 
-Each event's MAC covers the previous event's stored MAC, so an event can be
-checked knowing only its predecessor's row: the chain splits into ranges, each
-process walks one from the stored MAC just before it, and every link is still
-checked exactly once — a range's first event against the last event of the
-range before, which that range's own walk verifies. Only worth it for long
-logs: starting a process costs about as much as walking 50,000 events.
+Chains are independent, and within one an event can be checked knowing only
+its predecessor's stored MAC: so the log splits into (chain, position range)
+jobs, each process walks one from the stored MAC just before it, and every link
+is still checked exactly once — a range's first event against the last event
+of the range before, which that range's own walk verifies. Only worth it for
+long logs: starting a process costs about as much as walking 50,000 events.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Any
 
-from casefeedback.audit.log import GENESIS_MAC, WALK_SQL, VerifyReport, walk_from
+from casefeedback.audit.walk import (
+    RANGE_SQL,
+    WALK_SQL,
+    Heads,
+    KeyedMac,
+    Link,
+    VerifyReport,
+    batches,
+    finish,
+    walk_chain,
+    walk_log,
+)
 
 # Below this many events one process is faster than starting others.
 PARALLEL_FROM = 200_000
-_RANGE_SQL = WALK_SQL.replace("ORDER BY seq", "WHERE seq BETWEEN ? AND ? ORDER BY seq")
+_SPANS = "SELECT chain, min(chain_seq), max(chain_seq) FROM audit_events GROUP BY chain ORDER BY chain"
+Job = tuple[str, bytes, bytes, int, int, int, dict[int, str]]
 
 
 def workers() -> int:
@@ -33,48 +44,65 @@ def workers() -> int:
     return max(1, min(8, cores))
 
 
-def walk_in_parallel(database: Path, database_key: bytes, chain_key: bytes, anchors: Mapping[int, str],
-                     last_seq: int, head: tuple[int, str], processes: int) -> VerifyReport:
-    """The same verdict as ``walk`` over the whole log, with ranges walked in ``processes`` processes."""
-    size = -(-last_seq // (processes * 2))  # two ranges per process evens out uneven progress
-    bounds = [(lo, min(last_seq, lo + size - 1)) for lo in range(1, last_seq + 1, size)]
-    jobs = [(str(database), database_key, chain_key, lo, hi, {s: m for s, m in anchors.items() if lo <= s <= hi})
-            for lo, hi in bounds]
+def _clean(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def walk_in_parallel(database: Path, database_key: bytes, chain_key: bytes, anchors: Mapping[int, Mapping[int, str]],
+                     heads: Heads, processes: int) -> VerifyReport:
+    """The same verdict as ``walk_log`` over the whole log, with (chain, range) jobs in ``processes`` processes."""
+    from casefeedback.storage.dialect import open_readonly
+
+    connection = open_readonly(database, database_key)
+    try:
+        spans = connection.execute(_SPANS).fetchall()
+        if not all(_clean(c) and _clean(lo) and _clean(hi) and lo >= 1 for c, lo, hi in spans):
+            # Something stored a chain or position that no writer makes: the single walk names it exactly.
+            return walk_log(chain_key, batches(connection.execute(WALK_SQL)), heads, anchors)
+    finally:
+        connection.close()
+    total = sum(hi for _c, _lo, hi in spans)
+    size = max(1, -(-total // (processes * 2)))  # two ranges per process evens out uneven progress
+    jobs: list[Job] = []
+    for chain, _lo, last in spans:
+        marks = anchors.get(chain, {})
+        for lo in range(1, last + 1, size):
+            hi = min(last, lo + size - 1)
+            jobs.append((str(database), database_key, chain_key, chain, lo, hi,
+                         {p: m for p, m in marks.items() if lo <= p <= hi}))
     with ProcessPoolExecutor(processes, mp_context=get_context("spawn")) as pool:
-        reports = list(pool.map(_walk_range, jobs))
-    checked, previous = 0, GENESIS_MAC
-    for (_lo, hi), report in zip(bounds, reports, strict=True):
-        if not report.ok:
-            return VerifyReport(False, checked + report.checked, report.first_bad_seq, report.problem, report.kind,
-                                report.last_seq, report.last_mac)
-        if report.last_seq != hi:  # the range ended early: its last events are gone
-            return VerifyReport(False, checked + report.checked, report.last_seq + 1,
-                                f"event {report.last_seq + 1} is missing (deleted)", "deleted", report.last_seq,
-                                report.last_mac)
-        checked, previous = checked + report.checked, report.last_mac
-    # The end of the log against its head and every anchor, exactly as the single walk ends.
-    end = walk_from(chain_key, [], anchors, head=head, start=(last_seq, previous))
-    return VerifyReport(end.ok, checked, end.first_bad_seq, end.problem, end.kind, end.last_seq, end.last_mac)
+        results = list(pool.map(_walk_range, jobs))
+    checked = 0
+    ends: dict[int, Link] = {}
+    for job, (broken, end, done) in zip(jobs, results, strict=True):
+        chain, hi = job[3], job[5]
+        checked += done
+        if broken is not None:
+            return VerifyReport(False, checked, broken.first_bad_seq, broken.problem, broken.kind,
+                                chain=broken.chain, position=broken.position)
+        if end.position != hi:  # the range ended early: its last events are gone
+            return VerifyReport(False, checked, None, f"chain {chain}: its event {end.position + 1} is missing "
+                                "(deleted)", "deleted", chain=chain, position=end.position + 1)
+        ends[chain] = end
+    # Every chain's end against its head and every anchor, exactly as the single walk ends.
+    return finish(ends, heads, anchors, checked)
 
 
-def _walk_range(job: tuple[str, bytes, bytes, int, int, dict[int, str]]) -> VerifyReport:
-    database, database_key, chain_key, lo, hi, anchors = job
+def _walk_range(job: Job) -> tuple[VerifyReport | None, Link, int]:
+    database, database_key, chain_key, chain, lo, hi, anchors = job
     from casefeedback.storage.dialect import open_readonly
 
     connection = open_readonly(Path(database), database_key)
     try:
-        start: tuple[int, str] | None = None
+        start: Link | None = None
         if lo > 1:
-            before = connection.execute("SELECT mac FROM audit_events WHERE seq = ?", (lo - 1,)).fetchone()
+            before = connection.execute("SELECT mac, seq FROM audit_events WHERE chain = ? AND chain_seq = ?",
+                                        (chain, lo - 1)).fetchone()
             if before is None:
-                return VerifyReport(False, 0, lo - 1, f"event {lo - 1} is missing (deleted)", "deleted", lo - 2)
-            start = (lo - 1, str(before[0]))
-        cursor = connection.execute(_RANGE_SQL, (lo, hi))
-        return walk_from(chain_key, _rows(cursor), anchors, head=None, start=start)
+                return (VerifyReport(False, 0, None, f"chain {chain}: its event {lo - 1} is missing (deleted)",
+                                     "deleted", chain=chain, position=lo - 1), Link(lo - 2, ""), 0)
+            start = Link(lo - 1, str(before[0]), int(before[1]) if _clean(before[1]) else 0)
+        cursor = connection.execute(RANGE_SQL, (chain, lo, hi))
+        return walk_chain(KeyedMac(chain_key), chain, batches(cursor), anchors, start)
     finally:
         connection.close()
-
-
-def _rows(cursor: Any) -> Iterator[Sequence[Any]]:
-    while batch := cursor.fetchmany(10_000):
-        yield from batch

@@ -4,9 +4,9 @@ A witness file on the same host falls to whoever controls the host. A copy
 sent elsewhere — a records system, another organisation's server — does not.
 The body is the checkpoint itself (already signed with the audit key, so the
 receiver can check it with the public key in it); the request is also signed
-like the alert webhooks (``X-Casefeedback-Signature`` over the timestamp and
-body, with the webhook secret), so the receiver knows it came from us and is
-fresh. It carries no content: sequence numbers, MACs and times.
+like the alert webhooks (Standard Webhooks: ``webhook-id``, ``webhook-timestamp``,
+``webhook-signature`` with the webhook secret), so the receiver knows it came from
+us and is fresh, with any off-the-shelf verifier. It carries no content: sequence numbers, MACs and times.
 """
 
 from __future__ import annotations

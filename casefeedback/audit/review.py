@@ -34,7 +34,7 @@ from casefeedback.policy.model import WorkingHours
 from casefeedback.services import Services
 from casefeedback.storage.dialect import json_field
 from casefeedback.storage.engine import write
-from casefeedback.storage.tables import audit_events, cases, staff, submissions
+from casefeedback.storage.tables import api_clients, audit_events, cases, staff, submissions
 
 BURST_CASES = 5
 BURST_WINDOW = timedelta(minutes=10)
@@ -186,6 +186,9 @@ def flag(connection: Connection, rows: Sequence[ReviewRow], hours: WorkingHours)
     _link_cases(connection, rows)
     names = {row[0]: row[1] for row in connection.execute(
         select(staff.c.id, staff.c.username).where(staff.c.id.in_({r.actor_id for r in rows if r.actor_id})))}
+    # An API client acts under its registered name ("API client" is its role label).
+    names |= {row[0]: row[1] for row in connection.execute(select(api_clients.c.id, api_clients.c.name).where(
+        api_clients.c.id.in_({r.actor_id for r in rows if r.actor_id and r.actor_role == "api_client"})))}
     found_cases = connection.execute(select(cases.c.id, cases.c.owner_id, cases.c.deputy_id, cases.c.reference)
                                      .where(cases.c.id.in_({r.case_id for r in rows if r.case_id}))).all()
     assignments = {r.id: (r.owner_id, r.deputy_id) for r in found_cases}

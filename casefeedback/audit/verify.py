@@ -1,9 +1,10 @@
-"""Verifying the audit log as a whole: the chain, its head, and every signed checkpoint.
+"""Verifying the audit log as a whole: every chain, its head, every signed checkpoint and the witness.
 
 `casefeedback audit verify` uses this. It names the first place the log is
-broken and what kind of break it is; a wrong chain key is told apart from
-tampering (by the key check in the checkpoints, or — before the first
-checkpoint — because no event at all fits the key).
+broken — the chain, the position there and the log's event number — and what
+kind of break it is; a wrong chain key is told apart from tampering (by the key
+check in the checkpoints, or — before the first checkpoint — because no event
+at the start of any chain fits the key).
 """
 
 from __future__ import annotations
@@ -12,22 +13,33 @@ import hmac
 from collections.abc import Sequence
 from pathlib import Path
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection
 
 from casefeedback.audit.checkpoints import Checkpoint, instance_id, public_key_of, stored_checkpoints
-from casefeedback.audit.log import GENESIS_MAC, VerifyReport, event_mac, head_of, key_check, raw_rows, walk
+from casefeedback.audit.log import key_check
 from casefeedback.audit.parallel import PARALLEL_FROM, walk_in_parallel, workers
+from casefeedback.audit.walk import (
+    LEGACY_CHAIN,
+    VerifyReport,
+    event_mac,
+    genesis,
+    heads_of,
+    last_seq_of,
+    raw_rows,
+    walk_log,
+)
 from casefeedback.audit.witness import Witness, WitnessError, compare
-from casefeedback.storage.tables import audit_events
 
 WRONG_KEY = ("the audit chain key does not fit this log: {why}. Nothing was verified. Check "
              "CASEFEEDBACK_AUDIT_CHAIN_KEY or instance/secrets/audit-chain.key")
+_FIRST_TWO = ("SELECT chain, chain_seq, seq, at, actor_id, actor_role, action, object_type, object_id, field_class, "
+              "purpose, outcome, detail, mac FROM audit_events WHERE chain = ? AND chain_seq <= 2 ORDER BY chain_seq")
 
 
 def verify_log(connection: Connection, chain_key: bytes, signing_seed: bytes,
                external: Checkpoint | None = None, witness: Witness | None = None,
                database: tuple[Path, bytes] | None = None) -> VerifyReport:
-    """The chain, its head, the stored checkpoints, the witness and (optionally) a checkpoint held elsewhere.
+    """The chains, their heads, the stored checkpoints, the witness and (optionally) a checkpoint held elsewhere.
 
     The witness comes first: a log cut together with its newest checkpoints, or
     an older copy of the database, is consistent with itself and would pass
@@ -49,17 +61,19 @@ def verify_log(connection: Connection, chain_key: bytes, signing_seed: bytes,
     if any(not hmac.compare_digest(c.key_check, expected_check) for c in every):
         return VerifyReport(False, 0, None, WRONG_KEY.format(why="its key check differs from the one in the "
                                                               "signed checkpoints"), "wrong_key")
-    anchors: dict[int, str] = {c.seq: c.mac for c in every}
-    head = head_of(connection)
-    last_seq = int(connection.execute(select(func.coalesce(func.max(audit_events.c.seq), 0))).scalar_one())
+    anchors: dict[int, dict[int, str]] = {}
+    for checkpoint in every:
+        for chain, (position, mac) in checkpoint.chain_heads().items():
+            anchors.setdefault(chain, {})[position] = mac  # position 0: the chain existed, empty
+    heads = heads_of(connection)
     processes = workers()
-    if database is not None and last_seq >= PARALLEL_FROM and processes > 1:
-        report = walk_in_parallel(database[0], database[1], chain_key, anchors, last_seq, head, processes)
+    if database is not None and last_seq_of(connection) >= PARALLEL_FROM and processes > 1:
+        report = walk_in_parallel(database[0], database[1], chain_key, anchors, heads, processes)
     else:
         with raw_rows(connection) as rows:
-            report = walk(chain_key, rows, anchors, head=head)
-    if not report.ok and report.first_bad_seq == 1 and not every and _first_two_fail(connection, chain_key):
-        return VerifyReport(False, 0, None, WRONG_KEY.format(why="not even the first two events match it, "
+            report = walk_log(chain_key, rows, heads, anchors)
+    if not report.ok and report.position == 1 and not every and _no_chain_start_fits(connection, chain_key):
+        return VerifyReport(False, 0, None, WRONG_KEY.format(why="not one chain's first two events match it, "
                                                               "each against its own predecessor"), "wrong_key")
     return report
 
@@ -88,15 +102,21 @@ def _checkpoint_problem(stored: Sequence[Checkpoint], external: Checkpoint | Non
     return None
 
 
-def _first_two_fail(connection: Connection, chain_key: bytes) -> bool:
-    rows = connection.execute(select(audit_events).order_by(audit_events.c.seq).limit(2)).all()
-    previous = GENESIS_MAC
-    for row in rows:
-        values = [row.seq, row.at, row.actor_id, row.actor_role, row.action, row.object_type, row.object_id,
-                  row.field_class, row.purpose, row.outcome, row.detail]
-        if isinstance(row.mac, str) and hmac.compare_digest(event_mac(chain_key, previous, values).encode(),
-                                                            row.mac.encode("utf-8", "replace")):
-            return False
-        previous = str(row.mac)
-    return len(rows) == 2
-
+def _no_chain_start_fits(connection: Connection, chain_key: bytes) -> bool:
+    """True when at least two events were tried and not one matches the key: every chain's first two events
+    are checked, each against its own predecessor (so one edited event does not look like a wrong key)."""
+    tried = 0
+    cursor = connection.connection.cursor()
+    try:
+        for chain in sorted(heads_of(connection)):
+            previous = genesis(chain)
+            for row in cursor.execute(_FIRST_TWO, (chain,)).fetchall():
+                values = row[2:13] if chain == LEGACY_CHAIN else row[:13]
+                tried += 1
+                if isinstance(row[13], str) and hmac.compare_digest(
+                        event_mac(chain_key, previous, values).encode(), row[13].encode("utf-8", "replace")):
+                    return False
+                previous = str(row[13])
+    finally:
+        cursor.close()
+    return tried >= 2

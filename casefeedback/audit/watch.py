@@ -20,11 +20,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
 
 from casefeedback.audit.actions import Action
 from casefeedback.audit.checkpoints import Checkpoint, Signer, latest_checkpoint, write_checkpoint
-from casefeedback.audit.log import AuditEvent, AuditLog, head_of, walk_from
+from casefeedback.audit.log import AuditEvent, AuditLog
+from casefeedback.audit.walk import AFTER_SQL, KeyedMac, Link, batches, finish, heads_of, last_seq_of, walk_chain
 from casefeedback.audit.witness import Standing, Witness, catch_up, compare
 from casefeedback.config import Config
 from casefeedback.storage.engine import read, write
@@ -80,42 +81,60 @@ def sign_and_witness(engine: Engine, audit: AuditLog, signer: Signer, witness: W
 def checkpoint_due(engine: Engine, every: timedelta, now: datetime) -> bool:
     with read(engine) as connection:
         newest = latest_checkpoint(connection)
-        head = head_of(connection)
+        last = last_seq_of(connection)
     if newest is None:
-        return head[0] > 0
-    if newest.seq >= head[0]:
+        return last > 0
+    if newest.seq >= last:
         return False
     at = datetime.strptime(newest.at, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
     return now - at >= every - timedelta(seconds=1)  # the job's own tick may land a hair early
 
 
-# Where each database's log was last walked to, per process: the watch walks only what is new.
-_walked: dict[str, tuple[int, str]] = {}
+# Where each database's chains were last walked to, per process: the watch walks only what is new.
+_walked: dict[str, dict[int, Link]] = {}
 
 
 def check_now(engine: Engine, chain_key: bytes, public_key: str, witness: Witness, key: str) -> Standing:
-    """The witness comparison, then a walk of the events added since the last walk."""
+    """The witness comparison, then a walk of the events added to each chain since the last walk."""
     with read(engine) as connection:
         standing = compare(connection, witness, public_key)
         if not standing.ok:
             return standing
-        seq, mac = _walked.get(key, (0, ""))
-        if seq:
-            held = connection.execute(select(audit_events.c.mac).where(audit_events.c.seq == seq)).first()
-            if held is None or held.mac != mac:
+        walked = _walked.get(key, {})
+        for chain, link in walked.items():
+            held = connection.execute(select(audit_events.c.mac).where(
+                audit_events.c.chain == chain, audit_events.c.chain_seq == link.position)).first()
+            if link.position and (held is None or held.mac != link.mac):
                 _walked.pop(key, None)
-                return Standing(False, "rewritten", f"event {seq}, verified a minute ago, is gone or changed: "
-                                "the log was cut or rewritten since")
-        rows = connection.execute(select(
-            audit_events.c.seq, audit_events.c.at, audit_events.c.actor_id, audit_events.c.actor_role,
-            audit_events.c.action, audit_events.c.object_type, audit_events.c.object_id, audit_events.c.field_class,
-            audit_events.c.purpose, audit_events.c.outcome, audit_events.c.detail, audit_events.c.mac)
-            .where(audit_events.c.seq > seq).order_by(audit_events.c.seq)).all()
-        report = walk_from(chain_key, rows, {}, head=head_of(connection), start=(seq, mac) if seq else None)
-    if not report.ok:
-        return Standing(False, report.kind or "broken", report.problem)
-    _walked[key] = (report.last_seq, report.last_mac)
+                return Standing(False, "rewritten", f"chain {chain}: its event {link.position}, verified a minute "
+                                "ago, is gone or changed: the log was cut or rewritten since")
+        ends, problem = _walk_new(connection, KeyedMac(chain_key), walked)
+        if problem is None:
+            report = finish(ends, heads_of(connection), {}, 0)
+            problem = None if report.ok else (report.kind or "broken", str(report.problem))
+    if problem is not None:
+        return Standing(False, problem[0], problem[1])
+    _walked[key] = ends
     return standing
+
+
+def _walk_new(connection: Connection, keyed: KeyedMac, walked: dict[int, Link]
+              ) -> tuple[dict[int, Link], tuple[str, str] | None]:
+    ends: dict[int, Link] = {}
+    chains = set(heads_of(connection)) | set(walked) | set(connection.execute(
+        select(audit_events.c.chain).distinct()).scalars())
+    cursor = connection.connection.cursor()
+    try:
+        for chain in sorted(chains, key=repr):
+            start = walked.get(chain)
+            cursor.execute(AFTER_SQL, (chain, start.position if start else 0))
+            broken, end, _done = walk_chain(keyed, chain, batches(cursor), {}, start)
+            if broken is not None:
+                return ends, (broken.kind or "broken", str(broken.problem))
+            ends[chain] = end
+    finally:
+        cursor.close()
+    return ends, None
 
 
 def keep_watch(config: Config, engine: Engine, audit: AuditLog, every: timedelta, now: datetime,

@@ -32,7 +32,6 @@ from sqlalchemy import Connection, func, select
 
 from casefeedback.audit.actions import Action
 from casefeedback.audit.checkpoints import (
-    FORMAT,
     Checkpoint,
     CheckpointError,
     Signer,
@@ -41,7 +40,7 @@ from casefeedback.audit.checkpoints import (
     signature_valid,
     stored_checkpoints,
 )
-from casefeedback.storage.tables import audit_events
+from casefeedback.storage.tables import audit_chains, audit_events
 
 RESTORE_FORMAT = "casefeedback-audit-restore/1"
 # Enough of the file's end to hold its newest lines; a line is well under 1 KB.
@@ -104,7 +103,7 @@ class Witness:
     def record(self, entry: Entry) -> None:
         """Append one signed entry and make it durable before returning."""
         if isinstance(entry, Checkpoint):
-            line = json.dumps({"format": FORMAT, **asdict(entry)}, sort_keys=True, separators=(",", ":"))
+            line = entry.to_line()
         else:
             line = json.dumps({"format": RESTORE_FORMAT, **asdict(entry)}, sort_keys=True, separators=(",", ":"))
         created = not self.path.exists()
@@ -171,12 +170,8 @@ def _parse(raw: bytes, path: Path) -> Entry:
         raise WitnessError(f"{error}: the witness was altered") from None
 
 
-def _last_seq(connection: Connection) -> int:
-    return int(connection.execute(select(func.coalesce(func.max(audit_events.c.seq), 0))).scalar_one())
-
-
 def compare(connection: Connection, witness: Witness, public_key: str) -> Standing:
-    """Does the database still hold everything its witness recorded?"""
+    """Does the database still hold everything its witness recorded, in every chain?"""
     entry = witness.newest()
     stored = latest_checkpoint(connection)
     if entry is None:
@@ -197,23 +192,41 @@ def compare(connection: Connection, witness: Witness, public_key: str) -> Standi
     if isinstance(entry, RestoreNote):
         # Restored on purpose, and no checkpoint since: the log starts again from the backup.
         return Standing(True, "restored", witnessed_seq=entry.backup_seq)
-    held = connection.execute(select(audit_events.c.mac).where(audit_events.c.seq == entry.seq)).first()
-    if held is None:
-        last = _last_seq(connection)
-        return Standing(False, "rollback", (
-            f"the witness recorded event {entry.seq} at {entry.at}, but the log ends at event {last}: events "
-            f"{last + 1}–{entry.seq} were removed, or the database was replaced by an older copy (a rollback)"),
-            entry.seq)
-    if not isinstance(held.mac, str) or held.mac != entry.mac:
-        return Standing(False, "rewritten", (
-            f"event {entry.seq} is not the event the witness recorded at {entry.at}: the log was rewritten from "
-            "there, or the database was replaced by another copy"), entry.seq)
+    for chain, (position, mac) in sorted(entry.chain_heads().items()):
+        problem = _chain_problem(connection, chain, position, mac, entry.at)
+        if problem is not None:
+            return Standing(False, problem[0], problem[1], entry.seq)
     if stored is not None and stored.seq > entry.seq:
         return Standing(False, "witness_behind", (
             f"the log has a signed checkpoint at event {stored.seq} that the witness {witness.path} lacks (its "
             f"newest is event {entry.seq}): writing to the witness failed, or it was replaced by an older copy"),
             entry.seq)
     return Standing(True, witnessed_seq=entry.seq)
+
+
+def _chain_problem(connection: Connection, chain: int, position: int, mac: str, at: str) -> tuple[str, str] | None:
+    """(kind, problem) if the database no longer holds chain ``chain`` up to the witnessed ``position``."""
+    if position == 0:
+        held = connection.execute(select(audit_chains.c.chain).where(audit_chains.c.chain == chain)).first()
+        if held is None:
+            return "rollback", (f"chain {chain} is gone, but the witness saw it at {at}: a whole writer chain was "
+                                "deleted, or the database was replaced by another copy")
+        return None
+    found = connection.execute(select(audit_events.c.mac).where(
+        audit_events.c.chain == chain, audit_events.c.chain_seq == position)).first()
+    if found is None:
+        last = int(connection.execute(select(func.coalesce(func.max(audit_events.c.chain_seq), 0)).where(
+            audit_events.c.chain == chain)).scalar_one())
+        gone = "is gone" if last == 0 else f"ends at its event {last}"
+        return "rollback", (
+            f"chain {chain} {gone} but the witness saw its event {position} at {at}: its events "
+            f"{last + 1}–{position} were removed (a whole writer chain, if none is left), or the database was "
+            "replaced by an older copy (a rollback)")
+    if not isinstance(found.mac, str) or found.mac != mac:
+        return "rewritten", (
+            f"chain {chain}: its event {position} is not the event the witness recorded at {at}: the log was "
+            "rewritten from there, or the database was replaced by another copy")
+    return None
 
 
 def _witness_started(connection: Connection) -> bool:

@@ -32,6 +32,7 @@ HOME = {
     "administrator": "admin.index",
     "auditor": "auditor.search_view",
     "analyst": "insight.overview",
+    "records_officer": "records.holds_list",
 }
 # Why a session ended without the person signing out (``sessions.TIMED_OUT``), told at the next page.
 ENDED = {

@@ -32,11 +32,11 @@ from sqlalchemy import Engine
 from casefeedback.audit import AuditEvent, AuditLog
 from casefeedback.audit.actions import Action
 from casefeedback.audit.checkpoints import Signer, signature_valid
-from casefeedback.audit.log import WALK_SQL, walk
+from casefeedback.audit.walk import HEADS_SQL, LAST_SEQ_SQL, WALK_SQL, heads_digest, walk_log
 from casefeedback.crypto.rotation import wrapped_tables
 from casefeedback.retention import ledger
 from casefeedback.storage.dialect import export_database, integrity_problems, is_ours, open_readonly
-from casefeedback.storage.engine import read, write
+from casefeedback.storage.engine import current_key, read, write
 
 FORMAT = "casefeedback-backup/1"
 DATABASE_FILE = "casefeedback.db"
@@ -47,8 +47,8 @@ _KEY_CHECK = b"casefeedback database key check v1"
 def _snapshot() -> tuple[str, ...]:
     kek_ids = " UNION ".join(f"SELECT DISTINCT kek_id FROM {spec.table}"  # noqa: S608 — table names from code
                              for spec, _table in wrapped_tables())
-    return ("SELECT seq, mac FROM audit_head WHERE id = 1", "SELECT instance_id FROM instance_identity", kek_ids,
-            "SELECT count(*) FROM erased_keys", "SELECT version_num FROM alembic_version")
+    return (HEADS_SQL, "SELECT instance_id FROM instance_identity", kek_ids,
+            "SELECT count(*) FROM erased_keys", "SELECT version_num FROM alembic_version", LAST_SEQ_SQL)
 
 
 class BackupError(Exception):
@@ -117,24 +117,35 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
+INCOMPLETE = ".incomplete-"
+
+
 def create_backup(engine: Engine, database_path: Path, database_key: bytes, audit: AuditLog, signer: Signer,
-                  destination: Path) -> tuple[Path, Manifest]:
-    """Export one consistent snapshot to a new directory under ``destination``; sign its manifest."""
+                  destination: Path, *, actor_role: str = "cli") -> tuple[Path, Manifest]:
+    """Export one consistent snapshot to a new directory under ``destination``; sign its manifest.
+
+    Written under a ``.incomplete-`` name and renamed when whole: a crash or a full disk
+    midway leaves nothing that looks like a backup (the next scheduled run removes it)."""
     with read(engine) as connection:
         ledger.sync_file(connection, ledger.ledger_path(database_path))
     stamp = audit.now().strftime("%Y%m%dT%H%M%S%fZ")
     destination.mkdir(parents=True, exist_ok=True, mode=0o700)
     # The time sorts backups; the suffix keeps two in one microsecond (or a frozen test clock) apart.
-    directory = destination / f"casefeedback-{stamp}-{os.urandom(2).hex()}"
+    final = destination / f"casefeedback-{stamp}-{os.urandom(2).hex()}"
+    directory = destination / (INCOMPLETE + final.name)
     try:
         directory.mkdir(mode=0o700)
     except FileExistsError:
         raise BackupError(f"{directory} already exists; try again in a moment") from None
     target = directory / DATABASE_FILE
     raw = engine.raw_connection()
+    # The key this very connection opened the live file with, not the one given: after an online
+    # re-key (`keys rekey-db`) a long-running worker's configuration still holds the old key, which
+    # is destroyed — a backup under it could never be restored.
+    database_key = current_key(engine)
     try:
-        head, instance, keks, erased, revision = export_database(raw.dbapi_connection, target, database_key,
-                                                                 _snapshot())
+        heads, instance, keks, erased, revision, last = export_database(raw.dbapi_connection, target, database_key,
+                                                                        _snapshot())
     except BaseException:
         shutil.rmtree(directory, ignore_errors=True)  # never leave half a backup that looks like one
         raise
@@ -145,21 +156,32 @@ def create_backup(engine: Engine, database_path: Path, database_key: bytes, audi
     _fsync(target)
     manifest = signer_sign(signer, Manifest(
         str(instance[0][0]), audit.now().strftime("%Y-%m-%dT%H:%M:%SZ"),
-        ",".join(sorted(str(row[0]) for row in revision)), int(head[0][0]) if head else 0,
-        str(head[0][1]) if head else "0" * 64, target.stat().st_size, sha256_of(target),
+        # The audit log as of the copy: its newest event's number, and one digest of every writer chain's head.
+        ",".join(sorted(str(row[0]) for row in revision)), int(last[0][0]) if last else 0,
+        heads_digest({int(r[0]): (int(r[1]), str(r[2])) for r in heads}), target.stat().st_size, sha256_of(target),
         database_key_check(database_key), kek_ids, int(erased[0][0]), signer.public_key))
-    manifest_path = directory / MANIFEST_FILE
-    fd = os.open(manifest_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(manifest.to_json())
-        handle.flush()
-        os.fsync(handle.fileno())
+    try:
+        write_manifest(directory, manifest)
+        os.rename(directory, final)
+        _fsync(destination)
+    except BaseException:
+        shutil.rmtree(directory, ignore_errors=True)
+        raise
+    directory = final
     with write(engine) as connection:
-        audit.append(connection, AuditEvent(action=Action.BACKUP_CREATE, outcome="success", actor_role="cli",
+        audit.append(connection, AuditEvent(action=Action.BACKUP_CREATE, outcome="success", actor_role=actor_role,
                                             object_type="backup", object_id=stamp[:36],
                                             detail={"audit_seq": manifest.audit_seq, "bytes": manifest.database_size,
                                                     "sha256": manifest.database_sha256[:16]}))
     return directory, manifest
+
+
+def write_manifest(directory: Path, manifest: Manifest) -> None:
+    fd = os.open(directory / MANIFEST_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(manifest.to_json())
+        handle.flush()
+        os.fsync(handle.fileno())
 
 
 def signer_sign(signer: Signer, manifest: Manifest) -> Manifest:
@@ -235,17 +257,19 @@ def _check_copy(copy: Path, key: bytes, manifest: Manifest, chain_key: bytes) ->
         if not is_ours(connection):
             raise BackupError(f"{copy} is not a casefeedback database")
         rows = connection.execute(WALK_SQL).fetchall()
-        head = connection.execute("SELECT seq, mac FROM audit_head WHERE id = 1").fetchone()
+        heads = {int(r[0]): (int(r[1]), str(r[2])) for r in connection.execute(HEADS_SQL).fetchall()}
     except BackupError:
         raise
     except Exception as error:  # a damaged page surfaces as a driver error
         raise BackupError(f"{copy} cannot be read: it is damaged ({type(error).__name__})") from None
     finally:
         connection.close()
-    report = walk(chain_key, rows, {manifest.audit_seq: manifest.audit_mac} if manifest.audit_seq else {},
-                  head=(head[0], head[1]) if head else (0, "0" * 64))
+    report = walk_log(chain_key, rows, heads, {})
     if not report.ok:
         raise BackupError(f"the audit log inside {copy} is not intact: {report.problem}")
+    if report.last_mac != manifest.audit_mac:
+        raise BackupError(f"the audit log inside {copy} is not the one its manifest describes (its chains' heads "
+                          "differ): the copy was altered")
     if report.last_seq != manifest.audit_seq:
         raise BackupError(f"{copy} holds {report.last_seq} audit events but its manifest says {manifest.audit_seq}")
     return report.checked

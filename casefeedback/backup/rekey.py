@@ -1,138 +1,232 @@
-"""Re-keying the database (SQLCipher ``PRAGMA rekey``), only after a backup that verifies.
+"""Re-keying the database online: a new file under a new key, while people keep sending feedback.
 
-The new key is written to ``database.key.new`` *before* the database is
-re-encrypted, and swapped in after: if the process dies in between, running
-``casefeedback keys rekey-db`` again finds which key the file now opens with
-and finishes (or starts over), so the database is never left under a key
-nobody holds. The old key is kept as ``database.key.previous-<time>`` because
-the backups made under it need it; destroying it later shreds those backups.
+The live file is never re-encrypted in place. The re-key
+
+1. writes a fresh random key to ``secrets/database.key.new`` (0600, synced)
+   before anything is encrypted under it;
+2. starts a change log in the live file (``storage/live_copy.py``: a trigger per
+   table appends the table and row key of every change, never content), in one
+   short write transaction;
+3. copies every table into ``casefeedback.db.gen-<random>`` under the new key,
+   in one read snapshot: writers carry on beside it (WAL), then checks the copy
+   (``cipher_integrity_check``, ``integrity_check``);
+4. catches up, outside any lock, the rows the log names since the snapshot, pass
+   after pass, while a pass still finds many (up to ``MAX_PASSES``);
+5. pauses writes — it takes the writer lock every write in every process takes
+   (``storage.engine.write``: the file lock, then SQLite's ``BEGIN IMMEDIATE``) —
+   for the last pass only, which copies a few seconds' changes and compares
+   every table's row count; then makes ``casefeedback.db`` a link to the new
+   file (one rename: the commit point) and renames the new key over
+   ``database.key``; then lets writers go. The pause is measured and printed;
+6. disposes of the old key and file: the old key is overwritten and removed,
+   unless a kept backup was made under it (then it is kept as
+   ``database.key.previous-<time>``, which opens only those backups); the old
+   generation and its -wal/-shm are removed (their pages are under the old key).
+
+Every running process (web workers, the worker) follows without a restart and
+without a failed request: a connection is checked against the live file's inode
+when it leaves the pool, and a new one finds the new key (``storage/generations.py``).
+A reader mid-transaction on the old file finishes on the old file, harmlessly.
+
+Killed at any point (``kill -9``), the instance still opens — the live link and
+the two key files always include a key that opens what ``casefeedback.db``
+points to — and the next ``keys rekey-db`` (or the start of any process,
+``recover``) finishes what was begun: before the swap it rolls back (drops the
+log, removes the partial copy, destroys the unused new key); after it, it
+finishes installing the new key and disposing of the old. No state file is
+needed: the link, the key files and the generation files say where it stopped.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+
+from sqlalchemy import Engine
 
 from casefeedback.audit import AuditEvent, AuditLog
 from casefeedback.audit.actions import Action
-from casefeedback.audit.checkpoints import Signer
-from casefeedback.backup.archive import BackupError, create_backup
-from casefeedback.backup.lock import exclusive
-from casefeedback.backup.restore import verify
+from casefeedback.backup.old_keys import dispose_of_old_key, install_new_key, shred
+from casefeedback.backup.rekey_recovery import (
+    RekeyRefused,
+    cursor_of,
+    recover,
+    recover_locked,
+    rekeying,
+    remove_leftovers,
+)
 from casefeedback.clock import Clock
 from casefeedback.config import Config
-from casefeedback.instance import secrets_dir, write_secret_file
-from casefeedback.storage.dialect import StoreOpenError, rekey, truncate_wal
+from casefeedback.instance import write_secret_file
+from casefeedback.storage import generations, live_copy
+from casefeedback.storage.dialect import integrity_problems
 from casefeedback.storage.engine import open_engine, write
 
-NEW_KEY_FILE = "database.key.new"
+MAX_PASSES = 8
+# A catch-up pass that re-copied fewer rows than this leaves so little for the paused pass that it goes next.
+SETTLED_ROWS = 200
+POSTGRES_MESSAGE = ("on PostgreSQL, encryption of the database at rest is the operator's (disk or tablespace "
+                    "encryption, SECURITY.md): casefeedback has no database key to re-key. Nothing was changed.")
+log = logging.getLogger(__name__)
 
 
-class RekeyRefused(Exception):
-    """The database cannot be re-keyed now; nothing was changed."""
+@dataclass(frozen=True)
+class Rekeyed:
+    rows: int
+    tables: int
+    passes: int
+    caught_up: int
+    paused_s: float
+    old_key: str  # "destroyed", or the file it is kept in for older backups
+    integrity: str
 
 
-def _read_key(path: Path) -> bytes:
-    for line in path.read_text(encoding="ascii", errors="replace").splitlines():
-        line = line.strip()
-        if line and not line.startswith("#"):
-            return bytes.fromhex(line)
-    raise RekeyRefused(f"{path} holds no key")
+Progress = Callable[[str], None]
 
 
-def _opens_with(database: Path, key: bytes) -> bool:
-    try:
-        engine = open_engine(database, key)
-    except StoreOpenError:
-        return False
-    engine.dispose()
-    return True
+def refuse_on_postgres(environ: dict[str, str] | os._Environ[str]) -> None:
+    url = environ.get("CASEFEEDBACK_DATABASE_URL", "")
+    if url.startswith(("postgres", "postgresql")):
+        raise RekeyRefused(POSTGRES_MESSAGE)
 
 
-def rekey_database(config: Config, clock: Clock, progress: Callable[[str], None] = lambda _: None) -> str:
-    current = config.secrets.database
-    if current.path is None:
-        raise RekeyRefused("the database key comes from CASEFEEDBACK_DATABASE_KEY: re-key by hand as SECURITY.md "
-                           "describes (this command manages key files). Nothing was changed.")
-    database, directory = config.database_path, secrets_dir(config.instance_dir)
-    new_path = directory / NEW_KEY_FILE
-    with exclusive(config.instance_dir, "re-keying the database"):
-        if new_path.exists():
-            pending = _read_key(new_path)
-            if _opens_with(database, pending):
-                _swap_keys(current.path, new_path, clock)
-                _audit(config, pending, clock, "resumed")
-                return "Finished an interrupted re-key: the database opens with the new key, now in database.key."
-            _destroy(new_path)
-        old_key = current.value
-        backup_dir = _verified_backup(config, old_key, clock)
-        progress(f"Verified backup written: {backup_dir}")
-        new_key = os.urandom(32)
-        write_secret_file(new_path, "database", new_key,
-                          "development" if current.origin == "development" else "provisioned")
-        engine = open_engine(database, old_key)
+def rekey_database(config: Config, clock: Clock, progress: Progress = lambda _: None) -> Rekeyed | str:
+    """Re-key online; or, if a re-key was interrupted, finish or roll it back and say which (a str)."""
+    secret = config.secrets.database
+    if secret.path is None:
+        raise RekeyRefused("the database key comes from CASEFEEDBACK_DATABASE_KEY, which a running process cannot "
+                           "be given anew: re-key by hand as SECURITY.md describes. Nothing was changed.")
+    key_file, database = secret.path, config.database_path
+    with rekeying(config):
+        recovered = recover_locked(config, clock)
+        if recovered and "finished" in recovered:
+            return recovered
+        if recovered:
+            progress(recovered)
+        old_key = generations.read_key_file(key_file)
+        if old_key is None:
+            raise RekeyRefused(f"{key_file} holds no key. Nothing was changed.")
+        engine = open_engine(database, old_key, key_file=key_file)  # fails clearly, before anything is made
         try:
-            truncate_wal(engine)
-            raw = engine.raw_connection()
-            try:
-                rekey(raw.dbapi_connection, new_key)
-            finally:
-                raw.close()
+            new_key = os.urandom(32)
+            pending = generations.pending_key_file(key_file)
+            write_secret_file(pending, "database", new_key, secret.origin if secret.origin != "environment"
+                              else "provisioned")
+            _sync(pending)  # on disk before anything is encrypted under it
+            done = _copy_and_swap(config, engine, old_key, new_key, progress)
+            old = dispose_of_old_key(config, key_file, old_key, clock)
+            remove_leftovers(database)
+            integrity = _check_live(engine)
+            _audit(config, engine, clock, done, old)
         finally:
             engine.dispose()
-        if not _opens_with(database, new_key):
-            raise RekeyRefused("the database does not open with the new key after PRAGMA rekey; the new key is "
-                               f"kept in {new_path} and the old one in {current.path}: see SECURITY.md")
-        _swap_keys(current.path, new_path, clock)
-        _audit(config, new_key, clock, "success", backup=backup_dir.name)
-    return ("The database is re-encrypted under a new key (instance/secrets/database.key); the old key is kept "
-            "as database.key.previous-* for the backups made under it.")
+    result = Rekeyed(done.rows, done.tables, done.passes, done.caught_up, done.paused_s, old, integrity)
+    log.info("database re-keyed online: %d rows in %d tables copied, %d catch-up pass(es), writes paused for "
+             "%.2f s; old key %s; integrity %s", result.rows, result.tables, result.passes, result.paused_s,
+             "destroyed" if old == "destroyed" else "kept for older backups", integrity)
+    return result
 
 
-def _verified_backup(config: Config, key: bytes, clock: Clock) -> Path:
-    engine = open_engine(config.database_path, key)
+@dataclass(frozen=True)
+class _Done:
+    rows: int
+    tables: int
+    passes: int
+    caught_up: int
+    paused_s: float
+
+
+def _copy_and_swap(config: Config, engine: Engine, old_key: bytes, new_key: bytes, progress: Progress) -> _Done:
+    database = config.database_path
+    old_file = generations.live_file(database)
+    target = generations.new_generation(database)
+    with write(engine) as connection:
+        live_copy.start_tracking(cursor_of(connection))
+    copy: live_copy.LiveCopy | None = None
+    swapped = False
     try:
-        directory, _ = create_backup(engine, config.database_path, key, AuditLog(config.secrets.audit_chain.value,
-                                                                                  clock),
-                                     Signer(config.secrets.audit_signing.value), config.instance_dir / "backups")
+        copy = live_copy.LiveCopy(old_file, old_key, target, new_key)
+        progress(f"Copying the database into {target.name} under the new key (people can keep sending feedback)")
+        bulk = copy.bulk(lambda table, rows, n, of: progress(f"  table {n} of {of}: {table} ({rows} rows)"))
+        problems = copy.check_target()
+        if problems:
+            raise RekeyRefused(f"the new copy does not check out ({problems[0]}): nothing was swapped")
+        watermark, passes, caught_up = bulk.watermark, 0, 0
+        for passes in range(1, MAX_PASSES + 1):
+            step = copy.catch_up(watermark)
+            watermark, caught_up = step.watermark, caught_up + step.rows
+            progress(f"  catch-up pass {passes}: {step.rows} changed row(s) re-copied")
+            if step.rows < SETTLED_ROWS:
+                break
+        # Every table, row for row in number, in one snapshot: reads the whole copy, so not in the pause.
+        checked = copy.catch_up(watermark, compare=True)
+        watermark, caught_up = checked.watermark, caught_up + checked.rows
+        copy.fold_log()
+        started = time.perf_counter()
+        with write(engine):
+            # Writes everywhere wait here: the writer lock and SQLite's own are held.
+            last = copy.catch_up(watermark, final=True)
+            copy.detach()
+            copy.close()
+            copy = None
+            generations.point_to(database, target)  # the commit point
+            swapped = True
+            install_new_key(config.secrets.database.path)  # type: ignore[arg-type]  # checked by the caller
+        paused = time.perf_counter() - started
+        progress(f"Swapped to the new file: writes paused for {paused:.2f} s ({last.rows} row(s) in the last pass)")
+        return _Done(bulk.rows, bulk.tables, passes, caught_up + last.rows, paused)
+    except BaseException as error:
+        if copy is not None:
+            copy.close()
+        if swapped:
+            raise  # the next run (or process start) finishes installing the key: see recover()
+        _roll_back(config, engine, target)
+        if isinstance(error, KeyboardInterrupt):
+            raise RekeyRefused("interrupted before the swap: rolled back, the database and its key are as they "
+                               "were") from None
+        raise
+
+
+def _roll_back(config: Config, engine: Engine, target: Path) -> None:
+    """Before the swap: the live file and key are as they were; remove what this attempt made."""
+    for path in (target, *generations.sidecars(target)):
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+    with write(engine) as connection:
+        live_copy.stop_tracking(cursor_of(connection))
+    if config.secrets.database.path is not None:
+        shred(generations.pending_key_file(config.secrets.database.path))
+
+
+def _check_live(engine: Engine) -> str:
+    raw = engine.raw_connection()
+    try:
+        problems = integrity_problems(raw.dbapi_connection)
     finally:
-        engine.dispose()
-    try:
-        verify(config, directory)
-    except BackupError as error:
-        raise RekeyRefused(f"the backup taken before re-keying does not verify, so nothing was re-keyed: {error}") \
-            from None
-    return directory
+        raw.close()
+    return "ok" if not problems else problems[0]
 
 
-def _swap_keys(current: Path, new: Path, clock: Clock) -> None:
-    previous = current.with_name(f"database.key.previous-{clock().strftime('%Y%m%dT%H%M%SZ')}")
-    os.replace(current, previous)
-    os.replace(new, current)
-    fd = os.open(current.parent, os.O_RDONLY)
+def _audit(config: Config, engine: Engine, clock: Clock, done: _Done, old: str) -> None:
+    with write(engine) as connection:
+        AuditLog(config.secrets.audit_chain.value, clock).append(connection, AuditEvent(
+            action=Action.KEYS_REKEY_DB, outcome="success", actor_role="cli", object_type="database",
+            detail={"online": True, "rows": done.rows, "paused_ms": round(done.paused_s * 1000),
+                    "old_key": "destroyed" if old == "destroyed" else "kept for older backups"}))
+
+
+def _sync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
         os.close(fd)
+    generations.fsync_directory(path.parent)
 
 
-def _audit(config: Config, key: bytes, clock: Clock, outcome: str, **detail: str) -> None:
-    engine = open_engine(config.database_path, key)
-    try:
-        with write(engine) as connection:
-            AuditLog(config.secrets.audit_chain.value, clock).append(connection, AuditEvent(
-                action=Action.KEYS_REKEY_DB, outcome=outcome, actor_role="cli", object_type="database", detail=detail))
-    finally:
-        engine.dispose()
-
-
-def _destroy(path: Path) -> None:
-    with contextlib.suppress(FileNotFoundError):
-        size = path.stat().st_size
-        with path.open("r+b") as handle:
-            handle.write(b"\0" * size)
-            handle.flush()
-            os.fsync(handle.fileno())
-        path.unlink()
+__all__ = ["RekeyRefused", "Rekeyed", "recover", "refuse_on_postgres", "rekey_database"]

@@ -22,7 +22,7 @@ import json
 import os
 import shutil
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from alembic.script import ScriptDirectory
@@ -33,15 +33,17 @@ from casefeedback.audit.actions import Action
 from casefeedback.audit.checkpoints import Signer, instance_id, public_key_of
 from casefeedback.audit.watch import sign_and_witness
 from casefeedback.audit.witness import RestoreNote, Witness
-from casefeedback.backup.archive import BackupError, Verified, read_manifest, verify_backup
+from casefeedback.backup.archive import BackupError, Verified, backup_time, read_manifest, verify_backup
 from casefeedback.backup.lock import exclusive
 from casefeedback.clock import Clock
 from casefeedback.config import Config
+from casefeedback.crypto.rotation import KeyOperationError, keks_on_disk
 from casefeedback.instance import secrets_dir
 from casefeedback.retention import ledger
 from casefeedback.storage import migrate
 from casefeedback.storage.dialect import open_readonly, rekey_file, truncate_wal
 from casefeedback.storage.engine import open_engine, read, write
+from casefeedback.storage.generations import read_key_file
 from casefeedback.storage.tables import audit_events, instance_identity
 
 ARCHIVE_DIR = "audit-archive"
@@ -66,6 +68,10 @@ class _Live:
 def database_keys(config: Config) -> list[bytes]:
     """The current database key, then any earlier ones kept after a re-key (for older backups)."""
     keys = [config.secrets.database.value]
+    # A long-running process (the worker) keeps the key it started with; an online re-key has since put
+    # a new one in the file.
+    if config.secrets.database.path is not None and (on_disk := read_key_file(config.secrets.database.path)):
+        keys = [on_disk, *[k for k in keys if k != on_disk]]
     for path in sorted(secrets_dir(config.instance_dir).glob("database.key.previous-*"), reverse=True):
         for line in path.read_text(encoding="ascii", errors="replace").splitlines():
             line = line.strip()
@@ -85,7 +91,7 @@ def verify(config: Config, backup_dir: Path) -> Verified:
 def _verify(config: Config, backup_dir: Path, live: _Live) -> Verified:
     verified = verify_backup(backup_dir, public_key=public_key_of(config.secrets.audit_signing.value),
                              instance_id=live.instance_id, database_keys=database_keys(config),
-                             chain_key=config.secrets.audit_chain.value, kek_ids=set(config.secrets.keks))
+                             chain_key=config.secrets.audit_chain.value, kek_ids=_held_keks(config))
     known = {script.revision for script in ScriptDirectory.from_config(migrate._alembic_config()).walk_revisions()}
     newer = sorted(set(verified.manifest.schema_revision.split(",")) - known - {""})
     if newer:
@@ -94,10 +100,20 @@ def _verify(config: Config, backup_dir: Path, live: _Live) -> Verified:
     return verified
 
 
+def _held_keks(config: Config) -> set[str]:
+    """The KEKs on disk now: a long-running worker's config predates its own rotations and retirements."""
+    try:
+        return set(keks_on_disk(config)[0])
+    except KeyOperationError:
+        return set(config.secrets.keks)
+
+
 def _live_state(config: Config) -> _Live:
     """What the live database says (its instance id and ledger), if it exists and opens; read only."""
     path = config.database_path
-    entries = ledger.read_file(ledger.ledger_path(path))
+    # The ledger beside the database and its copy beside the audit witness: either may be all that is left.
+    entries = ledger.read_file(ledger.ledger_path(path)) + ledger.read_file(ledger.witness_copy_path(
+        config.witness_path))
     if not path.exists():
         return _Live(None, entries)
     try:
@@ -119,9 +135,12 @@ def _live_state(config: Config) -> _Live:
     return _Live(instance[0] if instance else None, entries)
 
 
-def restore(config: Config, backup_dir: Path, clock: Clock) -> Restored:
+def restore(config: Config, backup_dir: Path, clock: Clock, *, horizon: timedelta | None = None) -> Restored:
+    """``horizon``: refuse a backup older than this (the erasure horizon: keep + rotation, ``backup/horizon.py``)."""
     with exclusive(config.instance_dir, "restoring a backup"):
         live = _live_state(config)
+        if horizon is not None:
+            _refuse_past_horizon(backup_dir, horizon, clock)
         verified = _verify(config, backup_dir, live)
         staging = config.database_path.with_name(config.database_path.name + ".restoring")
         _remove_with_sidecars(staging)
@@ -134,10 +153,21 @@ def restore(config: Config, backup_dir: Path, clock: Clock) -> Restored:
             raise
         _witness_restore(config, verified.manifest.audit_seq, archived, clock)
         path = ledger.ledger_path(config.database_path)
-        in_file = {e.data_key_id for e in ledger.read_file(path)}
         everything = {e.data_key_id: e for e in live.entries} | applied[2]
-        ledger.append_lines(path, (e.line() for k, e in everything.items() if k not in in_file))
+        for each in (path, ledger.witness_copy_path(config.witness_path)):
+            in_file = {e.data_key_id for e in ledger.read_file(each)}
+            each.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            ledger.append_lines(each, (e.line() for k, e in everything.items() if k not in in_file))
     return Restored(verified, applied[0], applied[1], len(everything), archived, archive)
+
+
+def _refuse_past_horizon(backup_dir: Path, horizon: timedelta, clock: Clock) -> None:
+    made = backup_time(read_manifest(backup_dir))
+    age = clock() - made
+    if age > horizon:
+        raise BackupError(f"{backup_dir} was made {made:%d %B %Y}, {age.days} days ago: older than the erasure "
+                          f"horizon ({horizon.days} days). Every copy older than that should already be gone, and "
+                          "answers people had erased may be readable in it. It is not restored. Nothing was changed.")
 
 
 def _witness_restore(config: Config, backup_seq: int, archived: int, clock: Clock) -> None:

@@ -12,7 +12,7 @@ from wtforms import SelectChoice
 from casefeedback.casework import outcomes, service
 from casefeedback.casework.blueprint import bp, member
 from casefeedback.casework.cases import CaseError, ChangeRule
-from casefeedback.casework.forms import DeputyForm, EmptyForm, OutcomeForm
+from casefeedback.casework.forms import DeputyForm, EmptyForm, OutcomeForm, ReplyForm
 from casefeedback.policy.relations import may_manage, may_record_outcome
 from casefeedback.services import services
 
@@ -81,6 +81,22 @@ def record_outcome(case_id: str) -> Any:
 
 @bp.route("/submissions/<submission_id>", methods=["GET"])
 def submission(submission_id: str) -> Any:
+    return submission_page(submission_id)
+
+
+# The language a reply is written in, as staff read its name.
+_WRITTEN_IN = {"en": "English", "cy": "Welsh (Cymraeg)"}
+
+
+def submission_page(submission_id: str, status: int = 200, *, reply_form: ReplyForm | None = None) -> Any:
+    """One piece of feedback, its replies, and the reply form for those the policy lets write one."""
     opened = service.open_submission(services(), member(), submission_id)
+    if reply_form is None:
+        reply_form = ReplyForm(formdata=None, nonce=secrets.token_hex(16), language=opened.submission.language)
+    languages = opened.policy.languages if opened.policy else ("en",)
+    reply_form.language.choices = [SelectChoice(code, _WRITTEN_IN.get(code, code)) for code in languages]
     return render_template("casework/submission.html", submission=opened.submission, fields=opened.fields,
-                           policy=opened.policy, case=opened.case)
+                           came=opened.came,
+                           policy=opened.policy, case=opened.case, replies=opened.replies,
+                           may_reply=opened.may_reply, reply_form=reply_form,
+                           their_language=_WRITTEN_IN.get(opened.submission.language)), status

@@ -25,7 +25,14 @@ from casefeedback.audit.actions import Action
 from casefeedback.auth.sessions import StaffMember
 from casefeedback.policy.relations import CaseShape, Person, visible_clause, visible_or_glass_clause
 from casefeedback.policy.roles import CASE_HOLDER_ROLES
-from casefeedback.storage.tables import break_glass, cases, staff, submission_reads, submissions
+from casefeedback.storage.tables import (
+    break_glass,
+    cases,
+    staff,
+    submission_channels,
+    submission_reads,
+    submissions,
+)
 
 
 class CaseError(Exception):
@@ -71,6 +78,7 @@ class Received:
     id: str
     submitted_at: datetime
     new: bool  # this member has not opened it yet
+    channel: str | None = None  # how it came, if not through the person's own web form (phone, paper...)
 
 
 def case_event(member: StaffMember, action: Action, case_id: str, outcome: str = "success",
@@ -213,13 +221,14 @@ def case_counts_by_owner(connection: Connection) -> Mapping[str, int]:
 def case_submissions(connection: Connection, case_id: str, member_id: str | None = None) -> list[Received]:
     seen = (exists().where(submission_reads.c.submission_id == submissions.c.id,
                            submission_reads.c.staff_id == member_id) if member_id else None)
-    columns: list[Any] = [submissions.c.id, submissions.c.submitted_at]
+    columns: list[Any] = [submissions.c.id, submissions.c.submitted_at, submission_channels.c.channel]
     if seen is not None:
         columns.append(seen.label("seen"))
     rows = connection.execute(select(*columns)
+                              .outerjoin(submission_channels, submission_channels.c.submission_id == submissions.c.id)
                               .where(submissions.c.case_id == case_id, submissions.c.status == "active")
                               .order_by(submissions.c.submitted_at.desc())).all()
-    return [Received(r.id, r.submitted_at, seen is not None and not r.seen) for r in rows]
+    return [Received(r.id, r.submitted_at, seen is not None and not r.seen, r.channel) for r in rows]
 
 
 def mark_read(connection: Connection, member_id: str, submission_id: str, now: datetime) -> None:

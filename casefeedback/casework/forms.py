@@ -9,6 +9,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Rege
 from casefeedback.casework.breakglass import MAX_REASON, MIN_REASON
 from casefeedback.casework.invitations import DEFAULT_DAYS, MAX_DAYS, MAX_USES
 from casefeedback.casework.outcomes import MAX_LENGTH
+from casefeedback.casework.replies import MAX_LENGTH as REPLY_MAX
 
 
 class NewCaseForm(FlaskForm):  # type: ignore[misc]
@@ -76,5 +77,28 @@ class TokenForm(FlaskForm):  # type: ignore[misc]
     short_code = HiddenField(validators=[Optional(), Length(max=32)])
 
 
+class TextInvitationForm(TokenForm):
+    """The token and short code as above, and a mobile number typed once: used to send the text, then forgotten."""
+
+    mobile = StringField("Their mobile number", description="A UK mobile, like 07700 900123. It is not kept.",
+                         validators=[DataRequired("Enter their mobile number"), Length(max=32)])
+
+
 class RevokeForm(FlaskForm):  # type: ignore[misc]
     """Only the CSRF token: the invitation is named in the URL (its id, not its token)."""
+
+
+class ReplyForm(FlaskForm):  # type: ignore[misc]
+    """A reply to the person who gave the feedback; the language it is written in, from the service's own."""
+
+    text = TextAreaField("Your reply",
+                         description="The person reads this, in these words, when they next open their feedback "
+                                     "with their receipt code. It is encrypted; only the person and the people the "
+                                     "policy allows can read it.",
+                         validators=[DataRequired("Write your reply"),
+                                     Length(max=REPLY_MAX, message=f"Keep your reply under {REPLY_MAX} characters")],
+                         render_kw={"rows": 8})
+    language = SelectField("Written in", validators=[DataRequired("Choose the language you wrote in")],
+                           validate_choice=False)
+    # Fixed when the form is shown: the same form sent twice stores one reply.
+    nonce = HiddenField(validators=[DataRequired(), Length(min=16, max=64)])

@@ -18,16 +18,19 @@ locale so the words and the date are that language's.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 from flask import Response, abort, render_template, url_for
-from flask_babel import force_locale  # type: ignore[import-untyped]
+from flask_babel import force_locale, format_date, gettext  # type: ignore[import-untyped]
 from markupsafe import Markup
 
+from casefeedback.alerts.sms import BadMobile, masked
+from casefeedback.casework import invitation_texts
 from casefeedback.casework import invitations as invitation_service
 from casefeedback.casework.blueprint import bp, member
 from casefeedback.casework.cases import CaseError
-from casefeedback.casework.forms import InvitationForm, RevokeForm, TokenForm
+from casefeedback.casework.forms import InvitationForm, RevokeForm, TextInvitationForm, TokenForm
 from casefeedback.casework.invitations import PostedInvitation, qr_images
 from casefeedback.language import offered_languages
 from casefeedback.services import services
@@ -60,7 +63,76 @@ def invite(case_id: str) -> Any:
     return render_template("casework/invitation_created.html", case=invited.case, invitation=invited.invitation,
                            link=link, qr=qr_images(link), code_page=url_for("intake.code", _external=True),
                            token_form=TokenForm(formdata=None, token=invited.invitation.token,
-                                                short_code=invited.invitation.short_code))
+                                                short_code=invited.invitation.short_code),
+                           text_form=TextInvitationForm(formdata=None, token=invited.invitation.token,
+                                                        short_code=invited.invitation.short_code),
+                           texts=_texts_on())
+
+
+def _texts_on() -> bool:
+    config = services().config
+    return config.secrets.notify_api is not None and config.notify_invitation_template is not None
+
+
+@bp.route("/cases/<case_id>/invitations/text", methods=["POST"])
+def invitation_text(case_id: str) -> Any:
+    """Send the link and short code by text to a number typed here; the page stays, with the outcome."""
+    form = TextInvitationForm()
+    if not form.validate_on_submit():
+        if form.token.errors or form.csrf_token.errors:
+            abort(400)
+        return _created_again(case_id, form, 400)
+    link = str(url_for("intake.invitation", token=form.token.data, _external=True))
+    try:
+        invitation_texts.text_invitation(services(), member(), case_id, token=form.token.data,
+                                         short_code=form.short_code.data or "", mobile=form.mobile.data,
+                                         words=lambda posted: _text_words(link, posted))
+    except BadMobile as bad:
+        form.mobile.errors = [str(bad)]
+        return _created_again(case_id, form, 400)
+    except invitation_texts.TextsUnavailable:
+        return _created_again(case_id, form, 409, "Text messages are not set up here. Give the link or short "
+                                                  "code another way; the invitation works as before.")
+    except invitation_texts.NotSent as failed:
+        return _created_again(case_id, form, 503, f"The text was not sent: GOV.UK Notify did not take it "
+                                                  f"({failed.kind}). The invitation still works: try again, "
+                                                  "or give it another way.")
+    number = masked(form.mobile.data.strip())
+    return _created_again(case_id, TextInvitationForm(formdata=None, token=form.token.data,
+                                                      short_code=form.short_code.data), 200,
+                          notice=f"Sent by text to the number ending {number}. The number was not kept.")
+
+
+def _created_again(case_id: str, form: TextInvitationForm, status: int, problem: str | None = None,
+                   notice: str | None = None) -> Any:
+    """The creation page again, from the token posted back (never stored), with the text form's outcome."""
+    posted = invitation_service.posted_invitation(services(), member(), case_id, form.token.data,
+                                                  form.short_code.data or "")
+    case = invitation_service.case_invitations(services(), member(), case_id).case
+    link = str(url_for("intake.invitation", token=form.token.data, _external=True))
+    shown = SimpleNamespace(uses=posted.invitation.uses_left, expires_at=posted.invitation.expires_at,
+                            short_code=posted.short_code)
+    return render_template("casework/invitation_created.html", case=case, invitation=shown, link=link,
+                           qr=qr_images(link), code_page=url_for("intake.code", _external=True),
+                           token_form=TokenForm(formdata=None, token=form.token.data,
+                                                short_code=form.short_code.data),
+                           text_form=form, texts=_texts_on(), text_problem=problem, text_notice=notice), status
+
+
+def _text_words(link: str, posted: PostedInvitation) -> str:
+    """The text, in every language the service offers (like the handout); it names no service, case or person."""
+    code_page = url_for("intake.code", _external=True)
+    parts = []
+    for language in offered_languages(services().policies.service(posted.service_id)):
+        with force_locale(language):
+            lines = [gettext("We would like to know how we did. Open this link: %(link)s", link=link)]
+            if posted.short_code:
+                lines.append(gettext("Or go to %(page)s and type the code %(code)s", page=code_page,
+                                     code=posted.short_code))
+            lines.append(gettext("This works until %(date)s.",
+                                 date=format_date(posted.invitation.expires_at, "d MMMM y")))
+            parts.append("\n".join(lines))
+    return "\n\n".join(parts)
 
 
 def _posted_invitation(case_id: str) -> tuple[str, PostedInvitation]:

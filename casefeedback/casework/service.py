@@ -5,7 +5,7 @@ same for "not yours" and "no such case"), NotAllowed, or CaseError with a messag
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from casefeedback.audit.actions import Action
 from casefeedback.auth.sessions import StaffMember
@@ -26,16 +26,20 @@ from casefeedback.casework.cases import (
     visible_case,
 )
 from casefeedback.casework.invitations import invitations_for_case
+from casefeedback.casework.taking import HowItCame, how_it_came
 from casefeedback.policy.decisions import AccessGrant, Actor, CaseFacts, decide
 from casefeedback.policy.model import ServicePolicy
 from casefeedback.policy.relations import may_manage, may_record_outcome
+from casefeedback.policy.replies import may_write_reply
 from casefeedback.reading import (
     WITHHELD,
     FieldView,
     OutcomeView,
+    ReplyView,
     SubmissionView,
     case_facts,
     read_outcomes,
+    read_replies,
     read_submission,
 )
 from casefeedback.services import Services
@@ -137,6 +141,10 @@ class OpenedSubmission:
     # open that class, so a withheld question never tells whether it was answered. Then any answer to a
     # question the policy no longer asks.
     fields: list[FieldView]
+    # Replies to the person, each opened (or withheld) by the access decision; whether this member may write one.
+    replies: list[ReplyView] = field(default_factory=list)
+    may_reply: bool = False
+    came: HowItCame | None = None  # by phone, in person, on paper...; None: the person's own web form
 
 
 SKIPPED = "skipped"
@@ -149,8 +157,12 @@ def open_submission(found: Services, member: StaffMember, submission_id: str) ->
         mark_read(connection, member.id, submission_id, found.clock())
         summary = visible_case(connection, member, view.case_id, now=found.clock()) if view.case_id else None
         facts = case_facts(connection, view.case_id, actor_of(member), found=found)
+        came = how_it_came(connection, submission_id)
     policy = found.policies.service(view.service_id)
-    return OpenedSubmission(view, policy, summary, _every_question(view, policy, actor_of(member), facts))
+    replies = read_replies(found, actor_of(member), submission_id, "casework")
+    may_reply = policy is not None and may_write_reply(policy, member, facts)
+    return OpenedSubmission(view, policy, summary, _every_question(view, policy, actor_of(member), facts),
+                            replies, may_reply, came)
 
 
 def _every_question(view: SubmissionView, policy: ServicePolicy | None, actor: Actor,

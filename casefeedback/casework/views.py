@@ -6,7 +6,16 @@ registers them on the blueprint that ``create_app`` installs.
 
 from __future__ import annotations
 
-from casefeedback.casework import breakglass_pages, case_pages, invitation_pages, workspace
+from casefeedback.casework import (
+    breakglass_pages,
+    case_pages,
+    invitation_pages,
+    reply_pages,
+    taking_pages,
+    voice_pages,
+    workspace,
+)
 from casefeedback.casework.blueprint import bp
 
-__all__ = ["bp", "breakglass_pages", "case_pages", "invitation_pages", "workspace"]
+__all__ = ["bp", "breakglass_pages", "case_pages", "invitation_pages", "reply_pages", "taking_pages",
+           "voice_pages", "workspace"]

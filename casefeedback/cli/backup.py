@@ -13,7 +13,7 @@ from casefeedback.config import Config
 
 @click.command()
 @click.option("--to", "destination", type=click.Path(path_type=Path, file_okay=False),
-              help="Directory to write the backup into (default: <instance>/backups).")
+              help="Directory to write the backup into (default: CASEFEEDBACK_BACKUP_DIR, else <instance>/backups).")
 @click.option("--verify", "verify_only", type=click.Path(path_type=Path, file_okay=False),
               help="Only check an existing backup directory, as a restore would; change nothing.")
 @fail_clearly
@@ -45,7 +45,7 @@ def make_verified_backup(destination: Path | None) -> tuple[Path, int]:
     try:
         directory, _manifest = create_backup(found.engine, config.database_path, config.secrets.database.value,
                                              found.audit, Signer(config.secrets.audit_signing.value),
-                                             destination or config.instance_dir / "backups")
+                                             destination or config.backup_path)
     except BackupError as error:
         raise CommandError(str(error)) from None
     except OSError as error:
@@ -73,8 +73,14 @@ def restore(backup_dir: Path, yes: bool) -> None:
     from casefeedback.backup.lock import InstanceBusy
     from casefeedback.backup.restore import read_manifest
     from casefeedback.backup.restore import restore as run_restore
+    from casefeedback.policy import load_policies
+    from casefeedback.policy.problems import PolicyError
 
     config = Config.from_environment()
+    try:
+        rules = load_policies(config.policies_dir).organisation
+    except PolicyError as error:
+        raise CommandError(f"the policies do not load, so the erasure horizon is unknown: {error}") from None
     try:
         manifest = read_manifest(backup_dir)
     except BackupError as error:
@@ -83,7 +89,7 @@ def restore(backup_dir: Path, yes: bool) -> None:
         click.confirm(f"Replace the database of {config.instance_dir} with the backup made "
                       f"{manifest.created_at}?", abort=True)
     try:
-        done = run_restore(config, backup_dir, system_clock)
+        done = run_restore(config, backup_dir, system_clock, horizon=rules.backups.keep + rules.keys.rotate_every)
     except (BackupError, InstanceBusy) as error:
         raise CommandError(str(error)) from None
     click.echo(f"Restored the backup made {done.verified.manifest.created_at} ({done.verified.events} audit "

@@ -9,9 +9,10 @@ import click
 
 from casefeedback.cli.common import CommandError, fail_clearly
 from casefeedback.config import Config
-from casefeedback.insight.export import public_key_of, verify_bundle
+from casefeedback.insight.export import public_key_of, public_key_pem, verify_bundle
 
-BUNDLE_FILES = ("insight.csv", "insight.json", "manifest.json")
+# A received file is read whole: refuse one that unpacks to more than any export could be.
+MAX_UNPACKED = 512 * 1024 * 1024
 
 
 @click.group()
@@ -20,13 +21,15 @@ def insight() -> None:
 
 
 @insight.command("public-key")
+@click.option("--pem", is_flag=True, help="As PEM, for `openssl pkeyutl -verify` (docs/insight-export.md).")
 @fail_clearly
-def public_key() -> None:
+def public_key(pem: bool) -> None:
     """Print the insight signing public key: give it to partner agencies yourself, not inside an export."""
     secret = Config.from_environment().secrets.insight_signing
     if secret is None:
         raise CommandError("this instance has no insight signing key yet: run `casefeedback init` to add it")
-    click.echo(public_key_of(secret.value))
+    key = public_key_of(secret.value)
+    click.echo(public_key_pem(key).rstrip() if pem else key)
 
 
 @insight.command("verify")
@@ -37,10 +40,15 @@ def verify(bundle: Path, key: str) -> None:
     """Check an export's signature and files against the sender's public key. Exit 1 if anything is wrong."""
     try:
         with zipfile.ZipFile(bundle) as archive:
-            files = {name: archive.read(name) for name in archive.namelist() if name in BUNDLE_FILES}
+            if sum(info.file_size for info in archive.infolist()) > MAX_UNPACKED:
+                raise CommandError(f"{bundle} unpacks to more than any insight export: not read")
+            files = {name: archive.read(name) for name in archive.namelist()}
     except (OSError, zipfile.BadZipFile) as error:
         raise CommandError(f"{bundle} cannot be read as an insight export: {type(error).__name__}") from None
-    problems = verify_bundle(files, key.strip().lower())
+    key = key.strip().lower()
+    if len(key) != 64 or any(c not in "0123456789abcdef" for c in key):
+        raise CommandError("--public-key must be the sender's Ed25519 public key: 64 hexadecimal characters")
+    problems = verify_bundle(files, key)
     if problems:
         raise CommandError("this export does not verify: " + "; ".join(problems))
     click.echo(f"{bundle}: signature and files verify")

@@ -8,6 +8,7 @@ import stat
 import click
 
 from casefeedback.cli.common import CommandError, fail_clearly, open_services
+from casefeedback.services import Services
 
 
 @click.group()
@@ -51,6 +52,57 @@ def keys_status() -> None:
     click.echo(f"Audit signing key: {_where(secrets.audit_signing)}; public key "
                f"{public_key_of(secrets.audit_signing.value)}")
     click.echo("Last audit checkpoint: " + (f"event {checkpoint.seq} at {checkpoint.at}" if checkpoint else "none yet"))
+    _echo_horizon(found)
+
+
+def _echo_horizon(found: Services) -> None:
+    from casefeedback.backup.horizon import compute
+
+    report = compute(found)
+    click.echo("")
+    click.echo(f"Erasure horizon: {report.days} days. {report.summary()}")
+    click.echo("  Now: " + ("met." if report.met else "NOT met; held back by:"))
+    for reason in report.held_back:
+        click.echo(f"   - {reason}")
+    click.echo("  Last met: " + (f"{report.last_met:%d %B %Y %H:%M} UTC" if report.last_met else "never yet"))
+    click.echo("  Last backup: " + (f"{report.last_backup:%d %B %Y %H:%M} UTC" if report.last_backup else "none yet")
+               + f" ({report.backups} kept, in {found.config.backup_path}"
+               + (f" and {found.config.backup_mirror})" if found.config.backup_mirror else ")"))
+    if report.next_rotation is not None:
+        click.echo(f"  Next change of key-encryption key: {report.next_rotation:%d %B %Y}")
+    for kek in report.keks:
+        if kek.state == "needed" and kek.until is not None:
+            click.echo(f"  Old key {kek.kek_id} is kept for a backup that expires {kek.until:%d %B %Y}, "
+                       "then destroyed.")
+
+
+@keys.command("horizon")
+@click.option("--backup-now", is_flag=True, help="Back up now even if the last backup is recent.")
+@click.option("--batch-size", default=200, show_default=True, type=click.IntRange(1, 10_000),
+              help="Data keys re-wrapped per transaction, if a rotation is due.")
+@click.option("--pause", default=0.0, show_default=True, type=click.FloatRange(0, 60),
+              help="Seconds to wait between re-wrap batches.")
+@fail_clearly
+def keys_horizon(backup_now: bool, batch_size: int, pause: float) -> None:
+    """Do now what the worker does hourly: back up when due, prune, rotate when due, destroy unneeded old keys.
+
+    Exits non-zero, and alerts the administrators, if any step fails.
+    """
+    from casefeedback.backup.schedule import keep_horizon
+
+    found = open_services()
+    try:
+        done = keep_horizon(found, progress=click.echo, backup_now=backup_now, batch_size=batch_size,
+                            pause_s=pause)
+        for line in done.done:
+            click.echo(f"Done: {line}.")
+        if done.report is not None:
+            click.echo(f"Erasure horizon ({done.report.days} days): " + (
+                "met." if done.report.met else "NOT met: " + " ".join(done.report.held_back)))
+    finally:
+        found.engine.dispose()
+    if done.failed:
+        raise CommandError("; ".join(done.failed) + ". The administrators have been alerted.")
 
 
 def _where(secret: object) -> str:
@@ -121,21 +173,36 @@ def keys_retire(kek_id: str) -> None:
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @fail_clearly
 def keys_rekey_db(yes: bool) -> None:
-    """Re-encrypt the whole database under a new database key (PRAGMA rekey), after a verified backup.
+    """Re-encrypt the whole database under a new database key, online: people can keep sending feedback.
 
-    The instance must be stopped. The old key is kept as database.key.previous-* for
-    restoring older backups; destroy it when those backups expire.
+    Copies the database into a new file under the new key, catches up what changed meanwhile,
+    and pauses writes only for the last catch-up and the swap (the pause is printed). Safe to
+    interrupt: run it again and it finishes or rolls back what was begun. The old key is
+    destroyed, or kept as database.key.previous-* while a kept backup was made under it.
     """
-    from casefeedback.backup.lock import InstanceBusy
-    from casefeedback.backup.rekey import RekeyRefused, rekey_database
+    from casefeedback.backup.rekey import Rekeyed, RekeyRefused, refuse_on_postgres, rekey_database
     from casefeedback.clock import system_clock
     from casefeedback.config import Config
+    from casefeedback.logs import configure_logging
+    from casefeedback.storage.live_copy import CopyError
 
+    try:
+        refuse_on_postgres(os.environ)
+    except RekeyRefused as error:
+        raise CommandError(str(error)) from None
+    config = Config.from_environment()
+    configure_logging(config)  # the outcome goes to the instance log in one line, as the worker's jobs do
     if not yes:
-        click.confirm("Re-encrypt the database under a new key now? (stop the web app and worker first)",
+        click.confirm("Re-encrypt the database under a new key now? (the web app and worker may keep running)",
                       abort=True)
     try:
-        outcome = rekey_database(Config.from_environment(), system_clock, progress=click.echo)
-    except (InstanceBusy, RekeyRefused) as error:
+        outcome = rekey_database(config, system_clock, progress=click.echo)
+    except (RekeyRefused, CopyError) as error:
         raise CommandError(str(error)) from None
-    click.echo(outcome)
+    if isinstance(outcome, Rekeyed):
+        click.echo(f"Done: the database is re-encrypted under a new key (secrets/database.key). {outcome.rows} rows "
+                   f"in {outcome.tables} tables copied, {outcome.caught_up} caught up in {outcome.passes + 1} "
+                   f"pass(es); writes paused for {outcome.paused_s:.2f} s. Old key: {outcome.old_key}. "
+                   f"Integrity check: {outcome.integrity}.")
+    else:
+        click.echo(outcome)

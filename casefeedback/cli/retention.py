@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING
 
 import click
 
 from casefeedback.cli.common import CommandError, fail_clearly, open_services
+
+if TYPE_CHECKING:
+    from casefeedback.services import Services
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -34,6 +39,7 @@ def parse_as_of(text: str) -> datetime:
 @fail_clearly
 def purge(dry_run: bool, as_of_text: str | None) -> None:
     """Erase every answer whose retention period is over (cases on legal hold are kept)."""
+    from casefeedback.retention.hold_keeping import kept_by_holds, report_lines
     from casefeedback.retention.purge import PurgeRefused, check_as_of, plan
     from casefeedback.retention.purge import purge as run_purge
 
@@ -45,6 +51,8 @@ def purge(dry_run: bool, as_of_text: str | None) -> None:
             report = plan(found, as_of) if dry_run else run_purge(found, as_of, trigger="command")
         except PurgeRefused as error:
             raise CommandError(str(error)) from None
+        # Per hold, what it keeps past its retention (counts only), so releasing one is an informed choice.
+        held_lines = report_lines(kept_by_holds(found, as_of))
     finally:
         found.engine.dispose()
     when = as_of.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -56,6 +64,8 @@ def purge(dry_run: bool, as_of_text: str | None) -> None:
     if report.held:
         click.echo(f"Kept because of legal hold: {sum(report.held.values())} data key(s) on "
                    f"{len(report.held_cases)} case(s).")
+    for line in held_lines:
+        click.echo(line)
     if report.drafts is not None:
         click.echo(f"Expired drafts erased: {report.drafts}")
     if report.outcomes:
@@ -76,38 +86,78 @@ def _table(counts: dict[tuple[str, str], list[int]]) -> str:
 
 @click.group(name="legal-hold")
 def legal_hold() -> None:
-    """Suspend retention for a case (and lift it), always with a reason."""
+    """Suspend retention for a case (and lift it), always with a reason and a review date.
+
+    The same service as the records officer's screen (/records): the same checks, the same audit events."""
+
+
+_REVIEW_HELP = ("YYYY-MM-DD: the day by which someone looks at the hold again; after today and within the "
+                "organisation policy's [legal_hold] review_within.")
+
+
+def _day(text: str | None) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise CommandError(f"--review-by {text!r} is not a date: write it as YYYY-MM-DD") from None
 
 
 @legal_hold.command("set")
-@click.argument("case_id")
+@click.argument("case")
 @click.option("--reason", required=True, help="Why the case must be kept (e.g. a court order's reference).")
+@click.option("--review-by", "review_by", metavar="DATE", help=_REVIEW_HELP + " Default: as late as allowed.")
 @fail_clearly
-def hold_set(case_id: str, reason: str) -> None:
-    """Put CASE_ID on legal hold: retention erases nothing of it until the hold is lifted."""
-    _change_hold("set", case_id, reason)
-    click.echo(f"Case {case_id} is on legal hold: retention will erase nothing of it until it is lifted.")
+def hold_set(case: str, reason: str, review_by: str | None) -> None:
+    """Put CASE (its reference or id) on legal hold: retention erases nothing of it until the hold is released."""
+    from casefeedback.retention.holds import COMMAND_LINE, default_review, place
+
+    def act(found: Services) -> str:
+        day = _day(review_by) or default_review(found.clock(), found.policies.organisation.legal_hold.review_within)
+        place(found, case_key=case, reason=reason, review_day=day, by=COMMAND_LINE)
+        return f"Case {case} is on legal hold until it is released; review it by {day:%Y-%m-%d}."
+
+    click.echo(_change(act))
+
+
+@legal_hold.command("review")
+@click.argument("case")
+@click.option("--review-by", "review_by", metavar="DATE", required=True, help=_REVIEW_HELP)
+@click.option("--note", required=True, help="Why the hold is still needed.")
+@fail_clearly
+def hold_review(case: str, review_by: str, note: str) -> None:
+    """Keep the hold on CASE, with a new review date and a note."""
+    from casefeedback.retention.holds import COMMAND_LINE, active_hold_of, review
+
+    def act(found: Services) -> str:
+        review(found, active_hold_of(found, case), note=note, review_day=_day(review_by), by=COMMAND_LINE)
+        return f"The hold on case {case} is reviewed: next review by {review_by}."
+
+    click.echo(_change(act))
 
 
 @legal_hold.command("release")
-@click.argument("case_id")
+@click.argument("case")
 @click.option("--reason", required=True, help="Why the hold is no longer needed.")
 @fail_clearly
-def hold_release(case_id: str, reason: str) -> None:
-    """Lift the legal hold on CASE_ID: retention applies again from the next purge."""
-    _change_hold("release", case_id, reason)
-    click.echo(f"The legal hold on case {case_id} is lifted; what is due goes at the next purge.")
+def hold_release(case: str, reason: str) -> None:
+    """Lift the legal hold on CASE: retention applies again from the next purge."""
+    from casefeedback.retention.holds import COMMAND_LINE, active_hold_of, release
+
+    def act(found: Services) -> str:
+        release(found, active_hold_of(found, case), reason=reason, by=COMMAND_LINE)
+        return f"The legal hold on case {case} is lifted; what is due goes at the next purge."
+
+    click.echo(_change(act))
 
 
-def _change_hold(change: str, case_id: str, reason: str) -> None:
-    from casefeedback.retention.holds import HoldError, release_hold, set_hold
-    from casefeedback.storage.engine import write
+def _change(act: Callable[[Services], str]) -> str:
+    from casefeedback.retention.holds import HoldError
 
     found = open_services()
-    action = set_hold if change == "set" else release_hold
     try:
-        with write(found.engine) as connection:
-            action(connection, found.audit, case_id=case_id, reason=reason, now=found.clock(), actor_role="cli")
+        return act(found)
     except HoldError as error:
         raise CommandError(str(error)) from None
     finally:
@@ -117,17 +167,19 @@ def _change_hold(change: str, case_id: str, reason: str) -> None:
 @legal_hold.command("list")
 @fail_clearly
 def hold_list() -> None:
-    """List the cases on legal hold."""
-    from casefeedback.retention.holds import holds
-    from casefeedback.storage.engine import read
+    """List the cases on legal hold, due for review first (what a hold says is read on the records screen)."""
+    from casefeedback.retention.hold_reading import listing
 
     found = open_services()
     try:
-        with read(found.engine) as connection:
-            active = holds(connection)
+        active, _released = listing(found)
     finally:
         found.engine.dispose()
     if not active:
         click.echo("No case is on legal hold.")
     for hold in active:
-        click.echo(f"{hold.case_id}  since {hold.set_at:%Y-%m-%d %H:%M}Z  {hold.reason}")
+        due = "  DUE FOR REVIEW" if hold.due else ""
+        kept = hold.kept
+        keeping = f"  keeping {kept.answers} answer(s), {kept.outcomes} outcome(s) past retention" if kept else ""
+        click.echo(f"{hold.case_reference}  since {hold.set_at:%Y-%m-%d}  review by {hold.review_by:%Y-%m-%d}"
+                   f"{due}{keeping}")

@@ -66,11 +66,26 @@ def staff_add(username: str, display_name: str, role: str, team: str | None, ema
 @click.argument("username")
 @click.option("--email", default=None, metavar="ADDRESS", help="Where their alerts are emailed (if SMTP is set up).")
 @click.option("--no-email", is_flag=True, help="Stop emailing their alerts (the in-app inbox still has them).")
+@click.option("--mobile", default=None, metavar="NUMBER", help="A UK mobile their alerts are texted to (Notify).")
+@click.option("--no-mobile", is_flag=True, help="Stop texting their alerts.")
 @fail_clearly
-def staff_update(username: str, email: str | None, no_email: bool) -> None:
-    """Change an account's email address for alerts; the old address, if any, is told of the change."""
+def staff_update(username: str, email: str | None, no_email: bool, mobile: str | None, no_mobile: bool) -> None:
+    """Change an account's email address or mobile for alerts; an old email address is told of the change."""
     from casefeedback.admin import staffing
+    from casefeedback.alerts.sms import BadMobile
 
+    if mobile is not None or no_mobile:
+        if email is not None or no_email or (mobile is None) == (not no_mobile):
+            raise CommandError("say what to change: --mobile NUMBER or --no-mobile (not both, and not with --email)")
+        with _staffing() as found:
+            try:
+                change = staffing.set_mobile(found, staffing.COMMAND_LINE, _account_id(found, username),
+                                             None if no_mobile else mobile)
+            except BadMobile as bad:
+                raise CommandError(str(bad)) from None
+        click.echo(f"Nothing changed: {username} already had that mobile." if change is None
+                   else f"Mobile {change} for {username}.")
+        return
     if (email is None) == (not no_email):
         raise CommandError("say what to change: --email ADDRESS, or --no-email (not both)")
     if email is not None and not email.strip():

@@ -15,7 +15,7 @@ from casefeedback.crypto.aead import IntegrityFailure, associated_data, decrypt,
 from casefeedback.crypto.keyring import Keyring
 from casefeedback.policy.decisions import AccessGrant
 
-__all__ = ["IntegrityFailure", "SealedField", "SubmissionSealer", "WrappedDataKey", "open_field"]
+__all__ = ["IntegrityFailure", "SealedField", "SubmissionSealer", "WrappedDataKey", "open_field", "seal_under"]
 
 DATA_KEY_BYTES = 32
 
@@ -74,6 +74,19 @@ class SubmissionSealer:
         if field_class not in self._keys:
             self._keys[field_class] = (str(uuid.uuid4()), os.urandom(DATA_KEY_BYTES))
         return self._keys[field_class]
+
+
+def seal_under(keyring: Keyring, key: WrappedDataKey, *, table: str, row_id: str, field_id: str,
+               plaintext: str) -> SealedField:
+    """Seal one more field under a data key its record already has (a second reply under the reply class's key).
+
+    One key per (record, class) is what lets erasure destroy a whole class at once; the key is unwrapped here
+    only to encrypt, and nothing is opened, so no access decision is needed.
+    """
+    data_key = keyring.unwrap(key.kek_id, key.wrapped, key.context)
+    placed = SealedField(table, row_id, field_id, key.field_class, key.id, b"")
+    return SealedField(table, row_id, field_id, key.field_class, key.id,
+                       encrypt(data_key, plaintext.encode("utf-8"), placed.aad()))
 
 
 def open_field(grant: AccessGrant, keyring: Keyring, key: WrappedDataKey, sealed: SealedField) -> str:

@@ -90,10 +90,10 @@ class Keyring:
                 self._live.read_at = time.monotonic()
                 return
             if active in keks:
-                # Keys are only ever added here: a KEK retired on disk stays usable
-                # until this process restarts, so nothing in flight becomes unreadable.
-                merged = {**self._live.keks, **keks}
-                fresh = _Live(merged, active)
+                # Replaced, not merged: a KEK retired on disk (destroyed only once no data key
+                # uses it, days after its rotation) leaves this process too, so a running
+                # instance holds no key that the erasure horizon says is gone.
+                fresh = _Live(keks, active)
                 object.__setattr__(self, "_live", fresh)
             else:
                 self._live.read_at = time.monotonic()

@@ -16,6 +16,7 @@ import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,7 @@ from casefeedback.instance import (
     write_secret_file,
 )
 from casefeedback.storage.engine import read, write
-from casefeedback.storage.tables import metadata, retired_keks
+from casefeedback.storage.tables import audit_events, metadata, retired_keks
 
 
 class KeyOperationError(Exception):
@@ -106,12 +107,40 @@ def kek_usage(engine: Engine, keyring: Keyring) -> list[KekUse]:
     return [KekUse(k, counts.get(k, 0), k == keyring.current_active_id, k in keyring.ids()) for k in ids]
 
 
+def keks_on_disk(config: Config) -> tuple[list[str], str]:
+    """The KEK ids the instance holds now (fresh from its files), and the active one."""
+    try:
+        keks, active = kek_source(config.instance_dir)()
+    except SecretError as error:
+        raise KeyOperationError(str(error)) from None
+    return sorted(keks), active
+
+
+def activated_at(engine: Engine, kek_id: str) -> datetime | None:
+    """When ``kek_id`` became active: its rotation's audit event; for the first KEK, the log's first event."""
+    with read(engine) as connection:
+        started = connection.execute(select(func.max(audit_events.c.at)).where(
+            audit_events.c.action == Action.KEYS_ROTATE.value, audit_events.c.object_id == kek_id,
+            audit_events.c.outcome == "started")).scalar()
+        if started is None:
+            # No rotation made it (the first key, or its event is in a log since restored over):
+            # the log's start — the oldest it can be, so a rotation comes sooner, never later.
+            started = connection.execute(select(func.min(audit_events.c.at))).scalar()
+    return None if started is None else _aware(started)
+
+
+def _aware(value: datetime | str) -> datetime:
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
 def retired(engine: Engine) -> dict[str, str]:
     with read(engine) as connection:
         return {r.kek_id: r.retired_at.strftime("%Y-%m-%d") for r in connection.execute(select(retired_keks))}
 
 
-def start_rotation(config: Config, engine: Engine, audit: AuditLog) -> tuple[str, str, int]:
+def start_rotation(config: Config, engine: Engine, audit: AuditLog, *,
+                   actor_role: str = "cli") -> tuple[str, str, int]:
     """A new active KEK, unless a rotation is unfinished. Returns (active id, previous id or '', keys left)."""
     _refuse_environment(config)
     keyring = _keyring_now(config)
@@ -126,7 +155,7 @@ def start_rotation(config: Config, engine: Engine, audit: AuditLog) -> tuple[str
                       "development" if origin == "development" else "provisioned")
     _set_active(directory, kek_id)
     with write(engine) as connection:
-        audit.append(connection, AuditEvent(action=Action.KEYS_ROTATE, outcome="started", actor_role="cli",
+        audit.append(connection, AuditEvent(action=Action.KEYS_ROTATE, outcome="started", actor_role=actor_role,
                                             object_type="kek", object_id=kek_id,
                                             detail={"previous": previous, "to_rewrap": _count_left(connection,
                                                                                                    kek_id)}))
@@ -155,7 +184,7 @@ def _count_left(connection: Connection, active: str) -> int:
 
 
 def rewrap_all(config: Config, engine: Engine, audit: AuditLog, *, batch_size: int = 200, pause_s: float = 0.0,
-               progress: Callable[[int, int], None] | None = None) -> int:
+               progress: Callable[[int, int], None] | None = None, actor_role: str = "cli") -> int:
     """Re-wrap every data key not under the active KEK, a batch per transaction; return how many."""
     keyring = _keyring_now(config)
     active = keyring.current_active_id
@@ -171,7 +200,7 @@ def rewrap_all(config: Config, engine: Engine, audit: AuditLog, *, batch_size: i
             if pause_s:
                 time.sleep(pause_s)
     with write(engine) as connection:
-        audit.append(connection, AuditEvent(action=Action.KEYS_REWRAP, outcome="completed", actor_role="cli",
+        audit.append(connection, AuditEvent(action=Action.KEYS_REWRAP, outcome="completed", actor_role=actor_role,
                                             object_type="kek", object_id=active, detail={"rewrapped": done}))
     return done
 
@@ -194,7 +223,8 @@ def _rewrap_batch(engine: Engine, keyring: Keyring, spec: WrappedKeys, table: Ta
     return len(rows)
 
 
-def retire(config: Config, engine: Engine, audit: AuditLog, kek_id: str) -> None:
+def retire(config: Config, engine: Engine, audit: AuditLog, kek_id: str, *, actor_role: str = "cli",
+           reason: str = "by hand") -> None:
     """Destroy an old KEK's file, once no data key uses it."""
     _refuse_environment(config)
     keyring = _keyring_now(config)
@@ -214,8 +244,8 @@ def retire(config: Config, engine: Engine, audit: AuditLog, kek_id: str) -> None
             raise KeyOperationError(f"there is no key-encryption key {kek_id} in {path.parent}")
         if known is None:
             connection.execute(insert(retired_keks).values(kek_id=kek_id, retired_at=audit.now()))
-        audit.append(connection, AuditEvent(action=Action.KEYS_RETIRE, outcome="success", actor_role="cli",
-                                            object_type="kek", object_id=kek_id))
+        audit.append(connection, AuditEvent(action=Action.KEYS_RETIRE, outcome="success", actor_role=actor_role,
+                                            object_type="kek", object_id=kek_id, detail={"reason": reason}))
     destroy_file(path)
 
 

@@ -21,6 +21,7 @@ def overview() -> Any:
         return refused_page(refused)
     scope = shown.report.scope
     return render_template("insight/overview.html", report=shown.report, error=None, choices=shown.choices,
+                           channels=shown.channels,
                            charts=charts, hidden=hidden, args={"service": scope.service_id, "team": scope.team_id or "",
                                                 "from": scope.first_month, "to": scope.last_month},
                            can_export=may_open(current_user.member.role, EXPORT_ENDPOINT))

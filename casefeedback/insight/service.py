@@ -18,6 +18,7 @@ from casefeedback.audit.actions import Action
 from casefeedback.audit.checkpoints import instance_id
 from casefeedback.auth.sessions import StaffMember
 from casefeedback.insight import monthly
+from casefeedback.insight.channels import ChannelInsight, build_channels
 from casefeedback.insight.counts import Scope
 from casefeedback.insight.export import build_bundle
 from casefeedback.insight.filters import Choices, FilterError, months_between, parse
@@ -44,6 +45,8 @@ class NoSigningKey(Exception):
 class Figures:
     choices: Choices
     report: Report
+    # By channel, and what staff said (failure demand they marked, what got in the way).
+    channels: ChannelInsight | None = None
 
 
 @dataclass(frozen=True)
@@ -78,8 +81,10 @@ def figures(found: Services, args: Mapping[str, str]) -> Figures:
         with write(found.engine) as connection:
             monthly.refresh(connection, scope.service_id, months_between(scope.first_month, scope.last_month), now)
     with read(found.engine) as connection:
-        report = build(connection, found.policies.services[scope.service_id], scope, now)
-    return Figures(choices, report)
+        policy = found.policies.services[scope.service_id]
+        report = build(connection, policy, scope, now)
+        channels = build_channels(connection, found.policies.organisation.assisted, scope, policy.suppress_below)
+    return Figures(choices, report, channels)
 
 
 def signed_export(found: Services, member: StaffMember, args: Mapping[str, str]) -> SignedExport:
@@ -90,7 +95,8 @@ def signed_export(found: Services, member: StaffMember, args: Mapping[str, str])
     with write(found.engine) as connection:
         scope, choices = _scope(found, connection, args, found.clock())
         bundle = build_bundle(connection, found.policies.services[scope.service_id], scope, choices.teams,
-                              seed=seed.value, instance_id=instance_id(connection), now=found.clock())
+                              seed=seed.value, instance_id=instance_id(connection), now=found.clock(),
+                              licence=found.config.insight_licence)
         # In the same transaction: no export leaves without its audit event.
         found.audit.append(connection, AuditEvent(
             action=Action.INSIGHT_EXPORT, outcome="success", actor_id=member.id, actor_role=member.role,

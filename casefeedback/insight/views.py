@@ -6,7 +6,7 @@ the blueprint that ``create_app`` installs.
 
 from __future__ import annotations
 
-from casefeedback.insight import figures, sharing
+from casefeedback.insight import change_pages, figures, sharing
 from casefeedback.insight.blueprint import bp
 
-__all__ = ["bp", "figures", "sharing"]
+__all__ = ["bp", "change_pages", "figures", "sharing"]

@@ -18,6 +18,7 @@ from typing import Any
 
 from flask import render_template, url_for
 
+from casefeedback.insight.changes import published
 from casefeedback.intake import arrival
 from casefeedback.intake.blueprint import front_bp, only_policy
 from casefeedback.language import translate
@@ -35,5 +36,8 @@ def start() -> Any:
 @front_bp.route("/start", methods=["GET"])
 @public
 def give_feedback() -> Any:
-    offered = sorted(services().policies.services.values(), key=lambda policy: translate(policy.name))
-    return render_template("front.html", policy=only_policy(), offered=offered)
+    found = services()
+    offered = sorted(found.policies.services.values(), key=lambda policy: translate(policy.name))
+    # "You said, we did": only what a service manager has published (insight/changes.py), in the page's language.
+    return render_template("front.html", policy=only_policy(), offered=offered, changes=published(found),
+                           change_services=found.policies.services)

@@ -9,7 +9,7 @@ its consent receipt, appends the audit events and raises the alerts: either
 everything happened or nothing did. If the draft changed meanwhile (another tab
 saved or sent it), the work is done once more from what is there now.
 ``record_submissions`` stores many that come without a draft (the benchmarks
-seed through it) by the very same code, ``_prepare`` and ``_insert``.
+seed through it) by the very same code, ``prepare`` and ``insert_prepared``.
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ Row = dict[str, object]
 
 
 @dataclass(frozen=True)
-class _Prepared:
+class Prepared:
     """Everything some submissions write, ready before the write transaction: rows, audit events, rules met."""
 
     sent: Sequence[Sent]
@@ -97,7 +97,7 @@ class _Prepared:
 class _Send:
     draft: SealedDraft
     invitation_id: str | None  # to use up in the write; None for general feedback
-    prepared: _Prepared
+    prepared: Prepared
     erased: AuditEvent
 
 
@@ -132,8 +132,8 @@ def _write(found: Services, policy: ServicePolicy, ready: _Send, opened: Sequenc
     with write(found.engine) as connection:
         erase_as_read(connection, ready.draft)
         if ready.invitation_id is not None:
-            _use_invitation(connection, ready.invitation_id, ready.prepared.sent[0].submitted_at)
-        _insert(found, connection, policy, ready.prepared, [*opened, *ready.prepared.received, ready.erased])
+            use_invitation(connection, ready.invitation_id, ready.prepared.sent[0].submitted_at)
+        insert_prepared(found, connection, policy, ready.prepared, [*opened, *ready.prepared.received, ready.erased])
 
 
 def _ready(found: Services, policy: ServicePolicy, draft_id: str, language: str, receipt_code: str, unlinked: bool,
@@ -148,17 +148,17 @@ def _ready(found: Services, policy: ServicePolicy, draft_id: str, language: str,
                 raise AlreadySubmitted()
             raise DraftGone()
         invitation_id = None if unlinked else draft.row.invitation_id
-        case_id = _case_of(connection, invitation_id, now) if invitation_id else None
+        case_id = case_of_invitation(connection, invitation_id, now) if invitation_id else None
     consent = ConsentGiven(draft.row.consent_version, draft.row.consent_language,
                            json.loads(draft.row.consent_choices))
-    if not _consented(policy, consent):
+    if not consented(policy, consent):
         raise ConsentMissing()
     values, event = open_values(found, policy, draft_id, draft.answers)
     if event is not None:
         opened.append(event)
     given = {qid: value for qid, value in values.items() if value is not None}  # a skipped question stores nothing
     sent = Sent(draft_id, given, consent, draft.row.consent_given_at, now, language, case_id)
-    return _Send(draft, invitation_id, _prepare(found, policy, [sent], [receipt_code]),
+    return _Send(draft, invitation_id, prepare(found, policy, [sent], [receipt_code]),
                  erase_event(draft_id, len(draft.answers), "sent"))
 
 
@@ -178,28 +178,28 @@ def record_submissions(found: Services, policy: ServicePolicy, sent: Sequence[Se
     """
     if not sent:
         return []
-    if not all(_consented(policy, one.consent) for one in sent):
+    if not all(consented(policy, one.consent) for one in sent):
         raise ConsentMissing()
     codes = [new_receipt_code() for _ in sent]
-    prepared = _prepare(found, policy, sent, codes)
+    prepared = prepare(found, policy, sent, codes)
     try:
         with write(found.engine) as connection:
-            _insert(found, connection, policy, prepared, prepared.received)
+            insert_prepared(found, connection, policy, prepared, prepared.received)
     except IntegrityError:
         raise AlreadySubmitted() from None
     return [Recorded(code, rules, one.case_id is not None)
             for one, code, rules in zip(sent, codes, prepared.met, strict=True)]
 
 
-def _consented(policy: ServicePolicy, consent: ConsentGiven) -> bool:
+def consented(policy: ServicePolicy, consent: ConsentGiven) -> bool:
     return all(consent.choices.get(choice) for choice in policy.consent.required)
 
 
-def _prepare(found: Services, policy: ServicePolicy, sent: Sequence[Sent], receipt_codes: Sequence[str]) -> _Prepared:
+def prepare(found: Services, policy: ServicePolicy, sent: Sequence[Sent], receipt_codes: Sequence[str]) -> Prepared:
     """Seal, hash and match with no lock held: every row and audit event the write will need."""
     lookup = found.config.secrets.lookup.value
     sealed = [seal_answers(found, policy, one.id, one.given, one.submitted_at) for one in sent]
-    return _Prepared(
+    return Prepared(
         sent=sent,
         submissions=[{
             "id": one.id, "service_id": policy.id, "policy_version": policy.version, "case_id": one.case_id,
@@ -222,9 +222,9 @@ def _prepare(found: Services, policy: ServicePolicy, sent: Sequence[Sent], recei
     )
 
 
-def _insert(found: Services, connection: Connection, policy: ServicePolicy, prepared: _Prepared,
+def insert_prepared(found: Services, connection: Connection, policy: ServicePolicy, prepared: Prepared,
             events: Sequence[AuditEvent]) -> None:
-    """Write what ``_prepare`` made in the caller's write transaction: one statement per table, one audit append."""
+    """Write what ``prepare`` made in the caller's write transaction: one statement per table, one audit append."""
     connection.execute(submissions.insert(), prepared.submissions)
     connection.execute(consent_receipts.insert(), prepared.consents)
     if prepared.keys:
@@ -245,7 +245,7 @@ def _insert(found: Services, connection: Connection, policy: ServicePolicy, prep
                          now=one.submitted_at)
 
 
-def _case_of(connection: Connection, invitation_id: str, now: datetime) -> str:
+def case_of_invitation(connection: Connection, invitation_id: str, now: datetime) -> str:
     """The case a still usable invitation is for; InvitationUnusable, before any work, if it is not."""
     case_id = connection.execute(select(invitations.c.case_id).where(
         invitations.c.id == invitation_id, invitations.c.uses_left > 0, invitations.c.revoked_at.is_(None),
@@ -255,7 +255,7 @@ def _case_of(connection: Connection, invitation_id: str, now: datetime) -> str:
     return str(case_id)
 
 
-def _use_invitation(connection: Connection, invitation_id: str, now: datetime) -> None:
+def use_invitation(connection: Connection, invitation_id: str, now: datetime) -> None:
     used = connection.execute(
         update(invitations)
         .where(invitations.c.id == invitation_id, invitations.c.uses_left > 0,

@@ -6,6 +6,7 @@ from typing import cast
 
 from casefeedback.policy.model import (
     INSIGHT_USES,
+    REPLY_CLASS,
     RETENTION_EVENTS,
     Duration,
     FieldClass,
@@ -18,7 +19,7 @@ from casefeedback.policy.reader import Declared, Reader, Table
 
 __all__ = ["read_classes", "read_sections"]
 
-_CLASS_KEYS = ("description", "retention", "read", "insight")
+_CLASS_KEYS = ("description", "retention", "read", "insight", "write")
 _RETENTION_KEYS = ("keep", "after")
 _SECTION_KEYS = ("title", "sensitive", "warning")
 
@@ -32,7 +33,8 @@ def read_classes(r: Reader, tree: Table, declared: Declared) -> dict[str, FieldC
         return {}
     if not table:
         r.problem("classes", "must declare at least one class")
-    declared.classes = tuple(table)
+    # The classes an answer may belong to: the reply class is written by staff, never by a question.
+    declared.classes = tuple(c for c in table if c != REPLY_CLASS)
     classes: dict[str, FieldClass] = {}
     for class_id, raw in table.items():
         path = f"classes.{class_id}"
@@ -50,13 +52,28 @@ def _field_class(r: Reader, path: str, class_id: str, table: Table) -> FieldClas
     retention = _retention(r, table, path)
     read = r.relations(table, path, "read")
     insight = r.word(table, path, "insight", INSIGHT_USES, "an insight use", default="none")
+    write = _reply_rules(r, path, class_id, table, insight)
     return FieldClass(
         id=class_id,
         description=description or {},
         retention=retention or Retention(Duration(), "submitted"),
         read=read or (),
         insight=cast(InsightUse, insight or "none"),
+        write=write,
     )
+
+
+def _reply_rules(r: Reader, path: str, class_id: str, table: Table, insight: str | None) -> tuple[str, ...]:
+    """``write`` belongs to the reply class alone: every other class is written by the person, never by staff."""
+    if class_id != REPLY_CLASS:
+        if "write" in table:
+            r.problem(f"{path}.write", f'only [classes.{REPLY_CLASS}] is written by staff; remove "write"')
+        return ()
+    if insight == "aggregate":
+        # A reply is staff's words to one person: counting them says nothing about what people told us.
+        r.problem(f"{path}.insight", 'must be "none": replies are never counted as insight')
+    write = r.relations(table, path, "write")
+    return write or ()
 
 
 def _retention(r: Reader, parent: Table, path: str) -> Retention | None:

@@ -18,7 +18,13 @@ from typing import Literal, Protocol
 
 from casefeedback.policy.model import FieldClass
 from casefeedback.policy.relations import relations
-from casefeedback.policy.roles import BREAK_GLASS_ROLES, INSIGHT_ROLES, RECEIPT_HOLDER_ROLE, RETENTION_ROLE
+from casefeedback.policy.roles import (
+    BREAK_GLASS_ROLES,
+    INSIGHT_ROLES,
+    RECEIPT_HOLDER_ROLE,
+    RECORDS_ROLES,
+    RETENTION_ROLE,
+)
 
 Purpose = Literal["casework", "own_record", "insight"]
 PURPOSES: tuple[str, ...] = ("casework", "own_record", "insight")
@@ -134,3 +140,19 @@ def decide(policy: ClassDeclarations, actor: Actor, case: CaseFacts | None, subm
         return AccessGrant(_ISSUER, actor, submission_id, field_class, purpose,
                            f"break-glass as {lent[0]}", break_glass_id=case.break_glass.id)
     return Denial(f"no relation among {', '.join(declared.read) or '(none)'} for class {field_class}")
+
+
+# What a legal hold says in words (why it was set, each review's note, why it was released): written by
+# legal staff, it may name a person or a proceeding, so it is sealed like an answer (retention/holds.py).
+HOLD_CLASS = "legal_hold"
+
+
+def decide_hold(actor: Actor, hold_id: str) -> AccessGrant | Denial:
+    """Whether ``actor`` may read what a legal hold says: the records roles only, never the case's team.
+
+    A hold's words are about the proceeding, not the feedback, and the people who
+    set holds are the ones who must read them; caseworkers and managers see only
+    that a case is held."""
+    if actor.role in RECORDS_ROLES:
+        return AccessGrant(_ISSUER, actor, hold_id, HOLD_CLASS, "records", f"role {actor.role}")
+    return Denial(f"role {actor.role} may not read legal holds")

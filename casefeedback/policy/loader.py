@@ -17,6 +17,7 @@ import hashlib
 from pathlib import Path
 
 from casefeedback.policy.alerts_loader import read_alerts
+from casefeedback.policy.changes_loader import read_changes
 from casefeedback.policy.classes_loader import read_classes, read_sections
 from casefeedback.policy.model import ORGANISATION_FILE, OrganisationPolicy, PolicySet, ServicePolicy
 from casefeedback.policy.organisation_loader import load_organisation_file, parse_organisation
@@ -36,7 +37,7 @@ __all__ = [
     "parse_policy",
 ]
 
-_TOP_KEYS = ("service", "consent", "classes", "sections", "questions", "alerts")
+_TOP_KEYS = ("service", "consent", "classes", "sections", "questions", "alerts", "changes")
 
 
 def load_policies(directory: Path) -> PolicySet:
@@ -119,6 +120,7 @@ def _policy(r: Reader, tree: Table, version: str) -> ServicePolicy | None:
     sections = read_sections(r, tree, declared)
     questions = read_questions(r, tree, declared)
     alerts = read_alerts(r, tree, declared)
+    changes = read_changes(r, tree)
     if r.problems or service is None or consent is None:
         return None
     return ServicePolicy(
@@ -136,4 +138,5 @@ def _policy(r: Reader, tree: Table, version: str) -> ServicePolicy | None:
         suppress_below=service.suppress_below,
         version=version,
         source=r.file,
+        changes=changes,
     )

@@ -14,6 +14,8 @@ from datetime import datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
+from casefeedback.policy.assisted import AssistedRules
+
 # A text in several languages: {"en": "...", "cy": "..."}.
 Text = Mapping[str, str]
 
@@ -89,6 +91,8 @@ class FieldClass:
     retention: Retention
     read: tuple[str, ...]  # relations allowed to open this class for casework
     insight: InsightUse = "none"
+    # Relations allowed to write into this class: only the reply class (staff write it, the person reads it).
+    write: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -151,6 +155,9 @@ class Consent:
     version: int
     intro: Text
     choices: tuple[ConsentChoice, ...]
+    # What a member of staff reads out before the choices when taking feedback by phone or
+    # in person (``policy.consent_text.consent_script``); the intro when not declared.
+    read_out: Text = field(default_factory=dict)
 
     @property
     def required(self) -> tuple[str, ...]:
@@ -206,6 +213,18 @@ class AlertRule:
     guidance: str = ""
 
 
+# The field class of a caseworker's reply to a piece of feedback, for the person who gave it: declared by a
+# service as ``[classes.reply]`` (retention, who reads, who writes); no question may use it.
+REPLY_CLASS = "reply"
+
+
+@dataclass(frozen=True)
+class ChangeRules:
+    """``[changes]``: the staff roles that may write and publish "You said, we did" for the service."""
+
+    publish: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True)
 class ServicePolicy:
     id: str
@@ -222,6 +241,9 @@ class ServicePolicy:
     suppress_below: int
     version: str  # SHA-256 hex of the policy file's bytes
     source: str  # the file it came from, as given to the loader
+
+    # ``[changes]``: who publishes "You said, we did" for this service; nobody when undeclared.
+    changes: ChangeRules = field(default_factory=ChangeRules)
 
     def question(self, question_id: str) -> Question | None:
         return next((q for q in self.questions if q.id == question_id), None)
@@ -319,6 +341,36 @@ class AuditRules:
 
 
 @dataclass(frozen=True)
+class BackupRules:
+    """``[backups]``: how often the worker backs up, and how long a backup is kept (issue 16).
+
+    Together with ``KeyRules.rotate_every`` they set the erasure horizon: an erased answer is
+    unreadable in every copy the system keeps within ``keep + rotate_every``."""
+
+    every: timedelta = timedelta(days=1)
+    keep: timedelta = timedelta(days=35)
+
+
+@dataclass(frozen=True)
+class KeyRules:
+    """``[keys]``: how often the worker makes a new key-encryption key and re-wraps every data key."""
+
+    rotate_every: timedelta = timedelta(days=30)
+
+
+@dataclass(frozen=True)
+class LegalHoldRules:
+    """``[legal_hold]``: the longest a hold may go before a records officer reviews it again.
+
+    A hold stops retention erasing a case; a hold nobody looks at again keeps a
+    person's words for ever. So every hold carries a review date, never further off
+    than this, and a hold whose date has come is shown as due until someone reviews
+    or releases it."""
+
+    review_within: Duration = Duration(months=6, text="P6M")
+
+
+@dataclass(frozen=True)
 class DeclaredShift:
     """``[[rota]]``: a person on duty for a service, declared in the policy (times in UTC, resolved
     from ``[working_hours] time_zone`` when loaded). The person is named by username: the policy
@@ -344,8 +396,13 @@ class OrganisationPolicy:
     outcomes: OutcomeRules = field(default_factory=OutcomeRules)
     working_hours: WorkingHours = field(default_factory=WorkingHours)
     audit: AuditRules = field(default_factory=AuditRules)
+    backups: BackupRules = field(default_factory=BackupRules)
+    keys: KeyRules = field(default_factory=KeyRules)
+    legal_hold: LegalHoldRules = field(default_factory=LegalHoldRules)
     rota: tuple[DeclaredShift, ...] = ()
     alerts: AlertReminders = field(default_factory=AlertReminders)
+    # Channels, who may take feedback on a person's behalf, failure demand and staff voice.
+    assisted: AssistedRules = field(default_factory=AssistedRules)
     source: str | None = None  # None: no file, the defaults apply
     id: str = "organisation"
 

@@ -12,10 +12,14 @@ from datetime import time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from casefeedback.policy.assisted_loader import ASSISTED_KEYS, read_assisted
+from casefeedback.policy.legal_hold_loader import read_legal_hold
 from casefeedback.policy.model import (
     WEEKDAYS,
     AuditRules,
+    BackupRules,
     BreakGlassRules,
+    KeyRules,
     OrganisationPolicy,
     OutcomeRules,
     StaffSessionRules,
@@ -27,7 +31,8 @@ from casefeedback.policy.rota_loader import read_alert_reminders, read_rota
 
 __all__ = ["load_organisation_file", "parse_organisation"]
 
-_ORGANISATION_KEYS = ("staff_sessions", "break_glass", "outcomes", "working_hours", "audit", "rota", "alerts")
+_ORGANISATION_KEYS = ("staff_sessions", "break_glass", "outcomes", "working_hours", "audit", "backups", "keys", "rota",
+                      "alerts", "legal_hold")
 _STAFF_SESSION_KEYS = ("idle_timeout", "idle_warning", "absolute_timeout", "reauthenticate_within")
 _BREAK_GLASS_KEYS = ("lasts", "read_as")
 _OUTCOME_KEYS = ("read", "keep")
@@ -43,6 +48,11 @@ _ORGANISATION_LIMITS: dict[str, tuple[timedelta, timedelta]] = {
     "break_glass.lasts": (timedelta(minutes=1), timedelta(hours=4)),
     # The longest a cut of the newest audit events can go unnoticed (SECURITY.md).
     "audit.checkpoint_every": (timedelta(minutes=1), timedelta(hours=1)),
+    # The erasure horizon is keep + rotate_every (SECURITY.md): a year is the longest
+    # either may add to how long an erased answer survives in a copy.
+    "backups.every": (timedelta(hours=1), timedelta(days=7)),
+    "backups.keep": (timedelta(days=1), timedelta(days=366)),
+    "keys.rotate_every": (timedelta(days=1), timedelta(days=366)),
 }
 
 
@@ -55,18 +65,23 @@ def load_organisation_file(path: Path) -> OrganisationPolicy:
 def parse_organisation(data: bytes, source: str) -> OrganisationPolicy:
     reader = Reader(source)
     tree = parse_toml(data, source)
-    reader.keys(tree, "", _ORGANISATION_KEYS)
+    reader.keys(tree, "", _ORGANISATION_KEYS + ASSISTED_KEYS)
     sessions = _staff_sessions(reader, tree)
     break_glass = _break_glass(reader, tree)
     outcomes = _outcomes(reader, tree)
     working_hours = _working_hours(reader, tree)
     audit = _audit(reader, tree)
+    backups, keys = _backups(reader, tree), _keys(reader, tree)
     rota = read_rota(reader, tree, working_hours.time_zone)
     reminders = read_alert_reminders(reader, tree)
+    legal_hold = read_legal_hold(reader, tree)
+    assisted = read_assisted(reader, tree)
     if reader.problems:
         raise PolicyError(reader.problems)
     return OrganisationPolicy(staff_sessions=sessions, break_glass=break_glass, outcomes=outcomes,
-                              working_hours=working_hours, audit=audit, rota=rota, alerts=reminders,
+                              working_hours=working_hours, audit=audit, backups=backups, keys=keys, rota=rota,
+                              legal_hold=legal_hold,
+                              alerts=reminders, assisted=assisted,
                               source=source)
 
 
@@ -87,6 +102,8 @@ def _span(r: Reader, table: Table, path: str, name: str, default: timedelta) -> 
 
 def _human(span: timedelta) -> str:
     seconds = int(span.total_seconds())
+    if seconds % 86400 == 0 and seconds > 86400:
+        return f"{seconds // 86400} days"
     if seconds % 3600 == 0:
         return f"{seconds // 3600} hour{'s' if seconds != 3600 else ''}"
     if seconds % 60 == 0:
@@ -146,6 +163,29 @@ def _audit(r: Reader, tree: Table) -> AuditRules:
         return defaults
     r.keys(table, "audit", ("checkpoint_every",))
     return AuditRules(checkpoint_every=_span(r, table, "audit", "checkpoint_every", defaults.checkpoint_every))
+
+
+def _backups(r: Reader, tree: Table) -> BackupRules:
+    defaults = BackupRules()
+    table = r.table(tree, "", "backups", required=False)
+    if table is None:
+        return defaults
+    r.keys(table, "backups", ("every", "keep"))
+    rules = BackupRules(every=_span(r, table, "backups", "every", defaults.every),
+                        keep=_span(r, table, "backups", "keep", defaults.keep))
+    if rules.keep < rules.every:
+        # Else a backup would be pruned before the next one is made: there would be none.
+        r.problem("backups.keep", "must not be shorter than backups.every")
+    return rules
+
+
+def _keys(r: Reader, tree: Table) -> KeyRules:
+    defaults = KeyRules()
+    table = r.table(tree, "", "keys", required=False)
+    if table is None:
+        return defaults
+    r.keys(table, "keys", ("rotate_every",))
+    return KeyRules(rotate_every=_span(r, table, "keys", "rotate_every", defaults.rotate_every))
 
 
 def _working_hours(r: Reader, tree: Table) -> WorkingHours:

@@ -18,10 +18,12 @@ from flask_login import current_user
 from casefeedback.policy.roles import (
     ADMIN_ROLES,
     AUDITOR_ROLES,
+    CHANGE_ROLES,
     CONTENT_ROLES,
     DEAD_LETTER_ROLES,
     INSIGHT_EXPORT_ROLES,
     INSIGHT_ROLES,
+    RECORDS_ROLES,
     ROTA_ROLES,
     STAFF_ROLES,
 )
@@ -40,6 +42,8 @@ BLUEPRINT_ROLES: Mapping[str, frozenset[str]] = {
     "admin": ADMIN_ROLES,
     "auditor": AUDITOR_ROLES,
     "insight": INSIGHT_ROLES,
+    # Legal holds: the records officer only (case references and holds, never content).
+    "records": RECORDS_ROLES,
 }
 # Pages inside a blueprint that a different set of roles may open.
 ENDPOINT_ROLES: Mapping[str, frozenset[str]] = {
@@ -49,6 +53,13 @@ ENDPOINT_ROLES: Mapping[str, frozenset[str]] = {
     "alerts.absence": ROTA_ROLES,
     "alerts.remove_absence": ROTA_ROLES,
     "insight.export": INSIGHT_EXPORT_ROLES,
+    # "You said, we did": each service's [changes] publish then decides among these (policy/replies.py).
+    "insight.changes": CHANGE_ROLES,
+    "insight.change_save": CHANGE_ROLES,
+    "insight.change": CHANGE_ROLES,
+    "insight.change_edit": CHANGE_ROLES,
+    "insight.change_publish": CHANGE_ROLES,
+    "insight.change_unpublish": CHANGE_ROLES,
 }
 
 

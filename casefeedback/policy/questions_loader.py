@@ -5,7 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import cast
 
-from casefeedback.policy.model import PREFER_NOT_TO_SAY, QUESTION_KINDS, Option, Question, QuestionKind
+from casefeedback.policy.model import (
+    PREFER_NOT_TO_SAY,
+    QUESTION_KINDS,
+    REPLY_CLASS,
+    Option,
+    Question,
+    QuestionKind,
+)
 from casefeedback.policy.reader import Declared, Reader, Table, expected, is_empty_list, is_table_list, quote
 
 __all__ = ["read_questions"]
@@ -57,7 +64,9 @@ def _question(r: Reader, path: str, table: Table, declared: Declared) -> Questio
     question_id = r.identifier(table, path)
     kind = r.word(table, path, "kind", QUESTION_KINDS, "a question kind")
     field_class = r.string(table, path, "class")
-    if field_class is not None and field_class not in declared.classes:
+    if field_class == REPLY_CLASS:
+        r.problem(f"{path}.class", f"{quote(field_class)} holds staff replies to the person; an answer cannot use it")
+    elif field_class is not None and field_class not in declared.classes:
         r.problem(f"{path}.class", f"{quote(field_class)} is not a class; {expected(declared.classes)}")
     section = r.string(table, path, "section", required=False)
     if section is not None and section not in declared.sections:

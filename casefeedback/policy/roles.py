@@ -18,6 +18,7 @@ ROLE_NAMES: Mapping[str, str] = {
     "auditor": "Auditor",
     "analyst": "Analyst",
     "administrator": "Administrator",
+    "records_officer": "Records officer",
 }
 ROLES: tuple[str, ...] = tuple(ROLE_NAMES)
 STAFF_ROLES = frozenset(ROLES)
@@ -42,8 +43,15 @@ OVERDUE_WATCH_ROLES = frozenset({"duty_manager"})
 # Who sees alerts that could not be delivered: the administrator fixes the
 # channel, the duty manager makes sure a person was told some other way.
 DEAD_LETTER_ROLES = frozenset({"administrator", "duty_manager"})
+# Who a service's ``[changes] publish`` may name to write "You said, we did": the people who run services and
+# read their figures. Never administrators, auditors or caseworkers: what a service says it changed is a
+# manager's word to the public.
+CHANGE_ROLES = frozenset({"analyst", "supervisor", "duty_manager"})
 ADMIN_ROLES = frozenset({"administrator"})
 AUDITOR_ROLES = frozenset({"auditor"})
+# Who sets, reviews and releases legal holds: the records or legal officer who answers for them. They see
+# case references and the holds, never a word of feedback (they hold no relation to any case).
+RECORDS_ROLES = frozenset({"records_officer"})
 
 # Not staff roles (the database admits only ``ROLES`` for staff): who else may appear as an actor.
 RECEIPT_HOLDER_ROLE = "receipt_holder"  # the person who gave the feedback, proven by their receipt code

@@ -16,7 +16,7 @@ _PHONE = re.compile(r"\+?[0-9](?:[0-9 ]*[0-9])?")
 
 _SERVICE_KEYS = ("id", "name", "languages", "exit_url", "draft_keep", "suppress_below", "helplines")
 _HELPLINE_KEYS = ("name", "phone", "hours")
-_CONSENT_KEYS = ("version", "intro", "choices")
+_CONSENT_KEYS = ("version", "intro", "choices", "read_out")
 _CHOICE_KEYS = ("id", "required", "label")
 
 _DEFAULT_DRAFT_KEEP = "P14D"
@@ -129,6 +129,8 @@ def read_consent(r: Reader, tree: Table) -> Consent | None:
     r.keys(consent, "consent", _CONSENT_KEYS)
     version = r.integer(consent, "consent", "version", minimum=1)
     intro = r.text(consent, "consent", "intro")
+    # Read out by staff taking feedback by phone or in person; the intro when absent.
+    read_out = r.text(consent, "consent", "read_out", required=False)
     entries = r.tables(consent, "consent", "choices")
     choices: list[ConsentChoice] = []
     seen: dict[str, str] = {}
@@ -143,7 +145,7 @@ def read_consent(r: Reader, tree: Table) -> Consent | None:
         r.problem("consent.choices", 'must include a choice with id "store"')
     if version is None or intro is None:
         return None
-    return Consent(version=version, intro=intro, choices=tuple(choices))
+    return Consent(version=version, intro=intro, choices=tuple(choices), read_out=read_out or {})
 
 
 def _consent_choice(r: Reader, path: str, table: Table) -> ConsentChoice:

@@ -16,7 +16,8 @@ from casefeedback.receipts.forms import text_in
 from casefeedback.receipts.service import OwnRecord
 
 FORMAT = "casefeedback.own-record"
-VERSION = 1
+# 2: ``replies`` added (what staff wrote back to the person).
+VERSION = 2
 PREFER_NOT_TO_SAY_TEXT = {"en": "Prefer not to say", "cy": "Mae'n well gennyf beidio â dweud"}
 
 
@@ -71,4 +72,7 @@ def document(record: OwnRecord, language: str) -> dict[str, Any]:
         "consent": {"version": record.consent.version, "language": record.consent.language,
                     "given_at": _iso(record.consent.given_at), "choices": dict(record.consent.choices)},
         "additions": [_part(policy, view, language) for view in record.additions],
+        "replies": [{"written_at": _iso(reply.written_at), "language": reply.language,
+                     "state": "unreadable" if reply.state == UNREADABLE else "open",
+                     "text": reply.text if reply.state == "open" else None} for reply in record.replies],
     }

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
@@ -30,7 +30,7 @@ from casefeedback.codes import lookup_hash, new_receipt_code, normalise_receipt_
 from casefeedback.intake.submissions import seal_answers
 from casefeedback.policy.decisions import Actor
 from casefeedback.policy.model import AlertRule, ServicePolicy
-from casefeedback.reading import SubmissionView, read_submission
+from casefeedback.reading import ReplyView, SubmissionView, read_replies, read_submission
 from casefeedback.services import Services
 from casefeedback.storage.engine import read, write
 from casefeedback.storage.tables import (
@@ -79,6 +79,8 @@ class OwnRecord:
     submission: SubmissionView
     additions: list[SubmissionView]
     consent: ConsentState
+    # Replies from staff to the feedback and to each addition, oldest first; each open decided and audited.
+    replies: list[ReplyView] = field(default_factory=list)
 
 
 def check_code(found: Services, typed: str) -> CodeCheck:
@@ -172,7 +174,9 @@ def own_record(found: Services, root_id: str) -> OwnRecord:
     # Each addition is proven theirs by its link to the root, which their code resolved to.
     added = [read_submission(found, HOLDER, addition_id, "own_record", receipt_submission_id=addition_id)
              for addition_id in addition_ids]
-    return OwnRecord(policy, view, added, consent)
+    replies = [reply for part in [root_id, *addition_ids]
+               for reply in read_replies(found, HOLDER, part, "own_record", receipt_submission_id=part)]
+    return OwnRecord(policy, view, added, consent, sorted(replies, key=lambda r: (r.written_at, r.id)))
 
 
 @dataclass(frozen=True)

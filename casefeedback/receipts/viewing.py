@@ -8,6 +8,7 @@ from typing import Any
 from flask import Response, redirect, url_for
 from flask.blueprints import BlueprintSetupState
 
+from casefeedback.insight.changes import published
 from casefeedback.intake import arrival
 from casefeedback.policy.pages import public
 from casefeedback.receipts import holder
@@ -28,7 +29,8 @@ def start() -> Any:
 @bp.route("/check", methods=["GET"])
 @public
 def ask() -> Any:
-    return ask_for_code()
+    found = services()
+    return ask_for_code(changes=published(found), change_services=found.policies.services)
 
 
 @bp.route("/check", methods=["POST"])
@@ -57,9 +59,11 @@ def overview() -> Any:
     mine = held()
     if not isinstance(mine, Held):
         return mine
-    record = own_record(services(), mine.submission_id)
+    found = services()
+    record = own_record(found, mine.submission_id)
     contact = any(c.id == CONTACT_CHOICE for c in mine.policy.consent.choices)
-    return page("overview.html", policy=mine.policy, record=record, held=True, offers_contact=contact)
+    return page("overview.html", policy=mine.policy, record=record, held=True, offers_contact=contact,
+                changes=published(found, [mine.policy.id]), change_services=found.policies.services)
 
 
 @bp.route("/yours/download", methods=["GET"])

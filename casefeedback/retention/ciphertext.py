@@ -15,25 +15,32 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, Connection, delete, exists, select
+from sqlalchemy import ColumnElement, Connection, Table, delete, exists, select
 
 from casefeedback.retention.pacing import Pacer
 from casefeedback.services import Services
 from casefeedback.storage.engine import read
-from casefeedback.storage.tables import answers, data_keys
+from casefeedback.storage.tables import answers, data_keys, feedback_replies
 
 # Answers per data key are few (one per question of its class); a transaction is sized in keys.
 _MOST_KEYS = 2000
 
 
-def key_gone() -> ColumnElement[bool]:
-    return ~exists().where(data_keys.c.id == answers.c.data_key_id)
+# Replies to the person are sealed under a submission's reply-class key, exactly as answers are under theirs.
+SEALED_TABLES: tuple[Table, ...] = (answers, feedback_replies)
+
+
+def key_gone(table: Table = answers) -> ColumnElement[bool]:
+    return ~exists().where(data_keys.c.id == table.c.data_key_id)
 
 
 def orphaned_keys(connection: Connection) -> list[str]:
     """The ids of destroyed data keys whose ciphertext is still stored."""
     # Distinct key ids straight from their index: no answer row is read.
-    return list(connection.execute(select(answers.c.data_key_id).distinct().where(key_gone())).scalars())
+    found: set[str] = set()
+    for table in SEALED_TABLES:
+        found.update(connection.execute(select(table.c.data_key_id).distinct().where(key_gone(table))).scalars())
+    return sorted(found)
 
 
 def remove(found: Services, key_ids: Sequence[str], pacer: Pacer | None = None) -> int:
@@ -48,8 +55,9 @@ def remove(found: Services, key_ids: Sequence[str], pacer: Pacer | None = None) 
     while start < len(key_ids):
         chunk = list(key_ids[start:start + pacer.size])
         with pacer.transaction(found.engine, len(chunk)) as connection:
-            removed += connection.execute(delete(answers).where(answers.c.data_key_id.in_(chunk),
-                                                                key_gone())).rowcount
+            for table in SEALED_TABLES:
+                removed += connection.execute(delete(table).where(table.c.data_key_id.in_(chunk),
+                                                                  key_gone(table))).rowcount
         start += len(chunk)
     return removed
 

@@ -25,7 +25,7 @@ from casefeedback.audit import AuditEvent, AuditLog
 from casefeedback.audit.actions import Action
 from casefeedback.audit.log import DetailValue
 from casefeedback.retention import ledger
-from casefeedback.storage.tables import answers, consent_receipts, data_keys, submissions
+from casefeedback.storage.tables import answers, consent_receipts, data_keys, feedback_replies, submissions
 
 
 @dataclass(frozen=True)
@@ -72,12 +72,15 @@ def erase_many(connection: Connection, audit: AuditLog, wanted: Mapping[str, Col
     # The ciphertext by submission and class, not by key: that also takes any a purge
     # shredded a moment ago and has not swept yet, so nothing of it waits for the sweep.
     everything = [sid for sid, classes in wanted.items() if classes is None]
+    # Replies to the person are sealed under the submission's reply-class key: they go the same way.
     for start in range(0, len(everything), _CHUNK):
-        connection.execute(delete(answers).where(answers.c.submission_id.in_(everything[start:start + _CHUNK])))
+        for table in (answers, feedback_replies):
+            connection.execute(delete(table).where(table.c.submission_id.in_(everything[start:start + _CHUNK])))
     for submission_id, classes in wanted.items():
         if classes is not None:
-            connection.execute(delete(answers).where(answers.c.submission_id == submission_id,
-                                                     answers.c.field_class.in_(list(classes))))
+            for table in (answers, feedback_replies):
+                connection.execute(delete(table).where(table.c.submission_id == submission_id,
+                                                       table.c.field_class.in_(list(classes))))
     for start in range(0, len(keys), _CHUNK):
         connection.execute(delete(data_keys).where(data_keys.c.id.in_([k.id for k in keys[start:start + _CHUNK]])))
     asked = {sid: ",".join(sorted(c)) if c is not None else "all" for sid, c in wanted.items()}
@@ -158,11 +161,13 @@ def _field_counts(connection: Connection, keys: Sequence[Row[Any, Any, Any]]) ->
     counts: dict[str, int] = {}
     for start in range(0, len(keys), _CHUNK):
         chunk = keys[start:start + _CHUNK]
-        rows = connection.execute(select(answers.c.data_key_id, func.count())
-                                  .where(answers.c.submission_id.in_({k.submission_id for k in chunk}),
-                                         answers.c.data_key_id.in_([k.id for k in chunk]))
-                                  .group_by(answers.c.data_key_id)).all()
-        counts.update({row[0]: int(row[1]) for row in rows})
+        for table in (answers, feedback_replies):  # a reply counts as one field of the reply class
+            rows = connection.execute(select(table.c.data_key_id, func.count())
+                                      .where(table.c.submission_id.in_({k.submission_id for k in chunk}),
+                                             table.c.data_key_id.in_([k.id for k in chunk]))
+                                      .group_by(table.c.data_key_id)).all()
+            for row in rows:
+                counts[row[0]] = counts.get(row[0], 0) + int(row[1])
     return counts
 
 

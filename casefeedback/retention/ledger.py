@@ -9,7 +9,14 @@ content — in two places:
   as that transaction commits, so the ledger survives even when the database
   itself is lost and an old backup must be restored.
 
-A restore re-applies the union of the live table, this file and the backup's
+The lines are also copied to ``erasure-witness.jsonl`` in the audit witness's
+directory — outside the database's directory, so it survives losing the database
+*and* the file beside it — and the worker sends them on to the remote witness
+where one is configured (``casefeedback/backup/witnessing.py``). A separate file
+rather than lines in the checkpoint witness: a purge writes thousands of lines,
+which would push the newest checkpoint out of the witness's tail.
+
+A restore re-applies the union of the live table, this file, its witness copy and the backup's
 own table before the restored database goes into service (see
 ``casefeedback/backup/restore.py``). A line is written just before the commit:
 if the commit then failed, the ledger names a key that was not destroyed, and
@@ -26,6 +33,7 @@ from the table — the table, committed with the erasure, is never behind.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import weakref
 from collections.abc import Iterable
@@ -35,9 +43,13 @@ from pathlib import Path
 
 from sqlalchemy import Connection, delete, event, insert, select
 
-from casefeedback.storage.tables import answers, case_outcomes, data_keys, erased_keys
+from casefeedback.storage.tables import answers, case_outcomes, data_keys, erased_keys, feedback_replies
 
 LEDGER_FILE = "erasure-ledger.jsonl"
+WITNESS_COPY_FILE = "erasure-witness.jsonl"
+log = logging.getLogger(__name__)
+# Ledger file -> its copy beside the audit witness, registered when the services are built.
+_copies: dict[Path, Path] = {}
 
 
 @dataclass(frozen=True)
@@ -56,6 +68,18 @@ class LedgerEntry:
 
 def ledger_path(database: Path) -> Path:
     return database.with_name(LEDGER_FILE)
+
+
+def witness_copy_path(witness: Path) -> Path:
+    """The ledger's copy beside the audit witness file (outside the database's directory)."""
+    return witness.with_name(WITNESS_COPY_FILE)
+
+
+def keep_copy(database: Path, witness: Path) -> Path:
+    """From now on, every line this process appends to the ledger goes to the witness copy too."""
+    copy = witness_copy_path(witness)
+    _copies[ledger_path(database)] = copy
+    return copy
 
 
 def _database_of(connection: Connection) -> Path | None:
@@ -97,6 +121,19 @@ def append_lines(path: Path, lines: Iterable[str], *, durable: bool = True) -> N
     data = "".join(lines).encode("utf-8")
     if not data:
         return
+    _append(path, data, durable)
+    copy = _copies.get(path)
+    if copy is not None:
+        try:
+            copy.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            _append(copy, data, durable)
+        except OSError as error:
+            # The erasure is done and the file beside the database has it; the worker's
+            # ledger mirror (``sync_file``) fills the copy's gap when the directory is back.
+            log.error("erasure ledger copy %s not written: %s", copy, error.strerror)
+
+
+def _append(path: Path, data: bytes, durable: bool) -> None:
     # One write with O_APPEND: concurrent writers (web workers, the worker,
     # a command) never interleave inside a line. fsync: the ledger must outlive a crash
     # (without it, ``durable=False``, the lines outlive the process but not the machine).
@@ -115,14 +152,15 @@ def append_entries(path: Path, entries: Iterable[LedgerEntry]) -> None:
 
 
 def sync(path: Path) -> None:
-    """Make every line appended so far outlive a crash of the machine."""
-    if not path.exists():
-        return
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    """Make every line appended so far (and its witness copy's) outlive a crash of the machine."""
+    for each in (path, _copies.get(path)):
+        if each is None or not each.exists():
+            continue
+        fd = os.open(each, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def read_file(path: Path) -> list[LedgerEntry]:
@@ -147,10 +185,19 @@ def read_table(connection: Connection) -> list[LedgerEntry]:
 
 
 def sync_file(connection: Connection, path: Path) -> int:
-    """Append to the file any entry the table has and the file lacks; return how many."""
+    """Append to the file (and its witness copy) any entry the table has and it lacks; return how many."""
+    table = read_table(connection)
     in_file = {e.data_key_id for e in read_file(path)}
-    missing = [e for e in read_table(connection) if e.data_key_id not in in_file]
-    append_lines(path, (e.line() for e in missing))
+    missing = [e for e in table if e.data_key_id not in in_file]
+    if missing:
+        _append(path, "".join(e.line() for e in missing).encode(), True)
+    copy = _copies.get(path)
+    if copy is not None:
+        in_copy = {e.data_key_id for e in read_file(copy)}
+        lacking = [e for e in table if e.data_key_id not in in_copy]
+        if lacking:
+            copy.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            _append(copy, "".join(e.line() for e in lacking).encode(), True)
     return len(missing)
 
 
@@ -173,6 +220,9 @@ def apply(connection: Connection, entries: Iterable[LedgerEntry]) -> Applied:
         fields += connection.execute(delete(answers).where(
             answers.c.submission_id.in_({e.submission_id for e in chunk}),
             answers.c.data_key_id.in_([e.data_key_id for e in chunk]))).rowcount
+        # Replies to the person, sealed under the submission's reply-class key.
+        fields += connection.execute(delete(feedback_replies).where(
+            feedback_replies.c.data_key_id.in_([e.data_key_id for e in chunk]))).rowcount
         keys += connection.execute(delete(data_keys).where(
             data_keys.c.id.in_([e.data_key_id for e in chunk]))).rowcount
         # Case outcomes carry their wrapped key in their own row.

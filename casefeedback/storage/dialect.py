@@ -263,6 +263,16 @@ def open_readonly(path: Path, key: bytes) -> Any:
     return connection
 
 
+def has_table(dbapi_connection: Any, name: str) -> bool:
+    """Whether a copy opened with ``open_readonly`` has this table (a backup from before a migration)."""
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,))
+        return cursor.fetchone() is not None
+    finally:
+        cursor.close()
+
+
 def is_ours(dbapi_connection: Any) -> bool:
     """Whether the connected file carries casefeedback's application id (not merely opens)."""
     cursor = dbapi_connection.cursor()
@@ -312,3 +322,35 @@ def insert_or_update(table: Any, keys: Sequence[str], updates: Callable[[Any], M
 
     statement = insert(table)
     return statement.on_conflict_do_update(index_elements=list(keys), set_=dict(updates(statement.excluded)))
+
+
+# The audit chain a write transaction appends to (audit/log.py), with the newest
+# event number. The chains are rows made by migration 0014; a writer prefers
+# the one its process id picks. On SQLite the write lock already orders writers,
+# so any chain would do and the newest number is read under that lock. On
+# PostgreSQL a transaction takes any chain no other transaction holds (SKIP
+# LOCKED), so writers never queue on one head row, and numbers come from a
+# sequence (they may then have gaps from rolled-back transactions; verifying
+# relies on each chain's own positions, never on the log's numbers being gapless).
+_AUDIT_LANE = ("SELECT chain, seq, mac, {last} FROM audit_chains WHERE chain > 0 ORDER BY chain = "
+               "(:writer % (SELECT count(*) FROM audit_chains WHERE chain > 0)) + 1 DESC, chain LIMIT 1")
+
+
+def audit_lane_sql(dialect_name: str) -> str:
+    if dialect_name == "postgresql":
+        return _AUDIT_LANE.format(last="NULL") + " FOR UPDATE SKIP LOCKED"
+    return _AUDIT_LANE.format(last="(SELECT coalesce(max(seq), 0) FROM audit_events)")
+
+
+def audit_lane_wait_sql(dialect_name: str) -> str | None:
+    """When every chain is held (PostgreSQL only): wait for this writer's own."""
+    if dialect_name == "postgresql":
+        return _AUDIT_LANE.format(last="NULL") + " FOR UPDATE"
+    return None
+
+
+def audit_numbers_sql(dialect_name: str) -> str | None:
+    """The next ``:n`` event numbers, or None where the lane statement's newest number is to be counted on."""
+    if dialect_name == "postgresql":
+        return "SELECT nextval('audit_events_seq') FROM generate_series(1, :n)"
+    return None

@@ -10,19 +10,20 @@ import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext, suppress
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import URL, Connection, Engine, create_engine
+from sqlalchemy import URL, Connection, Engine, create_engine, event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.pool import QueuePool
 
-from casefeedback.storage import lock_stats
+from casefeedback.storage import generations, lock_stats
 from casefeedback.storage.dialect import (
     StoreOpenError,
     WriterLock,
     install_connection_hooks,
-    raw_key_pragma_value,
 )
 
-__all__ = ["StoreOpenError", "keep_private", "open_engine", "read", "write"]
+__all__ = ["StoreOpenError", "current_key", "keep_private", "open_engine", "read", "write"]
 
 SQLITE_PLAINTEXT_MAGIC = b"SQLite format 3\x00"
 # SQLite makes these beside the database, lazily, with the database file's own mode.
@@ -30,20 +31,32 @@ COMPANION_SUFFIXES = ("-wal", "-shm")
 log = logging.getLogger(__name__)
 _WRITER_LOCKS: weakref.WeakKeyDictionary[Engine, WriterLock] = weakref.WeakKeyDictionary()
 _LOCK_STATS: weakref.WeakKeyDictionary[Engine, lock_stats.WriteStats] = weakref.WeakKeyDictionary()
+_KEYS: weakref.WeakKeyDictionary[Engine, generations.DatabaseKey] = weakref.WeakKeyDictionary()
 
 
-def open_engine(path: Path, key: bytes, *, create: bool = False, pool_size: int = 4) -> Engine:
-    """An engine for the SQLCipher file at ``path``; fails clearly, touching nothing, if it is not ours."""
+def open_engine(path: Path, key: bytes, *, create: bool = False, pool_size: int = 4,
+                key_file: Path | None = None) -> Engine:
+    """An engine for the SQLCipher file at ``path``; fails clearly, touching nothing, if it is not ours.
+
+    ``key_file``: where ``key`` came from. Given by long-running processes (the
+    web app, the worker), so that they follow an online re-key (``keys
+    rekey-db``) to the new file and key without a restart; see generations.py.
+    """
     if not create and not path.exists():
         raise StoreOpenError(f"there is no database at {path}: run `casefeedback init` first.")
     if path.exists() and path.stat().st_size and _looks_plaintext(path):
         raise StoreOpenError(f"{path} is an unencrypted SQLite file, not a casefeedback database.")
     if create:
         _create_private(path)
-    keep_private(path)
-    url = URL.create("sqlite+pysqlcipher", password=raw_key_pragma_value(key), database=str(path))
+    keep_private(generations.live_file(path))  # after an online re-key, the generation the link points to
+    # The key is not in the URL: every connection is opened by _follow_generations below, with the key
+    # that opens the live generation now (SQLCipher's own dialect would set the URL's key, for ever).
+    import sqlcipher3
+
+    url = URL.create("sqlite+pysqlite", database=str(path))
     engine = create_engine(
         url,
+        module=sqlcipher3.dbapi2,
         poolclass=QueuePool,
         pool_size=pool_size,
         max_overflow=pool_size,
@@ -53,6 +66,7 @@ def open_engine(path: Path, key: bytes, *, create: bool = False, pool_size: int 
         hide_parameters=True,
         connect_args={"check_same_thread": False},
     )
+    _KEYS[engine] = _follow_generations(engine, path, generations.DatabaseKey(key, key_file), create=create)
     install_connection_hooks(engine, str(path))
     _WRITER_LOCKS[engine] = lock = WriterLock(path)
     weakref.finalize(engine, lock.close)
@@ -62,6 +76,31 @@ def open_engine(path: Path, key: bytes, *, create: bool = False, pool_size: int 
     with engine.connect():
         pass
     return engine
+
+
+def _follow_generations(engine: Engine, path: Path, key: generations.DatabaseKey, *,
+                        create: bool) -> generations.DatabaseKey:
+    @event.listens_for(engine, "do_connect")
+    def _connect(_dialect: Any, record: Any, _args: Any, options: dict[str, Any]) -> Any:
+        options = {name: value for name, value in options.items() if name != "uri"}
+        connection, record.info["inode"] = generations.connect(path, key, create=create, options=options)
+        return connection
+
+    @event.listens_for(engine, "checkout")
+    def _checkout(_dbapi: Any, record: Any, _proxy: Any) -> None:
+        # One stat() per checkout: after a re-key's swap, no pooled connection to the old file is used
+        # again (writes there would be lost with it); the pool drops them all and opens the new file.
+        if record.info.get("inode") != generations.inode_of(path):
+            stale = DisconnectionError("the database was re-keyed: reopening it")
+            stale.invalidate_pool = True
+            raise stale
+
+    return key
+
+
+def current_key(engine: Engine) -> bytes:
+    """The key ``engine`` opens the live database with now (an online re-key changes it; the config does not)."""
+    return _KEYS[engine].current
 
 
 def _create_private(path: Path) -> None:
@@ -107,18 +146,38 @@ def write(engine: Engine) -> Iterator[Connection]:
     """One write transaction: everything inside commits together or not at all."""
     stats = _LOCK_STATS.get(engine)
     if stats is None:
-        with _WRITER_LOCKS.get(engine) or nullcontext(), \
-                engine.connect().execution_options(write=True) as connection, connection.begin():
+        with _WRITER_LOCKS.get(engine) or nullcontext(), _begin_write(engine) as connection:
             yield connection
         return
     with _WRITER_LOCKS.get(engine) or nullcontext():
         # From holding the lock to letting it go, the commit included (the wait for it is not).
         started, started_cpu = time.perf_counter_ns(), time.thread_time_ns()
         try:
-            with engine.connect().execution_options(write=True) as connection, connection.begin():
+            with _begin_write(engine) as connection:
                 yield connection
         finally:
             stats.add(time.perf_counter_ns() - started, time.thread_time_ns() - started_cpu)
+
+
+@contextmanager
+def _begin_write(engine: Engine) -> Iterator[Connection]:
+    """BEGIN IMMEDIATE on the live file. Checked once more under SQLite's write lock: a re-key swaps
+    files while holding it, so a writer that won it on the old file after the swap (one that
+    bypassed the writer lock) is sent to the new file, never left to commit into the old one."""
+    key = _KEYS.get(engine)
+    for _attempt in range(3):
+        connection = engine.connect().execution_options(write=True)
+        transaction = connection.begin()
+        if key is None or connection.info.get("inode") == generations.inode_of(Path(str(engine.url.database))):
+            break
+        transaction.rollback()
+        connection.invalidate()
+        connection.close()
+    else:
+        raise StoreOpenError("the database file kept changing under a write (a re-key that did not finish?): "
+                             "run `casefeedback keys rekey-db` to finish it")
+    with connection, transaction:
+        yield connection
 
 
 @contextmanager

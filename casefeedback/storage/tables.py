@@ -16,12 +16,20 @@ from casefeedback.storage.schema.alerts import (
     duty_shifts,
     staff_absences,
 )
+from casefeedback.storage.schema.api import api_clients
 from casefeedback.storage.schema.base import ID, UTCDateTime, metadata
+from casefeedback.storage.schema.channels import (
+    failure_demand,
+    failure_demand_by_service_time,
+    staff_voice,
+    staff_voice_by_service_time,
+    submission_channels,
+)
 from casefeedback.storage.schema.foundation import (
     answers,
     answers_by_data_key,
+    audit_chains,
     audit_events,
-    audit_head,
     cases,
     consent_receipts,
     data_keys,
@@ -42,11 +50,18 @@ from casefeedback.storage.schema.insight import (
 from casefeedback.storage.schema.intake import draft_answers, drafts
 from casefeedback.storage.schema.ratelimits import rate_limits
 from casefeedback.storage.schema.receipts import consent_changes, submission_additions
+from casefeedback.storage.schema.replies import (
+    feedback_replies,
+    feedback_replies_by_data_key,
+    published_changes,
+    published_changes_by_service,
+)
 from casefeedback.storage.schema.retention import (
     audit_checkpoints,
     erased_keys,
     insight_contributions,
     instance_identity,
+    legal_hold_reviews,
     legal_holds,
     purge_runs,
     retired_keks,
@@ -72,9 +87,10 @@ __all__ = [
     "alerts",
     "answers",
     "answers_by_data_key",
+    "api_clients",
+    "audit_chains",
     "audit_checkpoints",
     "audit_events",
-    "audit_head",
     "break_glass",
     "case_outcomes",
     "cases",
@@ -85,6 +101,10 @@ __all__ = [
     "drafts",
     "duty_shifts",
     "erased_keys",
+    "failure_demand",
+    "failure_demand_by_service_time",
+    "feedback_replies",
+    "feedback_replies_by_data_key",
     "insight_contributed",
     "insight_contributions",
     "insight_counts",
@@ -92,9 +112,12 @@ __all__ = [
     "insight_submission_months",
     "instance_identity",
     "invitations",
+    "legal_hold_reviews",
     "legal_holds",
     "metadata",
     "policy_versions",
+    "published_changes",
+    "published_changes_by_service",
     "purge_runs",
     "rate_limits",
     "retired_keks",
@@ -106,7 +129,10 @@ __all__ = [
     "staff_notifications",
     "staff_recovery_codes",
     "staff_sessions",
+    "staff_voice",
+    "staff_voice_by_service_time",
     "submission_additions",
+    "submission_channels",
     "submission_reads",
     "submissions",
     "submissions_by_service_time",

@@ -57,10 +57,13 @@ def run_full_verify(found: Services) -> str:
 
 def run_ledger_sync(found: Services) -> str:
     """Catch the ledger file up with the table (a crash between commit and file write leaves a gap)."""
+    from casefeedback.backup.witnessing import send_erasures
+
     with read(found.engine) as connection:
         added = ledger.sync_file(connection, ledger.ledger_path(found.config.database_path))
-    summary = f"{added} ledger line(s) added"
-    return summary if added else idle(summary)
+    remote = send_erasures(found.config, int(found.clock().timestamp()))
+    summary = f"{added} ledger line(s) added" + (f"; {remote}" if remote else "")
+    return summary if added or remote else idle(summary)
 
 
 _last_erasure_folded: dict[str, object] = {}
@@ -104,4 +107,5 @@ register(Job("audit.checkpoint", timedelta(minutes=1), run_checkpoint,
 register(Job("audit.verify", timedelta(days=1), run_full_verify,
              "verify the whole audit log against its checkpoints and witness; the alarm if it is broken"))
 register(Job("retention.ledger_sync", timedelta(minutes=15), run_ledger_sync,
-             "mirror the erasure ledger to its file beside the database"))
+             "mirror the erasure ledger to its file beside the database, its copy beside the audit witness, "
+             "and the remote witness"))

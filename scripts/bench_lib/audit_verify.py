@@ -37,14 +37,14 @@ def build(instance: Path, events: int, checkpoint_every: int) -> None:
     os.environ["CASEFEEDBACK_POLICIES"] = str(ROOT / "policies")
     sys.path.insert(0, str(ROOT))
     from casefeedback.audit.checkpoints import Signer, write_checkpoint
-    from casefeedback.audit.log import head_of
+    from casefeedback.audit.walk import last_seq_of
     from casefeedback.cli.common import open_services
     from casefeedback.storage.engine import read, write
 
     found = open_services()
     signer = Signer(found.config.secrets.audit_signing.value)
     with read(found.engine) as connection:
-        seq, _mac = head_of(connection)  # `casefeedback init` has appended a few already
+        seq = last_seq_of(connection)  # `casefeedback init` has appended a few already
     while seq < events:
         # One transaction up to the next checkpoint, the end, or BATCH events, whichever comes first.
         stop = min(events, seq + BATCH, (seq // checkpoint_every + 1) * checkpoint_every)

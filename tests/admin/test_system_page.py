@@ -49,3 +49,19 @@ def test_the_index_links_to_it(app):
 def test_other_roles_are_refused(app):
     for role in ("caseworker", "supervisor", "duty_manager", "auditor", "analyst"):
         assert person(app, role).get("/admin/system").status_code == 403, role
+
+
+def test_the_page_shows_the_erasure_horizon_and_what_holds_it_back(app, found, clock):
+    from casefeedback.backup.schedule import keep_horizon
+
+    page = _page(app)
+    assert "within 65 days" in page and "casefeedback keys horizon" in page
+    assert "Not met" not in page  # a new instance: nothing kept, nothing held back
+    done = keep_horizon(found)
+    assert done.report is not None and done.report.met
+    page = _page(app)
+    assert "Every copy this system keeps is within the horizon" in page and "1 kept" in page
+    clock.advance(days=40)  # the backup is now past its 35 days, and the key has not changed for 40
+    page = _page(app)
+    assert "Not met" in page and "is older than 35 days and has not been removed" in page
+    assert "has not been changed for 40 days; the policy says every 30 days" in page

@@ -6,6 +6,7 @@ import asyncio
 import socket
 import threading
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from email import message_from_bytes
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -14,6 +15,7 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from casefeedback.services import Services
 from casefeedback.storage.engine import read
@@ -81,20 +83,38 @@ class Received:
     headers: dict[str, str]
     body: bytes
 
+    def header(self, name: str) -> str:
+        """A header by name, whatever its case on the wire (urllib sends ``Webhook-id``)."""
+        return {key.lower(): value for key, value in self.headers.items()}[name.lower()]
+
 
 class Receiver:
-    """A duty system's webhook endpoint: records every POST, answers ``status``."""
+    """A duty system's webhook endpoint: records every POST, answers ``status``.
+
+    With ``secret`` set (``whsec_…``) it checks each request as any receiver would, with the
+    ``standardwebhooks`` library's own verifier, and answers 401 to one that fails (kept in ``refused``).
+    """
 
     def __init__(self) -> None:
         self.received: list[Received] = []
+        self.refused: list[Received] = []
         self.status = 204
+        self.secret: str | None = None
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                outer.received.append(Received(dict(self.headers.items()), body))
-                self.send_response(outer.status)
+                request = Received(dict(self.headers.items()), body)
+                status = outer.status
+                try:
+                    if outer.secret is not None:
+                        Webhook(outer.secret).verify(body, request.headers)
+                    outer.received.append(request)
+                except WebhookVerificationError:
+                    outer.refused.append(request)
+                    status = 401
+                self.send_response(status)
                 self.end_headers()
 
             def log_message(self, *args: Any) -> None:
@@ -108,6 +128,17 @@ class Receiver:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+def signed_by(secret: bytes, request: Received) -> bool:
+    """The request's Standard Webhooks signature is ``secret``'s over its id, timestamp and body.
+
+    The library's ``verify`` also checks the timestamp against the real clock; tests on a
+    controlled clock check the signature at the time it claims, and freshness apart.
+    """
+    at = datetime.fromtimestamp(int(request.header("webhook-timestamp")), UTC)
+    expected = Webhook(secret).sign(request.header("webhook-id"), at, request.body.decode("utf-8"))
+    return expected in request.header("webhook-signature").split(" ")
 
 
 def told(found: Services, alert_id: str) -> list[tuple[str, int, str]]:

@@ -1,4 +1,4 @@
-"""Invariant 3 (first cut): the chain detects any edit, deletion, insertion, reordering or truncation."""
+"""Invariant 3 (first cut): the chains detect any edit, deletion, insertion, reordering or truncation."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from casefeedback.cli import main
 from casefeedback.policy import load_policies
 from casefeedback.services import build_services
 from casefeedback.storage.engine import read, write
-from casefeedback.storage.tables import audit_events, audit_head
+from casefeedback.storage.tables import audit_chains, audit_events
 
 N = 12
 
@@ -30,6 +30,14 @@ def chained(found):
 def verify(found, key: bytes | None = None):
     with read(found.engine) as connection:
         return AuditLog(key or found.config.secrets.audit_chain.value, found.clock).verify(connection)
+
+
+def place(found, seq: int) -> tuple[int, int]:
+    """(chain, position) of the event numbered ``seq``."""
+    with read(found.engine) as connection:
+        row = connection.execute(select(audit_events.c.chain, audit_events.c.chain_seq)
+                                 .where(audit_events.c.seq == seq)).one()
+    return row.chain, row.chain_seq
 
 
 def total(found) -> int:
@@ -53,32 +61,47 @@ def test_edit_is_detected_at_the_edited_event(chained, column, value):
 
 
 def test_deletion_is_detected(chained):
+    chain, position = place(chained, 5)
     with write(chained.engine) as connection:
         connection.execute(delete(audit_events).where(audit_events.c.seq == 5))
     report = verify(chained)
-    assert not report.ok and report.first_bad_seq == 5 and "missing" in report.problem
+    assert not report.ok and (report.chain, report.position) == (chain, position) and "missing" in report.problem
+    assert f"chain {chain}: its event {position} is missing" in report.problem
 
 
 def test_insertion_is_detected(chained):
     with write(chained.engine) as connection:
         rows = connection.execute(select(audit_events).order_by(audit_events.c.seq.desc())).all()
-        for row in rows:
+        at = next(r for r in rows if r.seq == 4)
+        for row in rows:  # make room in the log and in the chain
             if row.seq >= 4:
-                connection.execute(update(audit_events).where(audit_events.c.seq == row.seq)
-                                   .values(seq=row.seq + 1))
-        forged = dict(rows[-1]._mapping, seq=4, action="forged.event")
+                connection.execute(update(audit_events).where(audit_events.c.seq == row.seq).values(
+                    seq=row.seq + 1, chain_seq=row.chain_seq + (row.chain == at.chain)))
+        forged = dict(rows[-1]._mapping, seq=4, chain=at.chain, chain_seq=at.chain_seq, action="forged.event")
         connection.execute(insert(audit_events).values(**forged))
     report = verify(chained)
     assert not report.ok and report.first_bad_seq == 4
 
 
 def test_reordering_is_detected(chained):
+    """Both numbers swapped (the log's and the chain's), so the order looks whole."""
+    (_, third), (_, fourth) = place(chained, 3), place(chained, 4)
+    with write(chained.engine) as connection:
+        connection.execute(update(audit_events).where(audit_events.c.seq == 3).values(seq=-1, chain_seq=-1))
+        connection.execute(update(audit_events).where(audit_events.c.seq == 4).values(seq=3, chain_seq=third))
+        connection.execute(update(audit_events).where(audit_events.c.seq == -1).values(seq=4, chain_seq=fourth))
+    report = verify(chained)
+    assert not report.ok and report.first_bad_seq == 3
+
+
+def test_renumbering_alone_is_detected(chained):
+    """Only the log's numbers swapped: each MAC covers its number."""
     with write(chained.engine) as connection:
         connection.execute(update(audit_events).where(audit_events.c.seq == 3).values(seq=-1))
         connection.execute(update(audit_events).where(audit_events.c.seq == 4).values(seq=3))
         connection.execute(update(audit_events).where(audit_events.c.seq == -1).values(seq=4))
     report = verify(chained)
-    assert not report.ok and report.first_bad_seq == 3
+    assert not report.ok and report.kind == "edited" and report.first_bad_seq in (3, 4)
 
 
 def test_truncation_is_detected_against_the_head(chained):
@@ -91,7 +114,7 @@ def test_truncation_is_detected_against_the_head(chained):
 
 def test_wrong_key_fails_at_the_first_event(chained):
     report = verify(chained, os.urandom(32))
-    assert not report.ok and report.first_bad_seq == 1
+    assert not report.ok and report.first_bad_seq == 1 and report.position == 1
 
 
 def test_user_typed_values_cannot_forge_fields(chained):
@@ -116,23 +139,26 @@ def test_cli_verify_exits_non_zero_naming_the_first_broken_event(chained, monkey
     assert "event 9 does not match its MAC" in broken.output
 
 
-def test_head_row_is_single(chained):
+def test_one_process_appends_to_one_of_a_bounded_set_of_chains(chained):
     with read(chained.engine) as connection:
-        assert len(connection.execute(select(audit_head)).all()) == 1
+        chains = connection.execute(select(audit_chains.c.chain, audit_chains.c.seq)).all()
+        used = set(connection.execute(select(audit_events.c.chain).distinct()).scalars())
+    assert [c for c, _ in chains] == list(range(1, 9))  # made by migration 0014; a new database has no chain 0
+    assert len(used) == 1 and {c for c, n in chains if n} == used
 
 
 # ---------------------------------------------------------------- appending several events in one transaction
 
 
 class HeadReads:
-    """Counts the statements that read the audit head."""
+    """Counts the statements that read an audit chain's head."""
 
     def __init__(self, engine) -> None:
         self.count = 0
         event.listen(engine, "before_cursor_execute", self._seen)
 
     def _seen(self, _conn, _cursor, statement, *_rest) -> None:
-        if statement.lstrip().upper().startswith("SELECT") and "audit_head" in statement:
+        if statement.lstrip().upper().startswith("SELECT") and "audit_chains" in statement:
             self.count += 1
 
 

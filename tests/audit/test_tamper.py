@@ -14,8 +14,9 @@ from sqlalchemy import delete, insert, select, update
 from casefeedback.audit import AuditEvent
 from casefeedback.audit.checkpoints import Signer, write_checkpoint
 from casefeedback.audit.verify import verify_log
+from casefeedback.audit.walk import genesis
 from casefeedback.storage.engine import write
-from casefeedback.storage.tables import audit_checkpoints, audit_events, audit_head
+from casefeedback.storage.tables import audit_chains, audit_checkpoints, audit_events
 
 N = 40
 CHECKPOINTS = (12, 25)
@@ -48,6 +49,21 @@ def tampering(found):
             transaction.rollback()
 
 
+def chain_of(connection) -> int:
+    """The one chain this process wrote the fixture's events to."""
+    (chain,) = connection.execute(select(audit_events.c.chain).distinct()).scalars().all()
+    return chain
+
+
+def move_head(connection, position: int, mac: str | None) -> None:
+    move_head_of(connection, chain_of(connection), position, mac)
+
+
+def move_head_of(connection, chain: int, position: int, mac: str | None) -> None:
+    connection.execute(update(audit_chains).where(audit_chains.c.chain == chain).values(
+        seq=position, mac=mac or genesis(chain)))
+
+
 def check(found, connection, key=None):
     secrets = found.config.secrets
     return verify_log(connection, key or secrets.audit_chain.value, secrets.audit_signing.value)
@@ -74,9 +90,10 @@ def test_any_edit_is_found_at_the_edited_event(log, seq, column, data):
 @given(seq=st.integers(1, N - 1))
 def test_any_deletion_is_found_where_the_gap_is(log, seq):
     with tampering(log) as connection:
+        position = connection.execute(select(audit_events.c.chain_seq).where(audit_events.c.seq == seq)).scalar()
         connection.execute(delete(audit_events).where(audit_events.c.seq == seq))
         report = check(log, connection)
-    assert not report.ok and report.first_bad_seq == seq and "missing" in report.problem
+    assert not report.ok and report.position == position and "missing" in report.problem
 
 
 @SETTINGS
@@ -84,12 +101,16 @@ def test_any_deletion_is_found_where_the_gap_is(log, seq):
 def test_any_insertion_is_found_at_the_inserted_event(log, at, template):
     with tampering(log) as connection:
         rows = connection.execute(select(audit_events).order_by(audit_events.c.seq.desc())).all()
-        for row in rows:  # make room: everything from `at` moves up one
+        place = next(r for r in rows if r.seq == at)
+        for row in rows:  # make room: everything from `at` moves up one, in the log and in its chain
             if row.seq >= at:
-                connection.execute(update(audit_events).where(audit_events.c.seq == row.seq).values(seq=row.seq + 1))
-        forged = dict(next(r for r in rows if r.seq == template)._mapping, seq=at, action="forged.event")
+                connection.execute(update(audit_events).where(audit_events.c.seq == row.seq).values(
+                    seq=row.seq + 1, chain_seq=row.chain_seq + 1))
+        forged = dict(next(r for r in rows if r.seq == template)._mapping, seq=at, chain_seq=place.chain_seq,
+                      action="forged.event")
         connection.execute(insert(audit_events).values(**forged))
-        connection.execute(update(audit_head).values(seq=N + 1))
+        connection.execute(update(audit_chains).where(audit_chains.c.chain == place.chain).values(
+            seq=audit_chains.c.seq + 1))
         report = check(log, connection)
     assert not report.ok and report.first_bad_seq == at
 
@@ -99,9 +120,10 @@ def test_any_insertion_is_found_at_the_inserted_event(log, at, template):
 def test_any_reordering_is_found_at_the_first_moved_event(log, pair):
     a, b = sorted(pair)
     with tampering(log) as connection:
-        connection.execute(update(audit_events).where(audit_events.c.seq == a).values(seq=-1))
-        connection.execute(update(audit_events).where(audit_events.c.seq == b).values(seq=a))
-        connection.execute(update(audit_events).where(audit_events.c.seq == -1).values(seq=b))
+        position = dict(connection.execute(select(audit_events.c.seq, audit_events.c.chain_seq)).all())
+        connection.execute(update(audit_events).where(audit_events.c.seq == a).values(seq=-1, chain_seq=-1))
+        connection.execute(update(audit_events).where(audit_events.c.seq == b).values(seq=a, chain_seq=position[a]))
+        connection.execute(update(audit_events).where(audit_events.c.seq == -1).values(seq=b, chain_seq=position[b]))
         report = check(log, connection)
     assert not report.ok and report.first_bad_seq == a
 
@@ -112,15 +134,16 @@ def test_any_truncation_is_found(log, keep, fix_head):
     """Cut the newest events; a careful attacker also moves the head to the new end (its MAC is stored)."""
     with tampering(log) as connection:
         last = connection.execute(select(audit_events.c.mac).where(audit_events.c.seq == keep)).scalar()
+        chain = chain_of(connection)
         connection.execute(delete(audit_events).where(audit_events.c.seq > keep))
         if fix_head:
-            connection.execute(update(audit_head).values(seq=keep, mac=last or "0" * 64))
+            move_head_of(connection, chain, keep, last)
         report = check(log, connection)
     if fix_head and keep >= max(CHECKPOINTS):
-        # After the newest checkpoint, only the next checkpoint (hourly) can prove what was there.
+        # After the newest checkpoint, only the next checkpoint (a minute) can prove what was there.
         assert report.ok
     else:
-        assert not report.ok and report.kind == "truncated" and report.first_bad_seq == keep + 1
+        assert not report.ok and report.kind == "truncated" and (report.chain, report.position) == (chain, keep + 1)
 
 
 def test_truncation_behind_every_stored_check_is_caught_by_a_checkpoint_kept_elsewhere(log):
@@ -130,13 +153,13 @@ def test_truncation_behind_every_stored_check_is_caught_by_a_checkpoint_kept_els
         kept_elsewhere = latest_checkpoint(connection)
         # The attacker holds the database: deletes the tail, the checkpoints, and fixes the head.
         mac = connection.execute(select(audit_events.c.mac).where(audit_events.c.seq == 5)).scalar_one()
+        move_head(connection, 5, mac)
         connection.execute(delete(audit_events).where(audit_events.c.seq > 5))
         connection.execute(delete(audit_checkpoints))
-        connection.execute(update(audit_head).values(seq=5, mac=mac))
         assert check(log, connection).ok  # nothing inside the database can tell...
         secrets = log.config.secrets
         report = verify_log(connection, secrets.audit_chain.value, secrets.audit_signing.value, kept_elsewhere)
-    assert not report.ok and report.kind == "truncated" and "covers event 25" in report.problem
+    assert not report.ok and report.kind == "truncated" and "covers its event 25" in report.problem
 
 
 def test_a_rewritten_history_contradicts_the_checkpoint_kept_elsewhere(log):
@@ -146,8 +169,8 @@ def test_a_rewritten_history_contradicts_the_checkpoint_kept_elsewhere(log):
 
     with tampering(log) as connection:
         kept_elsewhere = latest_checkpoint(connection)
+        move_head(connection, 0, None)  # back to the chain's genesis, as if never written
         connection.execute(delete(audit_events))
-        connection.execute(delete(audit_head))
         connection.execute(delete(audit_checkpoints))
         rewriter = AuditLog(log.config.secrets.audit_chain.value, log.clock)
         for _ in range(N):

@@ -35,7 +35,7 @@ def test_checkpoint_export_then_verify_from_it(found, cli, tmp_path):
     made = cli.invoke(main, ["audit", "checkpoint", "--export", str(exported)])
     assert made.exit_code == 0, made.output
     checkpoint = json.loads(exported.read_text())
-    assert checkpoint["format"] == "casefeedback-audit-checkpoint/1" and checkpoint["signature"]
+    assert checkpoint["format"] == "casefeedback-audit-checkpoint/2" and checkpoint["signature"]
     ok = cli.invoke(main, ["audit", "verify", "--from-checkpoint", str(exported)])
     assert ok.exit_code == 0 and f"consistent with the checkpoint at event {checkpoint['seq']}" in ok.output
     again = cli.invoke(main, ["audit", "checkpoint", "--export", str(exported)])

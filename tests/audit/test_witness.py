@@ -15,19 +15,19 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, func, select, update
 
-from casefeedback.alerts.channels import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from casefeedback.audit import AuditEvent
 from casefeedback.audit.actions import Action
 from casefeedback.audit.checkpoints import Signer
 from casefeedback.audit.verify import verify_log
+from casefeedback.audit.walk import genesis
 from casefeedback.audit.watch import WitnessRefused, keep_watch, sign_and_witness
 from casefeedback.audit.witness import Witness, WitnessError
 from casefeedback.cli import main
 from casefeedback.config import Config, ConfigError
 from casefeedback.services import Services
 from casefeedback.storage.engine import read, write
-from casefeedback.storage.tables import audit_checkpoints, audit_events, audit_head, staff
-from tests.alerts.support import Receiver, SMTPServer
+from casefeedback.storage.tables import audit_chains, audit_checkpoints, audit_events, staff
+from tests.alerts.support import Receiver, SMTPServer, signed_by
 from tests.conftest import StaffFactory, make_config
 
 EVERY = timedelta(minutes=1)
@@ -63,10 +63,12 @@ def check(found: Services, connection):
 def cut_back_to(found: Services, keep: int) -> None:
     """The attack: delete the newest events and every checkpoint beyond them, and move the head back."""
     with write(found.engine) as connection:
-        mac = connection.execute(select(audit_events.c.mac).where(audit_events.c.seq == keep)).scalar_one()
+        kept = connection.execute(select(audit_events.c.chain, audit_events.c.chain_seq, audit_events.c.mac)
+                                  .where(audit_events.c.seq == keep)).one()
         connection.execute(delete(audit_events).where(audit_events.c.seq > keep))
         connection.execute(delete(audit_checkpoints).where(audit_checkpoints.c.seq > keep))
-        connection.execute(update(audit_head).values(seq=keep, mac=mac))
+        connection.execute(update(audit_chains).where(audit_chains.c.chain == kept.chain).values(
+            seq=kept.chain_seq, mac=kept.mac))
 
 
 def test_the_witness_lives_outside_the_database_directory_mode_0600(found):
@@ -77,7 +79,8 @@ def test_the_witness_lives_outside_the_database_directory_mode_0600(found):
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
     line = json.loads(path.read_text().splitlines()[-1])
-    assert line["format"] == "casefeedback-audit-checkpoint/1" and line["signature"]
+    assert line["format"] == "casefeedback-audit-checkpoint/2" and line["signature"]
+    assert [head[0] for head in line["heads"]] == list(range(1, 9))  # every chain's head, the empty ones too
 
 
 def test_a_witness_inside_the_database_directory_is_refused(tmp_path):
@@ -93,9 +96,10 @@ def test_cutting_the_newest_events_with_their_checkpoints_and_moving_the_head_is
     with read(found.engine) as connection:
         report = check(found, connection)
     assert not report.ok and report.kind == "rollback"
-    assert "but the log ends at event 10" in str(report.problem) and "rollback" in str(report.problem)
+    assert "ends at its event 10 but the witness saw its event" in str(report.problem)
+    assert "rollback" in str(report.problem)
     # ...and the next checkpoint refuses to sign the cut log, which would launder it.
-    with pytest.raises(WitnessRefused, match="ends at event 10"):
+    with pytest.raises(WitnessRefused, match="ends at its event 10"):
         sign(found)
     with read(found.engine) as connection:
         assert connection.execute(select(func.max(audit_checkpoints.c.seq))).scalar() is None
@@ -139,7 +143,7 @@ def test_the_cli_names_the_cut_and_exits_1(found, monkeypatch):
     assert runner.invoke(main, ["audit", "verify"]).exit_code == 0
     cut_back_to(found, 10)
     cut = runner.invoke(main, ["audit", "verify"])
-    assert cut.exit_code == 1 and "events 11–" in cut.output and "rollback" in cut.output
+    assert cut.exit_code == 1 and "its events 11–" in cut.output and "rollback" in cut.output
     refused = runner.invoke(main, ["audit", "checkpoint"])
     assert refused.exit_code == 1 and "no checkpoint was signed" in refused.output
     alone = runner.invoke(main, ["audit", "verify", "--no-witness"])
@@ -195,8 +199,9 @@ def test_the_worker_signs_each_interval_and_sends_the_remote_witness_a_signed_co
     assert keep_watch(found.config, found.engine, found.audit, EVERY, clock()).startswith("checkpoint")
     assert len(receiver.received) == 2
     sent = receiver.received[-1]
-    assert verify(found.config.secrets.webhook.value, sent.headers[TIMESTAMP_HEADER], sent.body,
-                  sent.headers[SIGNATURE_HEADER], int(clock().timestamp()))
+    # Signed like the alert webhooks (Standard Webhooks), at the worker's time.
+    assert signed_by(found.config.secrets.webhook.value, sent)
+    assert sent.header("webhook-timestamp") == str(int(clock().timestamp()))
     remote = json.loads(sent.body)
     assert remote["seq"] == Witness(found.config.witness_path).newest_checkpoint_seq()
 
@@ -213,7 +218,7 @@ def test_the_worker_raises_the_alarm_to_auditors_once_an_hour_until_it_is_mended
     assert raised.startswith("ALARM") and "1 auditor(s) emailed" in raised
     mail = smtp.mailbox.to("auditor@example.org")
     assert len(mail) == 1 and "URGENT" in mail[0]["Subject"]
-    assert "ends at event 10" in mail[0].get_payload(decode=True).decode()
+    assert "ends at its event 10" in mail[0].get_payload(decode=True).decode()
     assert any(json.loads(r.body).get("event") == "audit.integrity" for r in receiver.received)
     clock.advance(minutes=10)
     assert "already told" in keep_watch(found.config, found.engine, found.audit, EVERY, clock())
@@ -241,12 +246,14 @@ def test_any_cut_behind_the_witness_is_found(witnessed_log, keep, drop_checkpoin
     with found.engine.connect() as connection:
         transaction = connection.begin()
         try:
+            (chain,) = connection.execute(select(audit_events.c.chain).distinct()).scalars().all()
             connection.execute(delete(audit_events).where(audit_events.c.seq > keep))
             if drop_checkpoints:
                 connection.execute(delete(audit_checkpoints).where(audit_checkpoints.c.seq > keep))
             if move_head:
                 mac = connection.execute(select(audit_events.c.mac).where(audit_events.c.seq == keep)).scalar()
-                connection.execute(update(audit_head).values(seq=keep, mac=mac or "0" * 64))
+                connection.execute(update(audit_chains).where(audit_chains.c.seq > 0).values(
+                    seq=keep, mac=mac or genesis(chain)))
             report = check(found, connection)
         finally:
             transaction.rollback()
@@ -274,7 +281,7 @@ def test_restoring_a_backup_is_a_signed_note_in_the_witness_not_an_attack(found,
     restored = runner.invoke(main, ["restore", str(backup), "--yes"])
     assert restored.exit_code == 0, restored.output
     lines = [json.loads(line) for line in found.config.witness_path.read_text().splitlines()]
-    assert lines[-2]["format"] == "casefeedback-audit-restore/1" and lines[-1]["format"].endswith("checkpoint/1")
+    assert lines[-2]["format"] == "casefeedback-audit-restore/1" and lines[-1]["format"].endswith("checkpoint/2")
     assert runner.invoke(main, ["audit", "verify"]).exit_code == 0
 
 
@@ -288,4 +295,4 @@ def test_every_auditor_page_says_so_while_the_alarm_stands(app, found, clock, cl
     clock.advance(seconds=61)
     assert keep_watch(found.config, found.engine, found.audit, EVERY, clock()).startswith("ALARM")
     page = client.get("/audit/").data.decode()
-    assert "data-integrity-alarm" in page and "The audit log needs you now" in page and "ends at event 10" in page
+    assert "data-integrity-alarm" in page and "The audit log needs you now" in page and "ends at its event 10" in page

@@ -13,11 +13,12 @@ import time
 from pathlib import Path
 
 from click.testing import CliRunner
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
+from casefeedback.audit.witness import Witness
 from casefeedback.cli import main
 from casefeedback.storage.engine import read
-from casefeedback.storage.tables import submissions
+from casefeedback.storage.tables import audit_events, submissions
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -39,6 +40,31 @@ SENDER = textwrap.dedent("""
         record_submissions(found, policy, [sent])
         print(sent.id, flush=True)
 """)
+
+
+# An audit writer in its own process: appends events to its own chain (its writer id picks it) as fast as it
+# can, one short write transaction each, and prints each event's number once committed.
+WRITER = textwrap.dedent("""
+    import sys
+    from casefeedback.audit import AuditEvent, AuditLog
+    from casefeedback.cli.common import open_services
+    from casefeedback.storage.engine import write
+
+    found = open_services()
+    log = AuditLog(found.config.secrets.audit_chain.value, found.clock, writer=int(sys.argv[1]))
+    for i in range(int(sys.argv[2])):
+        with write(found.engine) as connection:
+            (seq,) = log.append_many(connection, [AuditEvent(action="field.open", outcome="allowed",
+                                                             actor_id=f"writer-{sys.argv[1]}", detail={"i": i})])
+        print(seq, flush=True)
+""")
+
+
+def writers(instance: Path, policies: Path, ids: list[int], per: int) -> list[subprocess.Popen[str]]:
+    env = {**os.environ, "CASEFEEDBACK_INSTANCE": str(instance), "CASEFEEDBACK_POLICIES": str(policies),
+           "PYTHONPATH": str(ROOT)}
+    return [subprocess.Popen([sys.executable, "-c", WRITER, str(writer), str(per)], env=env, cwd=ROOT,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for writer in ids]
 
 
 def senders(instance: Path, policies: Path, count: int, per: int) -> list[subprocess.Popen[str]]:
@@ -93,3 +119,24 @@ def test_a_sender_killed_at_random_moments_never_loses_an_acknowledged_send(foun
     assert all(every_ack), "a sender died before its first send: the test proved nothing"
     assert set(every_ack) <= stored(found)
     sound(found, monkeypatch)
+
+
+def test_audit_writers_in_four_processes_each_keep_their_own_chain_and_every_chain_is_signed(found, monkeypatch):
+    ids, per = [0, 1, 2, 3], 60
+    processes = writers(found.config.instance_dir, found.config.policies_dir, ids, per)
+    acks = [acknowledged(p) for p in processes]
+    assert all(p.returncode == 0 for p in processes) and all(len(a) == per for a in acks)
+    numbers = [int(n) for a in acks for n in a]
+    assert len(numbers) == len(set(numbers))  # one number line for the whole log, never a number twice
+    with read(found.engine) as connection:
+        counts = dict(connection.execute(select(audit_events.c.chain, func.count()).where(
+            audit_events.c.actor_id.like("writer-%")).group_by(audit_events.c.chain)).all())
+        spread = dict(connection.execute(select(audit_events.c.chain, func.count(func.distinct(
+            audit_events.c.actor_id))).where(audit_events.c.actor_id.like("writer-%"))
+            .group_by(audit_events.c.chain)).all())
+    assert counts == {writer + 1: per for writer in ids} and set(spread.values()) == {1}
+    sound(found, monkeypatch)  # `audit checkpoint` then `audit verify`: every chain walked, every head signed
+    newest = Witness(found.config.witness_path).newest()
+    assert newest is not None
+    heads = newest.chain_heads()
+    assert set(heads) == set(range(1, 9)) and all(heads[writer + 1][0] >= per for writer in ids)

@@ -146,11 +146,14 @@ def test_a_backup_needing_a_retired_key_encryption_key_is_refused(found, clock):
     assert manifest_kek == []  # nothing sealed yet: needs no KEK
     seed_submission(found, {"treated": "3"})
     directory = take_backup(found)
-    from dataclasses import replace
+    from casefeedback.crypto.rotation import retire, rewrap_all, start_rotation
 
-    without = replace(found.config, secrets=replace(found.config.secrets, keks={}))
-    with pytest.raises(BackupError, match="key-encryption key"):
-        verify(without, directory)
+    old = found.keyring.current_active_id
+    start_rotation(found.config, found.engine, found.audit)
+    rewrap_all(found.config, found.engine, found.audit)
+    retire(found.config, found.engine, found.audit, old)  # its file destroyed: the backup needs it
+    with pytest.raises(BackupError, match=f"needs key-encryption key\\(s\\) {old}"):
+        verify(found.config, directory)
 
 
 # ---------------------------------------------------------------- through the command

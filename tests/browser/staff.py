@@ -155,14 +155,49 @@ def impossible_insight_dates(page: Any, world: World) -> None:
 
 
 Mistake = Callable[[Any, World], None]
+def take_feedback_nothing_chosen(page: Any, world: World) -> None:
+    page.goto(f"{world.base}/casework/take")
+    submit(page, "form[action$='/casework/take/consent']")
+
+
+def empty_failure_demand(page: Any, world: World) -> None:
+    page.goto(f"{world.base}/casework/cases/{world.ids['case_id']}/failure-demand")
+    submit(page, "form[action$='/failure-demand']")
+
+
+def empty_staff_voice(page: Any, world: World) -> None:
+    page.goto(f"{world.base}/casework/what-got-in-the-way")
+    submit(page, "form[action$='/casework/what-got-in-the-way']")
+
+
+def empty_legal_hold(page: Any, world: World) -> None:
+    page.goto(f"{world.base}/records/holds/new")
+    submit(page, "main form")
+
+
+def hold_review_in_the_past(page: Any, world: World) -> None:
+    page.goto(f"{world.base}/records/holds/{world.ids['hold_id']}")
+    page.fill("#review_by", "2020-01-01")
+    submit(page, "form[action$='/review']")
+
+
+def empty_hold_release(page: Any, world: World) -> None:
+    page.goto(f"{world.base}/records/holds/{world.ids['hold_id']}")
+    submit(page, "form[action$='/release']")
+
+
 MISTAKES: dict[str, dict[str, Mistake]] = {
     "caseworker": {"new case, empty": empty_new_case, "outcome, empty": empty_outcome,
                    "invitation, impossible numbers": impossible_invitation,
-                   "password change, empty": empty_password_change, "confirm it is you, empty": empty_confirmation},
+                   "password change, empty": empty_password_change, "confirm it is you, empty": empty_confirmation,
+                   "take feedback, nothing chosen": take_feedback_nothing_chosen,
+                   "failure demand, empty": empty_failure_demand, "what got in the way, empty": empty_staff_voice},
     "supervisor": {"break-glass, empty": empty_break_glass, "duty rota, empty": empty_rota},
     "duty_manager": {"alert outcome, empty": empty_alert_outcome},
     "administrator": {"new account, empty": empty_new_account, "new team, empty": empty_team,
                       "reset, nothing chosen": nothing_to_reset},
     "auditor": {"audit search, impossible dates": impossible_audit_dates},
     "analyst": {"insight filters, impossible dates": impossible_insight_dates},
+    "records_officer": {"legal hold, empty": empty_legal_hold, "hold review, in the past": hold_review_in_the_past,
+                        "hold release, empty": empty_hold_release},
 }

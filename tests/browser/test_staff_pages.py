@@ -15,19 +15,22 @@ TOTP code, as a person would): starting over for every page would take minutes.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from casefeedback.auth.sessions import StaffMember
 from casefeedback.casework import outcomes
+from casefeedback.insight import changes
 from casefeedback.policy.pages import is_public, roles_for
 from casefeedback.policy.roles import ROLES
+from casefeedback.retention import holds
 from casefeedback.services import Services
-from casefeedback.storage.engine import read
-from casefeedback.storage.tables import alerts, invitations
+from casefeedback.storage.engine import read, write
+from casefeedback.storage.tables import alerts, invitations, legal_holds
 from tests.browser.conftest import serve
 from tests.browser.staff import (
     MISTAKES,
@@ -44,7 +47,7 @@ from tests.conftest import StaffFactory, next_code
 
 pytestmark = pytest.mark.browser
 
-STAFF_BLUEPRINTS = ("auth", "casework", "alerts", "auditor", "insight", "admin")
+STAFF_BLUEPRINTS = ("auth", "casework", "alerts", "auditor", "insight", "admin", "records")
 # Staff GET endpoints that answer with a file, not a page: checked for their status and type only.
 DOWNLOADS = {"auditor.export_view": "application/zip"}
 # The steps of signing in, open before anyone is signed in: checked signed out (test below).
@@ -57,6 +60,17 @@ REFUSED = {
     # with its team, and to anyone else such a case is "not found" (ids cannot be probed).
     ("casework.close_confirm", "duty_manager"): 404,
     ("casework.invitations", "duty_manager"): 404,
+    # Taking feedback for a person is for the roles organisation.toml [taking] names (caseworkers); marking failure
+    # demand needs the case through normal work, never break-glass.
+    ("casework.take_start", "supervisor"): 403,
+    ("casework.take_start", "duty_manager"): 403,
+    ("casework.take_consent", "supervisor"): 403,
+    ("casework.take_consent", "duty_manager"): 403,
+    ("casework.failure_demand_page", "duty_manager"): 404,
+    # "You said, we did" is published by the roles a service's [changes] publish names (analysts, supervisors).
+    ("insight.changes", "duty_manager"): 403,
+    ("insight.change", "duty_manager"): 403,
+    ("insight.change_edit", "duty_manager"): 403,
 }
 
 
@@ -80,11 +94,27 @@ def world(live_app: Any) -> World:
                              {"treated": "2", "safe_now": "no", "anything_else": "A long answer " * 40})
     outcomes.record(found, StaffMember(owner_id, owner_name, owner_name.title(), "caseworker", None), case_id,
                     text="Called back and arranged a visit.", nonce="n" * 32)
+    # A legal hold on the case, past its review date (so the records officer's banner shows), reviewed once.
+    hold_id = holds.place(found, case_key="VS-1001", reason="Preservation order from the court, ref. 2026/88.",
+                          review_day=(found.clock() + timedelta(days=2)).date(), by=holds.COMMAND_LINE)
+    holds.review(found, hold_id, note="Trial date set.", review_day=(found.clock() + timedelta(days=1)).date(),
+                 by=holds.COMMAND_LINE)
+    with write(found.engine) as connection:
+        connection.execute(update(legal_holds).values(review_by=found.clock() - timedelta(days=1)))
+    # A change published for the public pages ("you said, we did"), in both languages.
+    analyst_id, analyst_name, _ = shown.people["analyst"]
+    change_id = changes.save_change(
+        found, StaffMember(analyst_id, analyst_name, analyst_name.title(), "analyst", None),
+        changes.Typed("victim-support", "2026-Q4",
+                      {"en": "Calls were not returned.", "cy": "Ni chafodd galwadau eu dychwelyd."},
+                      {"en": "We now call back within a day.", "cy": "Rydym bellach yn ffonio'n ôl o fewn diwrnod."}),
+        nonce="c" * 32)
     with read(found.engine) as connection:
         reference = connection.execute(select(alerts.c.reference)).scalars().first()
         invitation_id = connection.execute(select(invitations.c.id)).scalars().first()
     shown.ids = {"case_id": case_id, "submission_id": submission_id, "reference": str(reference),
-                 "invitation_id": str(invitation_id), "staff_id": owner_id}
+                 "invitation_id": str(invitation_id), "staff_id": owner_id, "hold_id": hold_id,
+                 "change_id": change_id}
     return shown
 
 
@@ -103,7 +133,7 @@ def path_of(app: Any, endpoint: str, ids: dict[str, str]) -> str | None:
 
 # The duty manager goes first: their break-glass (a real one, after an empty try) opens the case to them and
 # tells the team's supervisor, whose notifications page then has something on it.
-ORDER = ("duty_manager", "caseworker", "supervisor", "administrator", "auditor", "analyst")
+ORDER = ("duty_manager", "caseworker", "supervisor", "administrator", "auditor", "analyst", "records_officer")
 
 
 def break_glass(page: Any, world: World, problems: dict[str, list[str]]) -> None:

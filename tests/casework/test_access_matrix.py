@@ -25,8 +25,8 @@ import pytest
 from flask import Flask
 from sqlalchemy import update
 
-from casefeedback.casework import outcomes
-from casefeedback.policy.model import OUTCOME_CLASS, Question, ServicePolicy
+from casefeedback.casework import outcomes, replies
+from casefeedback.policy.model import OUTCOME_CLASS, REPLY_CLASS, Question, ServicePolicy
 from casefeedback.policy.pages import public_endpoints
 from casefeedback.policy.roles import CONTENT_ROLES
 from casefeedback.services import Services
@@ -35,7 +35,7 @@ from casefeedback.storage.tables import cases
 from tests.casework.support import Person, feedback, new_case, person
 from tests.conftest import canary, csrf_token
 
-ROLES = ("caseworker", "supervisor", "duty_manager", "auditor", "analyst", "administrator")
+ROLES = ("caseworker", "supervisor", "duty_manager", "auditor", "analyst", "administrator", "records_officer")
 PLACEMENTS = ("owner", "deputy", "team", "other_team")
 SERVICE = "victim-support"
 
@@ -74,6 +74,7 @@ class Combo:
     submission_id: str = ""
     secrets: dict[str, str] = field(default_factory=dict)  # class -> canary (classes with a text question)
     outcome_secret: str = ""
+    reply_secret: str = ""
 
     @property
     def held(self) -> frozenset[str]:
@@ -102,12 +103,18 @@ def build(app: Flask, found: Services, policy: ServicePolicy) -> list[Combo]:
                 outcomes.record_outcome(connection, found.keyring, case_id=combo.case_id, recorded_by=owner.id,
                                         text=f"Outcome {combo.outcome_secret}", nonce=uuid.uuid4().hex,
                                         now=found.clock())
+                # A reply to the person, sealed in the reply class (policy: [classes.reply]).
+                combo.reply_secret = canary()
+                replies.store_reply(found, connection, reply_id=str(uuid.uuid4()), submission_id=combo.submission_id,
+                                    written_by=owner.id, text=f"Reply {combo.reply_secret}", language="en",
+                                    nonce=uuid.uuid4().hex, now=found.clock())
             combos.append(combo)
     return combos
 
 
 def every_canary(combos: list[Combo]) -> set[str]:
-    return {s for c in combos for s in c.secrets.values()} | {c.outcome_secret for c in combos}
+    return ({s for c in combos for s in c.secrets.values()} | {c.outcome_secret for c in combos}
+            | {c.reply_secret for c in combos})
 
 
 def staff_gets(app: Flask) -> list[tuple[str, str]]:
@@ -153,6 +160,8 @@ def test_the_access_matrix(app: Flask, found: Services, matrix: list[Combo]) -> 
         mine = {combo.secrets[c] for c in allowed if c in combo.secrets}
         if may_see_outcome:
             mine.add(combo.outcome_secret)
+        if REPLY_CLASS in allowed:
+            mine.add(combo.reply_secret)
 
         # The feedback page: each class open or withheld exactly as the policy says.
         response = combo.who.get(f"/casework/submissions/{combo.submission_id}")
@@ -166,6 +175,7 @@ def test_the_access_matrix(app: Flask, found: Services, matrix: list[Combo]) -> 
                 assert f'data-class="{field_class}" data-state="{state}"' in shown, (label, field_class)
         for field_class, secret in combo.secrets.items():
             assert (secret in shown) == (field_class in allowed), (label, field_class)
+        assert (combo.reply_secret in shown) == (REPLY_CLASS in allowed), (label, REPLY_CLASS)
 
         # Every staff page: no canary but those this person may see, and those only where they belong.
         seen: set[str] = set()
@@ -190,6 +200,21 @@ def test_changing_a_case_follows_the_same_rules(app: Flask, found: Services, mat
         html = combo.who.get("/staff/account").get_data(as_text=True)
         response = combo.who.client.post(f"{page}/outcomes", data={
             "text": "A note", "nonce": uuid.uuid4().hex, "csrf_token": csrf_token(html)})
+        if may:
+            assert response.status_code == 303, label
+        else:
+            assert response.status_code in (403, 404), label
+
+
+def test_writing_a_reply_follows_the_policy(app: Flask, found: Services, matrix: list[Combo]) -> None:
+    """[classes.reply] write, through normal work only: the others 403, or 404 if they may not see the feedback."""
+    policy = found.policies.services[SERVICE]
+    for combo in matrix:
+        label = f"{combo.role}/{combo.placement}"
+        may = bool(combo.held & set(policy.classes[REPLY_CLASS].write))
+        html = combo.who.get("/staff/account").get_data(as_text=True)
+        response = combo.who.client.post(f"/casework/submissions/{combo.submission_id}/replies", data={
+            "text": "A reply", "language": "en", "nonce": uuid.uuid4().hex, "csrf_token": csrf_token(html)})
         if may:
             assert response.status_code == 303, label
         else:

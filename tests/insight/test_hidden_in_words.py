@@ -88,7 +88,8 @@ def test_an_empty_instance_says_so_instead_of_drawing_bare_axes(app, found, staf
     page = auth.client.get("/insight/").get_data(as_text=True)
     assert "No feedback in this period yet." in page
     assert "<svg" not in page and 'class="chart-axis"' not in page
-    assert page.count("Nothing to show here yet") == 2  # agreeing to share; alerts
+    # agreeing to share; alerts; by channel; failure demand; the voice of staff
+    assert page.count("Nothing to show here yet") == 5
 
 
 def test_charts_draw_only_what_is_shown_and_words_when_nothing_is():

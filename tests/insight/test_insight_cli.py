@@ -30,7 +30,7 @@ def test_public_key_and_verify_a_bundle(found, config, tmp_path):
     bad = tmp_path / "bad.zip"
     with zipfile.ZipFile(bad, "w") as archive:
         for name, body in bundle.files.items():
-            archive.writestr(name, body.replace(b",12", b",13") if name == "insight.csv" else body)
+            archive.writestr(name, body.replace(b",12\r", b",13\r") if name == "insight.csv" else body)
     refused = run("insight", "verify", str(bad), "--public-key", printed.stdout.strip(), instance=config.instance_dir)
     assert refused.returncode == 1 and "insight.csv is missing or changed" in refused.stderr
     assert "Traceback" not in refused.stderr
@@ -39,3 +39,12 @@ def test_public_key_and_verify_a_bundle(found, config, tmp_path):
     not_zip.write_text("hello")
     unreadable = run("insight", "verify", str(not_zip), "--public-key", "00" * 32, instance=config.instance_dir)
     assert unreadable.returncode == 1 and "cannot be read" in unreadable.stderr
+
+
+def test_a_public_key_that_is_not_one_is_refused_clearly(config, tmp_path):
+    bundle = tmp_path / "b.zip"
+    with zipfile.ZipFile(bundle, "w") as archive:
+        archive.writestr("datapackage.json", "{}")
+    refused = run("insight", "verify", str(bundle), "--public-key", "not-a-key", instance=config.instance_dir)
+    assert refused.returncode == 1 and "64 hexadecimal characters" in refused.stderr
+    assert "Traceback" not in refused.stderr

@@ -40,6 +40,11 @@ def test_trends_survive_purge_and_free_text_never_enters_insight(client, found, 
                                                     "to": "2026-11"})
     with zipfile.ZipFile(io.BytesIO(exported.data)) as archive:
         blob = b"".join(archive.read(name) for name in archive.namelist())
+        figures = archive.read("insight.csv")
     assert b"listened,yes,12" in blob and secret.encode() not in blob
-    assert b"treated,1," not in blob  # the people who did not agree to share are not in the export
+    # The people who did not agree to share are not in the figures: the grid has a
+    # cell for every answer, and theirs ("treated" 1, twelve of them) counts nobody.
+    treated_1 = [line for line in figures.decode().splitlines() if ",treated,1," in line]
+    assert treated_1 and all(line.endswith(",suppressed") for line in treated_1)
+    assert any(line.endswith(",treated,4,12") for line in figures.decode().splitlines())
     assert all(secret not in str(tuple(row)) for row in contributions)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import re
@@ -104,15 +105,20 @@ def test_export_is_signed_verifiable_and_audited(client, staff_factory, auth, fo
     key = public_key_of(found.config.secrets.insight_signing.value)
     assert key != audit_public_key(found.config.secrets.audit_signing.value)
     assert verify_bundle(files, key) == []
-    document = json.loads(files["insight.json"])
-    assert document["schema"] == "casefeedback.insight/1" and document["suppress_below"] == 10
-    assert all(row["count"] >= 10 for row in document["rows"])
+    document = json.loads(files["datapackage.json"])
+    assert document["casefeedback"]["profile"] == "casefeedback.insight/2"
+    assert document["casefeedback"]["suppress_below"] == 10
+    counts = [line.rsplit(",", 1)[1] for line in files["insight.csv"].decode().splitlines()[1:]]
+    published = [int(n) for n in counts if n != "suppressed"]
+    assert published and min(published) >= 10
     tampered = {**files, "insight.csv": files["insight.csv"].replace(b",30", b",31")}
     assert verify_bundle(tampered, key) == ["insight.csv is missing or changed"]
     assert verify_bundle(files, "00" * 32)  # another agency's key does not verify it
     with read(found.engine) as connection:
         event = connection.execute(select(audit_events).where(audit_events.c.action == "insight.export")).one()
-    assert json.loads(event.detail)["rows"] == len(document["rows"])
+    detail = json.loads(event.detail)
+    assert detail["rows"] == len(published)
+    assert detail["manifest_sha256"] == hashlib.sha256(files["datapackage.json"]).hexdigest()
 
 
 def test_export_without_a_token_is_refused(client, staff_factory, auth, seeded):

@@ -40,7 +40,7 @@ def everything_shown(found, teams):
             seen.append(build(connection, policy, scope))
             bundle = build_bundle(connection, policy, scope, {t: t for t in teams}, seed=b"\x01" * 32,
                                   instance_id="test", now=datetime(2026, 4, 1, tzinfo=UTC))
-            seen.append({k: v for k, v in bundle.files.items() if k != "manifest.json"})
+            seen.append({k: v for k, v in bundle.files.items() if k.endswith(".csv")})
     return seen
 
 
@@ -116,11 +116,13 @@ def test_the_export_lists_only_published_counts(found, teams):
                               dict(zip(teams, ("North", "South"), strict=True)), seed=b"\x02" * 32,
                               instance_id="test", now=datetime(2026, 4, 1, tzinfo=UTC))
     csv_text = bundle.files["insight.csv"].decode()
-    counts = [int(line.rsplit(",", 1)[1]) for line in csv_text.splitlines()[1:]]
-    assert counts and min(counts) >= policy.suppress_below
-    assert "North,2026-02,listened,no" not in csv_text
+    counts = [line.rsplit(",", 1)[1] for line in csv_text.splitlines()[1:]]
+    published = [int(n) for n in counts if n != "suppressed"]
+    assert published and min(published) >= policy.suppress_below
+    assert "North,2026-02,listened,no,suppressed" in csv_text  # 3 answers: a missing value, not a number
     with zipfile.ZipFile(io.BytesIO(bundle.zip_bytes())) as archive:
-        assert sorted(archive.namelist()) == ["insight.csv", "insight.json", "manifest.json"]
+        assert sorted(archive.namelist()) == ["answers.csv", "datapackage.json", "datapackage.json.sig",
+                                              "insight.csv", "questions.csv"]
 
 
 def test_rates_need_both_parts_over_the_threshold():

@@ -29,7 +29,7 @@ from tests.intake.test_leaving_and_invitations import invitation
 from tests.receipts.receipt_holder import ReceiptHolder, give
 
 # Templates only signed-in staff ever see; every other template may be shown to the public.
-STAFF_TEMPLATES = ("admin/", "alerts/", "audit/", "auth/", "casework/", "insight/", "staff_layout.html")
+STAFF_TEMPLATES = ("admin/", "alerts/", "audit/", "auth/", "casework/", "insight/", "records/", "staff_layout.html")
 # The templates with a form that the walk below must reach (so it cannot silently walk past one).
 WALKED_FORMS = {
     "intake/consent.html", "intake/question.html", "intake/section_warning.html", "intake/check.html",

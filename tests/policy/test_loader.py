@@ -120,7 +120,7 @@ def test_default_policy_loads_without_problems() -> None:
     assert policy is not None
     assert policy.languages == ("en", "cy")
     assert [q.id for q in policy.questions] == QUESTION_IDS.split(", ")
-    assert set(policy.classes) == {"rating", "experience", "narrative", "safety"}
+    assert set(policy.classes) == {"rating", "experience", "narrative", "safety", "reply"}
     assert [a.id for a in policy.alerts] == [
         "unsafe-now",
         "harm-words-safety",
@@ -275,7 +275,7 @@ def test_missing_file() -> None:
                     'insights = "aggregate"\n\n[classes.experience]',
                 )
             ],
-            "classes.rating.insights: unknown key; expected one of: description, retention, read, insight",
+            "classes.rating.insights: unknown key; expected one of: description, retention, read, insight, write",
         ),
         (
             [
@@ -288,7 +288,7 @@ def test_missing_file() -> None:
         ),
         (
             [("[sections.more]", "[section.more]")],
-            "section: unknown key; expected one of: service, consent, classes, sections, questions, alerts",
+            "section: unknown key; expected one of: service, consent, classes, sections, questions, alerts, changes",
         ),
     ],
 )

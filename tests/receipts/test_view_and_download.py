@@ -21,7 +21,8 @@ def test_the_download_is_a_json_attachment_in_the_documented_shape(client):
     assert response.headers["Content-Disposition"] == 'attachment; filename="my-feedback.json"'
     assert response.headers["Cache-Control"].startswith("no-store")
     record = json.loads(response.get_data(as_text=True))
-    assert (record["format"], record["version"], record["status"]) == ("casefeedback.own-record", 1, "active")
+    assert (record["format"], record["version"], record["status"]) == ("casefeedback.own-record", 2, "active")
+    assert record["replies"] == []  # nobody has replied yet (tests/casework/test_replies.py writes one)
     assert record["service"] == {"id": "victim-support", "name": "Victim support"}
     assert record["sent_at"].endswith("Z") and record["language"] == "en"
     assert record["consent"]["choices"] == {"store": True, "contact_me": True, "share_insight": False}

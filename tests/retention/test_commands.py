@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from click.testing import CliRunner
 
@@ -67,22 +69,30 @@ def test_a_bad_date_is_refused(cli, text, message):
 def test_legal_hold_commands(found, cli):
     case_id = seed_case(found)
     seed_submission(found, ALL, case_id=case_id, at=found.clock().replace(year=2020))
-    from casefeedback.retention.holds import holds
+    from casefeedback.retention.hold_reading import listing
 
     held = cli.invoke(main, ["legal-hold", "set", case_id, "--reason", "Solicitor's letter 2026/14"])
     assert held.exit_code == 0, held.output
-    assert case_id in cli.invoke(main, ["legal-hold", "list"]).output
+    # No --review-by: as late as [legal_hold] review_within allows (P6M from today; the command's clock is real).
+    latest = found.policies.organisation.legal_hold.review_within.after(datetime.now(UTC)).date().isoformat()
+    assert f"review it by {latest}" in held.output
+    assert f"review by {latest}" in cli.invoke(main, ["legal-hold", "list"]).output
     dry = cli.invoke(main, ["purge", "--dry-run"])
     # rating and experience (P2Y after sending); narrative waits for the case to close anyway
     assert "Kept because of legal hold: 2 data key(s) on 1 case(s)." in dry.output
+    assert f"answer(s) under 2 data key(s), 0 outcome(s); review by {latest}" in dry.output
     twice = cli.invoke(main, ["legal-hold", "set", case_id, "--reason", "again"])
     assert twice.exit_code == 1 and "already on legal hold" in twice.output
+    sooner = (datetime.now(UTC) + timedelta(days=45)).date().isoformat()
+    reviewed = cli.invoke(main, ["legal-hold", "review", case_id, "--review-by", sooner, "--note", "Appeal"])
+    assert reviewed.exit_code == 0 and f"next review by {sooner}" in reviewed.output
+    too_far = cli.invoke(main, ["legal-hold", "review", case_id, "--review-by", "2030-01-01", "--note", "x"])
+    assert too_far.exit_code == 1 and "at least every P6M" in too_far.output
     assert cli.invoke(main, ["legal-hold", "release", case_id, "--reason", "Settled"]).exit_code == 0
-    from casefeedback.storage.engine import read
-
-    with read(found.engine) as connection:
-        assert holds(connection) == []
+    assert listing(found)[0] == [] and len(listing(found)[1]) == 1
     none = cli.invoke(main, ["legal-hold", "release", case_id, "--reason", "x"])
     assert none.exit_code == 1 and "is not on legal hold" in none.output
     unknown = cli.invoke(main, ["legal-hold", "set", "no-such-case", "--reason", "x"])
-    assert unknown.exit_code == 1 and "there is no case no-such-case" in unknown.output
+    assert unknown.exit_code == 1 and "No case has the reference 'no-such-case'" in unknown.output
+    bad_date = cli.invoke(main, ["legal-hold", "set", case_id, "--reason", "x", "--review-by", "soon"])
+    assert bad_date.exit_code == 1 and "is not a date" in bad_date.output

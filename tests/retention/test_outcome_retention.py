@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from casefeedback.casework.outcomes import record_outcome
 from casefeedback.retention import ledger
-from casefeedback.retention.holds import release_hold, set_hold
+from casefeedback.retention.holds import active_hold, release_hold, set_hold
 from casefeedback.retention.purge import purge
 from casefeedback.storage.engine import read, write
 from casefeedback.storage.tables import case_outcomes, cases, erased_keys
@@ -49,11 +49,13 @@ def test_open_cases_and_legal_holds_keep_outcomes(found, clock):
     record(found, held_case)
     close_case(found, held_case, clock.now)
     with write(found.engine) as connection:
-        set_hold(connection, found.audit, case_id=held_case, reason="Inquiry", now=clock.now, actor_role="cli")
+        set_hold(connection, found.audit, found.keyring, case_id=held_case, reason="Inquiry",
+                 review_by=clock.now + timedelta(days=30), now=clock.now)
     clock.advance(days=5 * 366)
     purge(found, clock.now)
     assert outcomes(found) == 2
     with write(found.engine) as connection:
-        release_hold(connection, found.audit, case_id=held_case, reason="Inquiry over", now=clock.now)
+        release_hold(connection, found.audit, found.keyring, hold_id=active_hold(connection, held_case).id,
+                     reason="Inquiry over", now=clock.now)
     purge(found, clock.now)
     assert outcomes(found) == 1

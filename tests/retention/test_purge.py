@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from casefeedback.retention.holds import HoldError, release_hold, set_hold
+from casefeedback.retention.holds import HoldError, active_hold, release_hold, set_hold
 from casefeedback.retention.purge import PurgeRefused, plan, purge
 from casefeedback.services import build_services
 from casefeedback.storage.engine import read, write
@@ -109,29 +109,33 @@ def test_legal_hold_suspends_retention_and_lifting_it_resumes(found, clock):
     case_id = seed_case(found, closed_at=clock.now)
     submission_id = seed_submission(found, ALL, case_id=case_id)
     with write(found.engine) as connection:
-        set_hold(connection, found.audit, case_id=case_id, reason="Court order 123", now=clock.now,
-                 actor_role="cli")
+        set_hold(connection, found.audit, found.keyring, case_id=case_id, reason="Court order 123",
+                 review_by=clock.now + timedelta(days=30), now=clock.now)
     clock.advance(days=3 * 366)
     report = purge(found, clock.now)
     assert key_classes(found, submission_id) == {"rating", "experience", "safety", "narrative"}
     assert sum(report.held.values()) == 4 and report.held_cases == {case_id}
     with write(found.engine) as connection:
-        release_hold(connection, found.audit, case_id=case_id, reason="Case concluded", now=clock.now)
+        release_hold(connection, found.audit, found.keyring, hold_id=active_hold(connection, case_id).id,
+                     reason="Case concluded", now=clock.now)
     purge(found, clock.now)
     assert key_classes(found, submission_id) == set()
     with read(found.engine) as connection:
         actions = list(connection.execute(select(audit_events.c.action, audit_events.c.detail)
                                           .where(audit_events.c.action.like("legal_hold.%"))))
     assert [a for a, _ in actions] == ["legal_hold.set", "legal_hold.release"]
-    assert "Court order 123" in actions[0][1]
+    # The reason is sealed with the hold, never written into the audit log (it may name a person).
+    assert "Court order 123" not in actions[0][1] and '"reason_characters":15' in actions[0][1]
 
 
 def test_a_hold_needs_a_reason_and_a_real_case(found, clock):
     case_id = seed_case(found)
-    with write(found.engine) as connection, pytest.raises(HoldError, match="give a reason"):
-        set_hold(connection, found.audit, case_id=case_id, reason="   ", now=clock.now)
+    later = clock.now + timedelta(days=30)
+    with write(found.engine) as connection, pytest.raises(HoldError, match="Give a reason"):
+        set_hold(connection, found.audit, found.keyring, case_id=case_id, reason="   ", review_by=later,
+                 now=clock.now)
     with write(found.engine) as connection, pytest.raises(HoldError, match="no case"):
-        set_hold(connection, found.audit, case_id="nope", reason="x", now=clock.now)
+        set_hold(connection, found.audit, found.keyring, case_id="nope", reason="x", review_by=later, now=clock.now)
 
 
 def test_dry_run_counts_by_service_and_class_and_changes_nothing(found, clock):

@@ -12,7 +12,7 @@ from sqlalchemy import func, insert, select, update
 
 import casefeedback.retention.shredding as shredding
 from casefeedback.retention.erasure import withdraw
-from casefeedback.retention.holds import release_hold, set_hold
+from casefeedback.retention.holds import active_hold, release_hold, set_hold
 from casefeedback.retention.purge import purge
 from casefeedback.storage.engine import read, write
 from casefeedback.storage.tables import (
@@ -74,7 +74,8 @@ def test_a_hold_placed_between_plan_and_write_keeps_the_case(found, clock, betwe
 
     def hold():
         with write(found.engine) as connection:
-            set_hold(connection, found.audit, case_id=case_id, reason="Court order 9", now=clock.now)
+            set_hold(connection, found.audit, found.keyring, case_id=case_id, reason="Court order 9",
+                     review_by=clock.now + timedelta(days=30), now=clock.now)
 
     ran = between_plan_and_write(hold)
     report = purge(found, clock.now)
@@ -90,7 +91,8 @@ def test_a_hold_placed_between_plan_and_write_keeps_the_case(found, clock, betwe
         assert connection.execute(select(func.count()).select_from(erased_keys)
                                   .where(erased_keys.c.submission_id == held)).scalar_one() == 0
     with write(found.engine) as connection:
-        release_hold(connection, found.audit, case_id=case_id, reason="Concluded", now=clock.now)
+        release_hold(connection, found.audit, found.keyring, hold_id=active_hold(connection, case_id).id,
+                     reason="Concluded", now=clock.now)
     purge(found, clock.now)
     assert stored(found, [held]) == {held: (0, 0, 0)} and contributions(found) == 2
 

@@ -233,6 +233,8 @@ SAMPLES: list[tuple[str, dict[str, Any]]] = [
                       "action": "policy.load", "object_type": "policy", "object_id": "v1", "field_class": None,
                       "purpose": None, "outcome": "recorded", "detail": "{}", "mac": "e" * 64}),
     ("audit_head", {"id": 1, "seq": 1, "mac": "e" * 64}),
+    # 0014 turns the one head into chain 0's row of audit_chains (tests/storage/test_migration_0014.py).
+    ("audit_chains", {"chain": 9, "seq": 0, "mac": "f" * 64}),
     ("drafts", {"id": "draft-1", "service_id": "svc", "policy_version": "v1", "invitation_id": "inv-1",
                 "consent_version": 1, "consent_language": "en", "consent_choices": "{}", "consent_given_at": NOW,
                 "created_at": NOW, "updated_at": NOW, "expires_at": NOW, "resume_hash": "f" * 64}),
@@ -258,6 +260,9 @@ SAMPLES: list[tuple[str, dict[str, Any]]] = [
     ("submission_reads", {"staff_id": "staff-1", "submission_id": "sub-1", "first_read_at": NOW}),
     ("legal_holds", {"id": "lh-1", "case_id": "case-1", "reason": "court order", "set_by": None, "set_at": NOW,
                      "released_at": None, "released_by": None, "release_reason": None}),
+    # 0018: sealed reasons, a review date, and the reviews (tests/retention/test_migration_0018.py).
+    ("legal_hold_reviews", {"id": "lhr-1", "hold_id": "lh-1", "reviewed_by": None, "reviewed_at": NOW,
+                            "review_by_before": NOW, "review_by": NOW, "note": b"\x06" * 30}),
     ("erased_keys", {"data_key_id": "dk-gone", "submission_id": "sub-0", "field_class": "free_text",
                      "reason": "retention", "erased_at": NOW}),
     ("purge_runs", {"id": "pr-1", "as_of": NOW, "started_at": NOW, "finished_at": NOW, "trigger": "worker",
@@ -293,12 +298,27 @@ SAMPLES: list[tuple[str, dict[str, Any]]] = [
     ("insight_submission_months", {"service_id": "svc", "month": "2026-01", "refreshed_at": NOW}),
     ("insight_contributed", {"submission_id": "sub-1"}),
     ("rate_limits", {"key_hash": "m" * 64, "hits": 3, "expires_at": NOW}),
+    ("submission_channels", {"submission_id": "sub-1", "channel": "phone", "consent_method": "verbal",
+                             "consent_text": "Before you start...", "recorded_by": "staff-1", "api_client_id": None}),
+    ("failure_demand", {"id": "fd-1", "service_id": "svc", "category": "chasing_progress", "channel": "phone",
+                        "occurred_at": NOW}),
+    ("staff_voice", {"id": "sv-1", "service_id": "svc", "category": "systems", "impact": "slowed", "channel": None,
+                     "occurred_at": NOW}),
+    ("api_clients", {"id": "api-1", "name": "case system", "scopes": "cases:write", "token_prefix": "cfk_abcd1234",
+                     "token_hash": "n" * 64, "created_at": NOW, "created_by": None, "revoked_at": None}),
+    ("feedback_replies", {"id": "rep-1", "submission_id": "sub-1", "field_class": "reply", "data_key_id": "dk-9",
+                          "language": "en", "written_by": "staff-1", "written_at": NOW, "form_nonce": "o" * 32,
+                          "ciphertext": b"\x05" * 30}),
+    ("published_changes", {"id": "chg-1", "service_id": "svc", "period": "2026-01", "period_starts": NOW,
+                           "said": '{"en": "s"}', "did": '{"en": "d"}', "status": "published", "created_by": "staff-1",
+                           "created_at": NOW, "updated_at": NOW, "published_at": NOW, "form_nonce": "p" * 32}),
 ]
 
 # Tables a migration reshapes on purpose, carrying their rows into a new form that its
 # own test checks row by row; and tables no longer in the schema after such a change.
-RESHAPED: dict[str, set[str]] = {"0012": {"duty_rota", "staff_absences"}}
-RETIRED = {"duty_rota"}
+RESHAPED: dict[str, set[str]] = {"0012": {"duty_rota", "staff_absences"}, "0014": {"audit_head"},
+                                 "0018": {"legal_holds"}}
+RETIRED = {"duty_rota", "audit_head"}
 
 Snapshot = dict[str, tuple[list[str], list[tuple[Any, ...]]]]
 

@@ -12,7 +12,8 @@ from importlib import import_module
 # Loaded here, whichever module is imported first: foreign keys name tables of
 # other domains, so the MetaData is only whole once every domain is in it, and
 # a fixed order keeps ``metadata.tables`` in the same order on every run.
-DOMAINS = ("foundation", "intake", "receipts", "staff", "retention", "alerts", "insight", "ratelimits")
+DOMAINS = ("foundation", "intake", "receipts", "staff", "retention", "alerts", "insight", "ratelimits", "api",
+           "channels", "replies")
 
 for _domain in DOMAINS:
     import_module(f"{__name__}.{_domain}")

@@ -66,7 +66,7 @@ alert_notifications = Table(
     id_column(),
     Column("alert_id", String(ID), ForeignKey("alerts.id", ondelete="CASCADE"), nullable=False, index=True),
     Column("recipient", String(64), nullable=False),  # a staff id, or "webhook:<step>"
-    Column("channel", String(16), nullable=False),  # "email" or "webhook"
+    Column("channel", String(16), nullable=False),  # "email", "sms" or "webhook"
     Column("status", String(16), nullable=False),  # pending, sending, sent, dead, cancelled
     Column("attempts", Integer, nullable=False, default=0),
     Column("next_attempt_at", UTCDateTime(), nullable=False, index=True),

@@ -43,6 +43,8 @@ staff = Table(
     Column("username", String(64), nullable=False, unique=True),
     Column("display_name", String(120), nullable=False),
     Column("email", String(254), nullable=True),
+    # For alert text messages (E.164, +447…); personal data like the email, never logged in full (0019).
+    Column("mobile", String(16), nullable=True),
     Column("role", String(32), nullable=False),
     Column("team_id", String(ID), ForeignKey("teams.id"), nullable=True),
     Column("password_hash", String(255), nullable=False),
@@ -50,7 +52,8 @@ staff = Table(
     Column("created_at", UTCDateTime(), nullable=False),
     Column("password_changed_at", UTCDateTime(), nullable=False),
     CheckConstraint(
-        "role IN ('caseworker','supervisor','duty_manager','auditor','analyst','administrator')",
+        "role IN ('caseworker','supervisor','duty_manager','auditor','analyst','administrator',"
+        "'records_officer')",
         name="staff_role_known",
     ),
 )
@@ -170,6 +173,7 @@ answers_by_data_key = Index("ix_answers_data_key_id", answers.c.data_key_id)
 audit_events = Table(
     "audit_events",
     metadata,
+    # The event's number in the whole log: the order auditors read it in.
     Column("seq", Integer, primary_key=True, autoincrement=False),
     Column("at", String(32), nullable=False),  # ISO-8601 UTC text: exactly what the MAC covers
     Column("actor_id", String(ID), nullable=True),
@@ -182,16 +186,22 @@ audit_events = Table(
     Column("outcome", String(32), nullable=False),
     Column("detail", Text, nullable=False, default="{}"),
     Column("mac", String(64), nullable=False),
+    # The chain the event was appended to and its position there (audit/walk.py).
+    # Chain 0 is the log from before chains (migration 0014), where chain_seq = seq.
+    Column("chain", Integer, nullable=False),
+    Column("chain_seq", Integer, nullable=False),
+    UniqueConstraint("chain", "chain_seq", name="one_event_per_chain_position"),
 )
 
-# One row: the newest link of the chain. Updating it serialises appends (a row
-# lock on PostgreSQL, the write lock on SQLite), so the chain never forks.
-audit_head = Table(
-    "audit_head",
+# One row per chain: its newest link (position 0 and the chain's genesis while
+# empty). Each writer moves only the head of the chain it appends to, so writers
+# do not serialise on one row; the rows are made up front (migration 0014), so a
+# PostgreSQL writer can take a free one with SKIP LOCKED and the set stays bounded.
+audit_chains = Table(
+    "audit_chains",
     metadata,
-    Column("id", Integer, primary_key=True),
+    Column("chain", Integer, primary_key=True, autoincrement=False),
     Column("seq", Integer, nullable=False),
     Column("mac", String(64), nullable=False),
-    CheckConstraint("id = 1", name="audit_head_single_row"),
 )
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import CheckConstraint, Column, ForeignKey, Integer, String, Table, Text
+from sqlalchemy import CheckConstraint, Column, ForeignKey, Integer, LargeBinary, String, Table, Text
 
 from casefeedback.storage.schema.base import ID, UTCDateTime, id_column, metadata
 
@@ -18,18 +18,41 @@ instance_identity = Table(
 )
 
 # Legal hold suspends retention for every submission of a case. Its own table
-# (not a column on cases): a hold has a history — who set it, why, who lifted it.
+# (not a column on cases): a hold has a history — who set it, why, who lifted it —
+# and is never deleted. What it says in words (why it was set, why it was lifted)
+# is written by legal staff and may name a person, so it is sealed under the
+# hold's own data key (``retention/holds.py``), read only after the access
+# decision (``policy.decisions.decide_hold``). A hold from before reasons were
+# sealed has no key until its first review; its reason is a placeholder.
 legal_holds = Table(
     "legal_holds",
     metadata,
     id_column(),
     Column("case_id", String(ID), ForeignKey("cases.id"), nullable=False, index=True),
-    Column("reason", Text, nullable=False),
     Column("set_by", String(ID), nullable=True),  # staff id; None when set from the command line
     Column("set_at", UTCDateTime(), nullable=False),
+    # The day by which a records officer looks at it again ([legal_hold] review_within at most).
+    Column("review_by", UTCDateTime(), nullable=False),
+    Column("data_key_id", String(ID), nullable=True),
+    Column("kek_id", String(40), nullable=True),
+    Column("wrapped_key", LargeBinary, nullable=True),
+    Column("reason", LargeBinary, nullable=True),  # sealed; None: set before reasons were sealed
     Column("released_at", UTCDateTime(), nullable=True),
     Column("released_by", String(ID), nullable=True),
-    Column("release_reason", Text, nullable=True),
+    Column("release_reason", LargeBinary, nullable=True),  # sealed
+)
+
+# Each review of a hold: the date it moved from and to, and a note (sealed under the hold's key).
+legal_hold_reviews = Table(
+    "legal_hold_reviews",
+    metadata,
+    id_column(),
+    Column("hold_id", String(ID), ForeignKey("legal_holds.id"), nullable=False, index=True),
+    Column("reviewed_by", String(ID), nullable=True),  # staff id; None from the command line
+    Column("reviewed_at", UTCDateTime(), nullable=False),
+    Column("review_by_before", UTCDateTime(), nullable=False),
+    Column("review_by", UTCDateTime(), nullable=False),
+    Column("note", LargeBinary, nullable=False),  # sealed
 )
 
 # The ledger of destroyed data keys: ids only, never content. A restore
@@ -75,8 +98,10 @@ insight_contributions = Table(
     sqlite_with_rowid=False,
 )
 
-# Signed checkpoints of the audit chain (Ed25519 over seq, MAC, time, previous
-# checkpoint). Exported copies held elsewhere prove the log was not rewritten.
+# Signed checkpoints of the audit chains (Ed25519 over the newest event number,
+# every chain's head, time, previous checkpoint). Exported copies held elsewhere
+# prove the log was not rewritten. ``heads`` is NULL for a checkpoint from before
+# chains (format 1: ``seq``/``mac`` are then the one chain's head).
 audit_checkpoints = Table(
     "audit_checkpoints",
     metadata,
@@ -88,6 +113,7 @@ audit_checkpoints = Table(
     Column("key_check", String(32), nullable=False),
     Column("public_key", String(64), nullable=False),
     Column("signature", String(128), nullable=False),
+    Column("heads", Text, nullable=True),
 )
 
 # Key-encryption keys taken out of service: their files are destroyed, and a
