@@ -10,11 +10,14 @@ webhook, ``worker/alarms.py``), again every hour while it lasts.
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+from sqlalchemy import func, select
 
 from casefeedback.audit import AuditEvent
 from casefeedback.audit.actions import Action
@@ -29,6 +32,8 @@ from casefeedback.backup.locations import (
     prune,
     remove_leftovers,
 )
+from casefeedback.backup.rekey import Rekeyed, refuse_on_postgres, rekey_database
+from casefeedback.backup.rekey_recovery import RekeyRefused
 from casefeedback.backup.restore import verify
 from casefeedback.crypto.rotation import (
     KeyOperationError,
@@ -41,12 +46,13 @@ from casefeedback.crypto.rotation import (
 )
 from casefeedback.services import Services
 from casefeedback.storage.engine import read, write
+from casefeedback.storage.tables import audit_events
 from casefeedback.worker import alarms
 from casefeedback.worker.alarms import Send
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str], None]
-_FAILURES = (LocationError, BackupError, KeyOperationError, OSError)
+_FAILURES = (LocationError, BackupError, KeyOperationError, RekeyRefused, OSError)
 # The hourly tick may land a little early; a backup a minute short of its interval is still due.
 _TICK = timedelta(minutes=5)
 
@@ -70,7 +76,8 @@ def keep_horizon(found: Services, *, progress: Progress | None = None, backup_no
         ("backup", lambda: _backup_if_due(found, say, backup_now)),
         ("prune", lambda: _prune(found, say)),
         ("rotation", lambda: _rotate_if_due(found, say, batch_size, pause_s)),
-        ("retirement", lambda: _retire(found, say)))
+        ("retirement", lambda: _retire(found, say)),
+        ("re-key", lambda: _rekey_if_due(found, say)))
     for name, step in steps:
         try:
             line = step()
@@ -95,6 +102,38 @@ def keep_horizon(found: Services, *, progress: Progress | None = None, backup_no
         alarms.clear(horizon.admin_alarm(found))
     result.report = _note_if_met(found, horizon.compute(found))
     return result
+
+
+def last_rekey(found: Services) -> datetime | None:
+    """When the database key last changed: its re-key's event; else the log's start (the key's oldest possible age)."""
+    with read(found.engine) as connection:
+        done = connection.execute(select(func.max(audit_events.c.at)).where(
+            audit_events.c.action == Action.KEYS_REKEY_DB.value, audit_events.c.outcome == "success")).scalar()
+        if done is None:
+            done = connection.execute(select(func.min(audit_events.c.at))).scalar()
+    if done is None:
+        return None
+    moment = done if isinstance(done, datetime) else datetime.fromisoformat(str(done))
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _rekey_if_due(found: Services, say: Progress) -> str | None:
+    """The optional ``[keys] rekey_database_every``: re-encrypt the database online when its key is that old."""
+    every = found.policies.organisation.keys.rekey_database_every
+    if every is None:
+        return None
+    since = last_rekey(found)
+    if since is not None and found.clock() - since < every - _TICK:
+        return None
+    # Declared on PostgreSQL, the cadence cannot be kept: refused (and administrators told) every round,
+    # rather than silently doing nothing while the policy promises it.
+    refuse_on_postgres(os.environ)
+    say("Re-encrypting the database under a new key; sending carries on…")
+    outcome = rekey_database(found.config, found.clock, progress=say)
+    if not isinstance(outcome, Rekeyed):
+        return f"database re-key: {outcome}"
+    return (f"database re-keyed: {outcome.rows} rows copied, writes paused {outcome.paused_s:.2f} s, "
+            f"old key {outcome.old_key}")
 
 
 def _words(error: BaseException) -> str:

@@ -353,9 +353,14 @@ class BackupRules:
 
 @dataclass(frozen=True)
 class KeyRules:
-    """``[keys]``: how often the worker makes a new key-encryption key and re-wraps every data key."""
+    """``[keys]``: how often the worker makes a new key-encryption key and re-wraps every data key,
+    and, if declared, how often it re-encrypts the whole SQLCipher database under a new database key."""
 
     rotate_every: timedelta = timedelta(days=30)
+    # Off unless declared: the database key guards the file, not erasure (each answer has its own
+    # data key), so a routine re-key limits what a leaked database key opens, rather than keeping
+    # the erasure horizon. It pauses writes for a moment at its swap.
+    rekey_database_every: timedelta | None = None
 
 
 @dataclass(frozen=True)

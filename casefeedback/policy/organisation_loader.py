@@ -53,6 +53,8 @@ _ORGANISATION_LIMITS: dict[str, tuple[timedelta, timedelta]] = {
     "backups.every": (timedelta(hours=1), timedelta(days=7)),
     "backups.keep": (timedelta(days=1), timedelta(days=366)),
     "keys.rotate_every": (timedelta(days=1), timedelta(days=366)),
+    # A week at least: each re-key copies the whole database once.
+    "keys.rekey_database_every": (timedelta(days=7), timedelta(days=3660)),
 }
 
 
@@ -184,8 +186,11 @@ def _keys(r: Reader, tree: Table) -> KeyRules:
     table = r.table(tree, "", "keys", required=False)
     if table is None:
         return defaults
-    r.keys(table, "keys", ("rotate_every",))
-    return KeyRules(rotate_every=_span(r, table, "keys", "rotate_every", defaults.rotate_every))
+    r.keys(table, "keys", ("rotate_every", "rekey_database_every"))
+    rekey = (_span(r, table, "keys", "rekey_database_every", timedelta(0))
+             if "rekey_database_every" in table else None)
+    return KeyRules(rotate_every=_span(r, table, "keys", "rotate_every", defaults.rotate_every),
+                    rekey_database_every=rekey or None)
 
 
 def _working_hours(r: Reader, tree: Table) -> WorkingHours:
