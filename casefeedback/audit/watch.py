@@ -11,14 +11,10 @@ hour while it lasts — because a cut log is evidence being destroyed.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from sqlalchemy import Connection, Engine, select
 
@@ -29,10 +25,10 @@ from casefeedback.audit.walk import AFTER_SQL, KeyedMac, Link, batches, finish, 
 from casefeedback.audit.witness import Standing, Witness, catch_up, compare
 from casefeedback.config import Config
 from casefeedback.storage.engine import read, write
-from casefeedback.storage.tables import audit_events, staff
+from casefeedback.storage.tables import audit_events
+from casefeedback.worker import alarms
 
 log = logging.getLogger(__name__)
-ALARM_REPEAT = timedelta(hours=1)
 ALARM_FILE = "audit-alarm.json"
 
 
@@ -176,33 +172,17 @@ def _post_remote(config: Config, checkpoint: Checkpoint, now: datetime) -> str:
     return "sent to the remote witness"
 
 
-def _alarm_path(config: Config) -> Path:
-    # Beside the witness, not in the database: the alarm must outlive a rollback of the database.
-    return config.witness_path.parent / ALARM_FILE
+def _alarm(config: Config) -> alarms.Alarm:
+    # Its state beside the witness, not in the database: the alarm must outlive a rollback of the database.
+    return alarms.Alarm(role="auditor", state=config.witness_path.parent / ALARM_FILE, event="audit.integrity",
+                        subject="URGENT: casefeedback audit log needs an auditor now",
+                        action="an auditor must run `casefeedback audit verify` now")
 
 
 def alarm(config: Config, engine: Engine, problem: str, now: datetime,
           send: Callable[[Config, str, str, str], None] | None = None) -> str:
     """Tell the auditors now (email, and the alert webhook), and again every hour while it lasts."""
-    log.error("audit log integrity: %s", problem)
-    digest = hashlib.sha256(problem.encode()).hexdigest()
-    state = _read_alarm(config)
-    if state.get("problem") == digest and now - datetime.fromisoformat(str(state["sent"])) < ALARM_REPEAT:
-        return f"ALARM (auditors already told): {problem}"
-    told = 0
-    for address in _auditor_addresses(engine):
-        if config.smtp_host is None:
-            break
-        try:
-            (send or _send_email)(config, address, "URGENT: casefeedback audit log needs an auditor now", _body(
-                problem, now))
-            told += 1
-        except Exception as error:  # one failed address must not stop the others
-            log.error("audit alarm email not sent: %s", type(error).__name__)
-    webhook = _alarm_webhook(config, now)
-    _write_alarm(config, {"problem": digest, "text": problem, "sent": now.isoformat(),
-                          "first": state.get("first") if state.get("problem") == digest else now.isoformat()})
-    return f"ALARM: {problem} ({told} auditor(s) emailed{webhook})"
+    return alarms.raise_alarm(config, engine, _alarm(config), problem, _body(problem, now), now, send)
 
 
 def _body(problem: str, now: datetime) -> str:
@@ -214,75 +194,10 @@ def _body(problem: str, now: datetime) -> str:
             "You will be told again every hour while the problem lasts.\n")
 
 
-def _send_email(config: Config, to: str, subject: str, body: str) -> None:
-    from casefeedback.alerts.channels import send_plain_email
-
-    send_plain_email(config, to, subject, body)
-
-
-def _auditor_addresses(engine: Engine) -> list[str]:
-    try:
-        with read(engine) as connection:
-            return [a for a in connection.execute(select(staff.c.email).where(
-                staff.c.role == "auditor", staff.c.enabled.is_(True), staff.c.email.is_not(None))).scalars() if a]
-    except Exception:  # a broken database must not stop the alarm being logged
-        log.error("audit alarm: the auditors' addresses could not be read")
-        return []
-
-
-def _alarm_webhook(config: Config, now: datetime) -> str:
-    if not config.alert_webhook_url or config.secrets.webhook is None:
-        return ""
-    from casefeedback.audit.remote import RemoteWitnessFailed, post_signed
-
-    body = json.dumps({"event": "audit.integrity", "severity": "urgent", "at": now.isoformat(),
-                       "action": "an auditor must run `casefeedback audit verify` now"}, sort_keys=True).encode()
-    try:
-        post_signed(config, config.alert_webhook_url, body, int(now.timestamp()))
-    except RemoteWitnessFailed as failed:
-        return f"; webhook failed ({failed.kind})"
-    return "; webhook sent"
-
-
-@dataclass(frozen=True)
-class Alarm:
-    problem: str
-    since: str
-
-
-def raised_alarm(config: Config) -> Alarm | None:
+def raised_alarm(config: Config) -> alarms.Raised | None:
     """The alarm the worker raised and has not seen mended, for the auditors' pages (None: all is well)."""
-    state = _read_alarm(config)
-    if not state.get("text"):
-        return None
-    return Alarm(str(state["text"]), str(state.get("first") or state.get("sent")))
-
-
-def _read_alarm(config: Config) -> dict[str, object]:
-    try:
-        data = json.loads(_alarm_path(config).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def _write_alarm(config: Config, state: dict[str, object]) -> None:
-    path = _alarm_path(config)
-    try:
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        temporary = path.with_suffix(".tmp")
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(state, handle)
-        os.replace(temporary, path)
-    except OSError as error:
-        log.error("audit alarm state not saved: %s", error.strerror)
+    return alarms.raised(_alarm(config))
 
 
 def _clear_alarm(config: Config) -> None:
-    try:
-        _alarm_path(config).unlink()
-    except FileNotFoundError:
-        pass
-    except OSError as error:
-        log.error("audit alarm state not cleared: %s", error.strerror)
+    alarms.clear(_alarm(config))

@@ -21,6 +21,7 @@ from pathlib import Path
 from casefeedback.backup.archive import MANIFEST_FILE, database_key_check
 from casefeedback.clock import Clock
 from casefeedback.config import Config
+from casefeedback.crypto.rotation import destroy_file  # the one way a key file is destroyed
 from casefeedback.storage import generations
 from casefeedback.storage.dialect import StoreOpenError
 
@@ -72,7 +73,7 @@ def dispose_of_old_key(config: Config, key_file: Path, old_key: bytes | None, cl
         os.replace(retiring, kept)
         generations.fsync_directory(key_file.parent)
         return f"kept in {kept.name} for {len(backups_made_under(config, key))} older backup(s)"
-    shred(retiring)
+    destroy_file(retiring)
     return "destroyed"
 
 
@@ -89,15 +90,3 @@ def backups_made_under(config: Config, key: bytes) -> list[Path]:
                 if json.loads(manifest.read_text(encoding="utf-8")).get("database_key_check") == check:
                     found.append(manifest.parent)
     return found
-
-
-def shred(path: Path) -> None:
-    """Overwrite a key file with zeros, sync, remove it (best effort below the filesystem: see above)."""
-    with contextlib.suppress(FileNotFoundError):
-        size = path.stat().st_size
-        with path.open("r+b") as handle:
-            handle.write(b"\0" * size)
-            handle.flush()
-            os.fsync(handle.fileno())
-        path.unlink()
-        generations.fsync_directory(path.parent)

@@ -51,7 +51,7 @@ from sqlalchemy import Engine
 
 from casefeedback.audit import AuditEvent, AuditLog
 from casefeedback.audit.actions import Action
-from casefeedback.backup.old_keys import dispose_of_old_key, install_new_key, shred
+from casefeedback.backup.old_keys import dispose_of_old_key, install_new_key
 from casefeedback.backup.rekey_recovery import (
     RekeyRefused,
     cursor_of,
@@ -62,6 +62,7 @@ from casefeedback.backup.rekey_recovery import (
 )
 from casefeedback.clock import Clock
 from casefeedback.config import Config
+from casefeedback.crypto.rotation import destroy_file
 from casefeedback.instance import write_secret_file
 from casefeedback.storage import generations, live_copy
 from casefeedback.storage.dialect import integrity_problems
@@ -200,7 +201,7 @@ def _roll_back(config: Config, engine: Engine, target: Path) -> None:
     with write(engine) as connection:
         live_copy.stop_tracking(cursor_of(connection))
     if config.secrets.database.path is not None:
-        shred(generations.pending_key_file(config.secrets.database.path))
+        destroy_file(generations.pending_key_file(config.secrets.database.path))
 
 
 def _check_live(engine: Engine) -> str:

@@ -23,9 +23,10 @@ from typing import Any
 from sqlalchemy import Connection
 
 from casefeedback.backup.lock import InstanceBusy, hold_running, release
-from casefeedback.backup.old_keys import dispose_of_old_key, install_new_key, pending_opens, retiring_key_file, shred
+from casefeedback.backup.old_keys import dispose_of_old_key, install_new_key, pending_opens, retiring_key_file
 from casefeedback.clock import Clock
 from casefeedback.config import Config
+from casefeedback.crypto.rotation import destroy_file
 from casefeedback.storage import generations, live_copy
 from casefeedback.storage.dialect import StoreOpenError
 from casefeedback.storage.engine import open_engine, read, write
@@ -96,7 +97,7 @@ def recover_locked(config: Config, clock: Clock) -> str | None:
             said.append("finished an interrupted re-key: the database opens with the new key, now in "
                         f"{key_file.name}")
         else:
-            shred(pending)
+            destroy_file(pending)
             said.append("rolled back an interrupted re-key (it stopped before its swap)")
     old = dispose_of_old_key(config, key_file, None, clock)
     if old != "none":

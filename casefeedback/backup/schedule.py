@@ -250,7 +250,8 @@ def _retire(found: Services, say: Progress) -> str | None:
 
 def _retire_old_database_keys(found: Services, say: Progress) -> int:
     """An old database key kept by a re-key (``backup/old_keys.py``) goes when its last backup has gone."""
-    from casefeedback.backup.old_keys import PREVIOUS, backups_made_under, shred
+    from casefeedback.backup.old_keys import PREVIOUS, backups_made_under
+    from casefeedback.crypto.rotation import destroy_file
     from casefeedback.instance import secrets_dir
     from casefeedback.storage.generations import read_key_file
 
@@ -259,7 +260,7 @@ def _retire_old_database_keys(found: Services, say: Progress) -> int:
         key = read_key_file(path)
         if key is not None and not backups_made_under(found.config, key):
             say(f"Destroying the old database key {path.name}: no kept backup needs it…")
-            shred(path)
+            destroy_file(path)
             destroyed += 1
     return destroyed
 

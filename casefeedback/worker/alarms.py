@@ -36,6 +36,7 @@ class Alarm:
     state: Path  # where it remembers what it said and when (outside the database)
     event: str  # the webhook's event name, e.g. "backup.failed"
     subject: str
+    action: str | None = None  # what the receiver of the webhook should do, in a few words
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,7 @@ def raise_alarm(config: Config, engine: Engine, alarm: Alarm, problem: str, body
             told += 1
         except Exception as error:  # one failed address must not stop the others
             log.error("%s email not sent: %s", alarm.event, type(error).__name__)
-    webhook = _webhook(config, alarm.event, now)
+    webhook = _webhook(config, alarm, now)
     _write(alarm.state, {"problem": digest, "text": problem, "sent": now.isoformat(),
                          "first": state.get("first") if state.get("problem") == digest else now.isoformat()})
     return f"ALARM: {problem} ({told} {alarm.role}(s) emailed{webhook})"
@@ -100,12 +101,13 @@ def _send_email(config: Config, to: str, subject: str, body: str) -> None:
     send_plain_email(config, to, subject, body)
 
 
-def _webhook(config: Config, event: str, now: datetime) -> str:
+def _webhook(config: Config, alarm: Alarm, now: datetime) -> str:
     if not config.alert_webhook_url or config.secrets.webhook is None:
         return ""
     from casefeedback.audit.remote import RemoteWitnessFailed, post_signed
 
-    body = json.dumps({"event": event, "severity": "urgent", "at": now.isoformat()}, sort_keys=True).encode()
+    said = {"event": alarm.event, "severity": "urgent", "at": now.isoformat()}
+    body = json.dumps(said | ({"action": alarm.action} if alarm.action else {}), sort_keys=True).encode()
     try:
         post_signed(config, config.alert_webhook_url, body, int(now.timestamp()))
     except RemoteWitnessFailed as failed:
