@@ -1,4 +1,4 @@
-"""Creating an instance: secrets, then the encrypted database at the current schema."""
+"""Creating an instance: secrets, then its database (SQLCipher file or PostgreSQL) at the current schema."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Literal
 from casefeedback.config import Config
 from casefeedback.instance import generate_missing_secrets
 from casefeedback.storage import migrate
-from casefeedback.storage.engine import open_engine
+from casefeedback.storage.engine import open_store
 
 
 def create_secrets(instance: Path, origin: Literal["development", "provisioned"]) -> list[Path]:
@@ -17,10 +17,11 @@ def create_secrets(instance: Path, origin: Literal["development", "provisioned"]
 
 
 def create_or_upgrade_database(config: Config) -> bool:
-    """Return True if the database file was new."""
-    new = not config.database_path.exists()
-    engine = open_engine(config.database_path, config.secrets.database.value, create=True)
+    """Return True if the database was new: a new SQLCipher file, or a PostgreSQL database with no schema yet."""
+    new = config.store.is_postgres or not config.database_path.exists()
+    engine = open_store(config.store, create=True)
     try:
+        new = new and migrate.current_revision(engine) is None
         migrate.upgrade(engine)
     finally:
         engine.dispose()

@@ -8,7 +8,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
 from casefeedback.instance import SecretError, Secrets, load_secrets, production_problems
+from casefeedback.storage.engine import Store
 
 Environment = Literal["development", "production", "testing"]
 ENVIRONMENTS: tuple[str, ...] = ("development", "production", "testing")
@@ -67,6 +71,21 @@ class Config:
     # location, e.g. a mounted directory on another disk or host, that each backup is copied to.
     backup_dir: Path | None = None
     backup_mirror: Path | None = None
+    # --- the database (storage/engine.py open_store) ---
+    # None: the encrypted SQLCipher file in the instance. A ``postgresql+psycopg://`` URL: that PostgreSQL
+    # database instead (CASEFEEDBACK_DATABASE_URL). Kept out of repr: the URL may carry a password.
+    database_url: str | None = field(default=None, repr=False)
+    # PostgreSQL only: a statement running longer, or a wait for a lock longer, fails instead of holding a
+    # pooled connection and making people wait (seconds; 0 = no limit).
+    database_statement_timeout: float = 30.0
+    database_lock_timeout: float = 5.0
+
+    @property
+    def store(self) -> Store:
+        """Which store this instance uses, and how to open it."""
+        return Store(path=self.database_path, key=self.secrets.database.value, key_file=self.secrets.database.path,
+                     url=self.database_url, statement_timeout_ms=round(self.database_statement_timeout * 1000),
+                     lock_timeout_ms=round(self.database_lock_timeout * 1000))
 
     @property
     def backup_path(self) -> Path:
@@ -114,6 +133,7 @@ class Config:
             backup_mirror=Path(env_vars["CASEFEEDBACK_BACKUP_MIRROR"]).resolve()
             if env_vars.get("CASEFEEDBACK_BACKUP_MIRROR") else None,
             **_alert_settings(env_vars),
+            **_database_settings(env_vars),
         )
         config.check()
         return config
@@ -134,6 +154,36 @@ class Config:
             problems.append("secure cookies are off: production serves only over HTTPS")
         if problems:
             raise ConfigError("refusing to start in production:\n  - " + "\n  - ".join(problems))
+
+
+POSTGRES_DRIVERS = ("postgresql", "postgresql+psycopg")
+
+
+def _database_settings(env_vars: Mapping[str, str]) -> dict[str, Any]:
+    """CASEFEEDBACK_DATABASE_URL and the PostgreSQL timeouts; unset, the SQLCipher file in the instance."""
+    raw = env_vars.get("CASEFEEDBACK_DATABASE_URL", "").strip()
+    url = None
+    if raw:
+        try:
+            parsed = make_url(raw)
+        except ArgumentError:
+            raise ConfigError("CASEFEEDBACK_DATABASE_URL is not a database URL: write it as "
+                              "postgresql+psycopg://user:password@host:5432/database") from None
+        if parsed.drivername not in POSTGRES_DRIVERS:
+            raise ConfigError(f"CASEFEEDBACK_DATABASE_URL names {parsed.drivername!r}: only PostgreSQL through "
+                              "psycopg 3 (postgresql+psycopg://…) is supported; unset it for the SQLCipher file")
+        url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    timeouts = {}
+    for name, variable, default in (("database_statement_timeout", "CASEFEEDBACK_DATABASE_STATEMENT_TIMEOUT", 30.0),
+                                    ("database_lock_timeout", "CASEFEEDBACK_DATABASE_LOCK_TIMEOUT", 5.0)):
+        try:
+            seconds = float(env_vars.get(variable, default))
+        except ValueError:
+            seconds = -1.0
+        if not 0 <= seconds < 86_400:
+            raise ConfigError(f"{variable} must be a number of seconds from 0 (no limit) to 86400")
+        timeouts[name] = seconds
+    return {"database_url": url, **timeouts}
 
 
 SMTP_SECURITY = ("starttls", "ssl", "none")

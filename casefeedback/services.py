@@ -19,7 +19,7 @@ from casefeedback.crypto.rotation import kek_source
 from casefeedback.policy import PolicySet
 from casefeedback.retention import ledger
 from casefeedback.storage import migrate
-from casefeedback.storage.engine import StoreOpenError, open_engine, write
+from casefeedback.storage.engine import StoreOpenError, open_store, write
 from casefeedback.storage.tables import policy_versions
 
 log = logging.getLogger(__name__)
@@ -38,9 +38,10 @@ class Services:
 def build_services(config: Config, policies: PolicySet, clock: Clock) -> Services:
     from casefeedback.backup.rekey import recover
 
-    recover(config, clock)  # an interrupted `keys rekey-db` is finished or rolled back before anything opens
-    # key_file: a long-running process follows an online re-key to the new file and key (storage/generations.py).
-    engine = open_engine(config.database_path, config.secrets.database.value, key_file=config.secrets.database.path)
+    if not config.store.is_postgres:
+        recover(config, clock)  # an interrupted `keys rekey-db` is finished or rolled back before anything opens
+    # follow_rekey: a long-running process follows an online re-key to the new file and key (storage/generations.py).
+    engine = open_store(config.store, follow_rekey=True)
     current, head = migrate.current_revision(engine), migrate.head_revision()
     if current != head:
         engine.dispose()

@@ -25,8 +25,7 @@ from casefeedback.audit.walk import (
     GENESIS_MAC,
     VerifyReport,
     heads_of,
-    raw_rows,
-    walk_log,
+    walk_connection,
 )
 from casefeedback.storage.dialect import audit_lane_sql, audit_lane_wait_sql, audit_numbers_sql
 from casefeedback.storage.tables import audit_chains, audit_events
@@ -162,9 +161,7 @@ class AuditLog:
         ``anchors`` maps chain → position → the MAC a signed checkpoint recorded
         there: the event must still carry exactly that MAC.
         """
-        heads = heads_of(connection)
-        with raw_rows(connection) as rows:
-            return walk_log(self._key, rows, heads, anchors or {})
+        return walk_connection(connection, self._key, heads_of(connection), anchors or {})
 
 
 __all__ = ["GENESIS_MAC", "AuditEvent", "AuditLog", "AuditUnavailable", "VerifyReport", "key_check"]

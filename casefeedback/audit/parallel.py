@@ -5,7 +5,8 @@ its predecessor's stored MAC: so the log splits into (chain, position range)
 jobs, each process walks one from the stored MAC just before it, and every link
 is still checked exactly once — a range's first event against the last event
 of the range before, which that range's own walk verifies. Only worth it for
-long logs: starting a process costs about as much as walking 50,000 events.
+long logs: a new process spends about as long importing the app as walking
+100,000 events (this one walks jobs meanwhile, so none waits for it).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
+from typing import Any
 
 from casefeedback.audit.walk import (
     RANGE_SQL,
@@ -24,6 +26,8 @@ from casefeedback.audit.walk import (
     Link,
     VerifyReport,
     batches,
+    encoded_range_sql,
+    exact_rows,
     finish,
     walk_chain,
     walk_log,
@@ -32,7 +36,12 @@ from casefeedback.audit.walk import (
 # Below this many events one process is faster than starting others.
 PARALLEL_FROM = 200_000
 _SPANS = "SELECT chain, min(chain_seq), max(chain_seq) FROM audit_events GROUP BY chain ORDER BY chain"
+# Jobs are small enough that the processes finish close together on a shared machine, and large enough
+# that opening the database for each (a few milliseconds) is noise.
+RANGES_PER_PROCESS = 8
+SMALLEST_RANGE = 20_000
 Job = tuple[str, bytes, bytes, int, int, int, dict[int, str]]
+Result = tuple[VerifyReport | None, Link, int]
 
 
 def workers() -> int:
@@ -44,6 +53,11 @@ def workers() -> int:
     return max(1, min(8, cores))
 
 
+def range_size(total: int, processes: int) -> int:
+    """How many positions of a chain one job walks."""
+    return max(1, SMALLEST_RANGE, -(-total // (processes * RANGES_PER_PROCESS)))
+
+
 def _clean(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -51,18 +65,19 @@ def _clean(value: object) -> bool:
 def walk_in_parallel(database: Path, database_key: bytes, chain_key: bytes, anchors: Mapping[int, Mapping[int, str]],
                      heads: Heads, processes: int) -> VerifyReport:
     """The same verdict as ``walk_log`` over the whole log, with (chain, range) jobs in ``processes`` processes."""
-    from casefeedback.storage.dialect import open_readonly
+    from casefeedback.storage.dialect import forgiving_text, open_readonly
 
     connection = open_readonly(database, database_key)
     try:
-        spans = connection.execute(_SPANS).fetchall()
-        if not all(_clean(c) and _clean(lo) and _clean(hi) and lo >= 1 for c, lo, hi in spans):
-            # Something stored a chain or position that no writer makes: the single walk names it exactly.
-            return walk_log(chain_key, batches(connection.execute(WALK_SQL)), heads, anchors)
+        # Forgiving here: a chain stored as text that is not UTF-8 is named by the single walk, not a crash.
+        with forgiving_text(connection):
+            spans = connection.execute(_SPANS).fetchall()
+            if not all(_clean(c) and _clean(lo) and _clean(hi) and lo >= 1 for c, lo, hi in spans):
+                # Something stored a chain or position that no writer makes: the single walk names it exactly.
+                return walk_log(chain_key, batches(connection.execute(WALK_SQL)), heads, anchors)
     finally:
         connection.close()
-    total = sum(hi for _c, _lo, hi in spans)
-    size = max(1, -(-total // (processes * 2)))  # two ranges per process evens out uneven progress
+    size = range_size(sum(hi for _c, _lo, hi in spans), processes)
     jobs: list[Job] = []
     for chain, _lo, last in spans:
         marks = anchors.get(chain, {})
@@ -70,8 +85,16 @@ def walk_in_parallel(database: Path, database_key: bytes, chain_key: bytes, anch
             hi = min(last, lo + size - 1)
             jobs.append((str(database), database_key, chain_key, chain, lo, hi,
                          {p: m for p, m in marks.items() if lo <= p <= hi}))
-    with ProcessPoolExecutor(processes, mp_context=get_context("spawn")) as pool:
-        results = list(pool.map(_walk_range, jobs))
+    # A spawned process spends its first half second importing the app: so this one walks too, from the far
+    # end of the list, every job no worker has taken yet, and no core waits for another's start.
+    with ProcessPoolExecutor(processes - 1, mp_context=get_context("spawn")) as pool:
+        futures = [pool.submit(_walk_range, job) for job in jobs]
+        own: dict[int, Result] = {}
+        for index in reversed(range(len(jobs))):
+            if not futures[index].cancel():  # a worker has it (and, queued in order, every job before it)
+                break
+            own[index] = _walk_range(jobs[index])
+        results = [own[index] if index in own else futures[index].result() for index in range(len(jobs))]
     checked = 0
     ends: dict[int, Link] = {}
     for job, (broken, end, done) in zip(jobs, results, strict=True):
@@ -88,21 +111,38 @@ def walk_in_parallel(database: Path, database_key: bytes, chain_key: bytes, anch
     return finish(ends, heads, anchors, checked)
 
 
-def _walk_range(job: Job) -> tuple[VerifyReport | None, Link, int]:
+def _walk_range(job: Job) -> Result:
     database, database_key, chain_key, chain, lo, hi, anchors = job
-    from casefeedback.storage.dialect import open_readonly
+    from casefeedback.storage.dialect import forgiving_text, open_readonly, undecodable_text
 
     connection = open_readonly(Path(database), database_key)
     try:
-        start: Link | None = None
-        if lo > 1:
-            before = connection.execute("SELECT mac, seq FROM audit_events WHERE chain = ? AND chain_seq = ?",
-                                        (chain, lo - 1)).fetchone()
-            if before is None:
-                return (VerifyReport(False, 0, None, f"chain {chain}: its event {lo - 1} is missing (deleted)",
-                                     "deleted", chain=chain, position=lo - 1), Link(lo - 2, ""), 0)
-            start = Link(lo - 1, str(before[0]), int(before[1]) if _clean(before[1]) else 0)
-        cursor = connection.execute(RANGE_SQL, (chain, lo, hi))
-        return walk_chain(KeyedMac(chain_key), chain, batches(cursor), anchors, start)
+        try:
+            return _walk_range_on(connection, chain_key, chain, lo, hi, anchors)
+        except Exception as error:
+            if not undecodable_text(error):
+                raise
+        with forgiving_text(connection):  # text that is not UTF-8 was stored: walk again to name where
+            return _walk_range_on(connection, chain_key, chain, lo, hi, anchors)
     finally:
         connection.close()
+
+
+def _walk_range_on(connection: Any, chain_key: bytes, chain: int, lo: int, hi: int, anchors: dict[int, str]
+                   ) -> Result:
+    from casefeedback.storage.dialect import audit_mac_input_columns
+
+    start: Link | None = None
+    if lo > 1:
+        before = connection.execute("SELECT mac, seq FROM audit_events WHERE chain = ? AND chain_seq = ?",
+                                    (chain, lo - 1)).fetchone()
+        if before is None:
+            return (VerifyReport(False, 0, None, f"chain {chain}: its event {lo - 1} is missing (deleted)",
+                                 "deleted", chain=chain, position=lo - 1), Link(lo - 2, ""), 0)
+        start = Link(lo - 1, str(before[0]), int(before[1]) if _clean(before[1]) else 0)
+    columns = audit_mac_input_columns("sqlite")  # open_readonly opens SQLCipher files only
+    if columns is None:
+        cursor = connection.execute(RANGE_SQL, (chain, lo, hi))
+        return walk_chain(KeyedMac(chain_key), chain, batches(cursor), anchors, start)
+    cursor = connection.execute(encoded_range_sql(columns), (chain, lo, hi))
+    return walk_chain(KeyedMac(chain_key), chain, batches(cursor), anchors, start, exact_rows(connection))

@@ -25,8 +25,7 @@ from casefeedback.audit.walk import (
     genesis,
     heads_of,
     last_seq_of,
-    raw_rows,
-    walk_log,
+    walk_connection,
 )
 from casefeedback.audit.witness import Witness, WitnessError, compare
 
@@ -70,8 +69,7 @@ def verify_log(connection: Connection, chain_key: bytes, signing_seed: bytes,
     if database is not None and last_seq_of(connection) >= PARALLEL_FROM and processes > 1:
         report = walk_in_parallel(database[0], database[1], chain_key, anchors, heads, processes)
     else:
-        with raw_rows(connection) as rows:
-            report = walk_log(chain_key, rows, heads, anchors)
+        report = walk_connection(connection, chain_key, heads, anchors)
     if not report.ok and report.position == 1 and not every and _no_chain_start_fits(connection, chain_key):
         return VerifyReport(False, 0, None, WRONG_KEY.format(why="not one chain's first two events match it, "
                                                               "each against its own predecessor"), "wrong_key")

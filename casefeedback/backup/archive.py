@@ -36,7 +36,7 @@ from casefeedback.audit.walk import HEADS_SQL, LAST_SEQ_SQL, WALK_SQL, heads_dig
 from casefeedback.crypto.rotation import wrapped_tables
 from casefeedback.retention import ledger
 from casefeedback.storage.dialect import export_database, integrity_problems, is_ours, open_readonly
-from casefeedback.storage.engine import current_key, read, write
+from casefeedback.storage.engine import current_key, database_file, read, write
 
 FORMAT = "casefeedback-backup/1"
 DATABASE_FILE = "casefeedback.db"
@@ -53,6 +53,12 @@ def _snapshot() -> tuple[str, ...]:
 
 class BackupError(Exception):
     """A backup cannot be made, trusted or restored; the message says why. Nothing was changed."""
+
+
+# Said by `backup`, `restore` and the worker's backup round on PostgreSQL, not a failure on a missing file.
+POSTGRES_MESSAGE = ("on PostgreSQL, backups are the operator's (pg_dump, or the server's own base backups and "
+                    "point-in-time recovery): casefeedback backs up and restores only its SQLCipher file. "
+                    "Nothing was changed.")
 
 
 def database_key_check(key: bytes) -> str:
@@ -126,6 +132,8 @@ def create_backup(engine: Engine, database_path: Path, database_key: bytes, audi
 
     Written under a ``.incomplete-`` name and renamed when whole: a crash or a full disk
     midway leaves nothing that looks like a backup (the next scheduled run removes it)."""
+    if database_file(engine) is None:
+        raise BackupError(POSTGRES_MESSAGE)
     with read(engine) as connection:
         ledger.sync_file(connection, ledger.ledger_path(database_path))
     stamp = audit.now().strftime("%Y%m%dT%H%M%S%fZ")

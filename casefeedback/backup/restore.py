@@ -33,7 +33,14 @@ from casefeedback.audit.actions import Action
 from casefeedback.audit.checkpoints import Signer, instance_id, public_key_of
 from casefeedback.audit.watch import sign_and_witness
 from casefeedback.audit.witness import RestoreNote, Witness
-from casefeedback.backup.archive import BackupError, Verified, backup_time, read_manifest, verify_backup
+from casefeedback.backup.archive import (
+    POSTGRES_MESSAGE,
+    BackupError,
+    Verified,
+    backup_time,
+    read_manifest,
+    verify_backup,
+)
 from casefeedback.backup.lock import exclusive
 from casefeedback.clock import Clock
 from casefeedback.config import Config
@@ -137,6 +144,8 @@ def _live_state(config: Config) -> _Live:
 
 def restore(config: Config, backup_dir: Path, clock: Clock, *, horizon: timedelta | None = None) -> Restored:
     """``horizon``: refuse a backup older than this (the erasure horizon: keep + rotation, ``backup/horizon.py``)."""
+    if config.store.is_postgres:
+        raise BackupError(POSTGRES_MESSAGE)
     with exclusive(config.instance_dir, "restoring a backup"):
         live = _live_state(config)
         if horizon is not None:

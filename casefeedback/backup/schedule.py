@@ -23,7 +23,7 @@ from casefeedback.audit import AuditEvent
 from casefeedback.audit.actions import Action
 from casefeedback.audit.checkpoints import Signer, instance_id
 from casefeedback.backup import horizon
-from casefeedback.backup.archive import BackupError, create_backup
+from casefeedback.backup.archive import POSTGRES_MESSAGE, BackupError, create_backup
 from casefeedback.backup.locations import (
     LocationError,
     catalogue,
@@ -154,6 +154,8 @@ def _backup_if_due(found: Services, say: Progress, now_anyway: bool) -> str | No
     newest = max((b.created_at for b in shelf.backups if b.location == config.backup_path), default=None)
     if not now_anyway and newest is not None and now - newest < every - _TICK:
         return None
+    if config.store.is_postgres:  # told every round, as a declared re-key is: the policy promises backups
+        raise BackupError(POSTGRES_MESSAGE)
     for location in (config.backup_path, config.backup_mirror):
         if location is not None:
             remove_leftovers(location)

@@ -59,5 +59,5 @@ def record(found: Services, member: StaffMember, case_id: str, *, text: str, non
         outcome_id = record_outcome(connection, found.keyring, case_id=case_id, recorded_by=member.id, text=text,
                                     nonce=nonce, now=found.clock())
         # The event's ``outcome`` field names the recorded outcome by its id (no content, ever).
-        found.audit.append(connection, case_event(member, Action.CASE_OUTCOME, case_id, outcome_id))
+        found.audit.append(connection, case_event(member, Action.CASE_OUTCOME, case_id, outcome_id=outcome_id))
     return True

@@ -33,7 +33,7 @@ def audit_verify(checkpoint_file: Path | None, no_witness: bool) -> None:
     from casefeedback.audit.checkpoints import Checkpoint, CheckpointError
     from casefeedback.audit.verify import verify_log
     from casefeedback.audit.witness import Witness
-    from casefeedback.storage.engine import open_engine, read
+    from casefeedback.storage.engine import open_store, read
 
     external = None
     if checkpoint_file is not None:
@@ -44,12 +44,14 @@ def audit_verify(checkpoint_file: Path | None, no_witness: bool) -> None:
         except (CheckpointError, UnicodeDecodeError) as error:
             raise CommandError(str(error)) from None
     config = Config.from_environment()
-    engine = open_engine(config.database_path, config.secrets.database.value)
+    engine = open_store(config.store)
     try:
         with read(engine) as connection:
             report = verify_log(connection, config.secrets.audit_chain.value, config.secrets.audit_signing.value,
                                 external, None if no_witness else Witness(config.witness_path),
-                                (config.database_path, config.secrets.database.value))
+                                # Walked in parallel processes that each open the SQLCipher file; on PostgreSQL in one.
+                                None if config.store.is_postgres
+                                else (config.database_path, config.secrets.database.value))
     except CheckpointError as error:
         raise CommandError(str(error)) from None
     finally:
@@ -108,10 +110,10 @@ def _sign(*, start: bool) -> tuple[Signed, Config]:
     from casefeedback.audit.checkpoints import CheckpointError, Signer
     from casefeedback.audit.watch import WitnessRefused, sign_and_witness
     from casefeedback.audit.witness import Witness, WitnessError
-    from casefeedback.storage.engine import open_engine
+    from casefeedback.storage.engine import open_store
 
     config = Config.from_environment()
-    engine = open_engine(config.database_path, config.secrets.database.value)
+    engine = open_store(config.store)
     try:
         signed = sign_and_witness(engine, AuditLog(config.secrets.audit_chain.value, system_clock),
                                   Signer(config.secrets.audit_signing.value), Witness(config.witness_path),
@@ -128,9 +130,9 @@ def _sign(*, start: bool) -> tuple[Signed, Config]:
 
 def _record_export(config: Config, seq: int) -> None:
     from casefeedback.audit import AuditEvent, AuditLog
-    from casefeedback.storage.engine import open_engine, write
+    from casefeedback.storage.engine import open_store, write
 
-    engine = open_engine(config.database_path, config.secrets.database.value)
+    engine = open_store(config.store)
     try:
         with write(engine) as connection:
             AuditLog(config.secrets.audit_chain.value, system_clock).append(connection, AuditEvent(

@@ -22,6 +22,7 @@ def backup(destination: Path | None, verify_only: Path | None) -> None:
     from casefeedback.backup.archive import BackupError
     from casefeedback.backup.restore import verify
 
+    _sqlcipher_only()
     if verify_only is not None:
         try:
             checked = verify(Config.from_environment(), verify_only)
@@ -76,7 +77,7 @@ def restore(backup_dir: Path, yes: bool) -> None:
     from casefeedback.policy import load_policies
     from casefeedback.policy.problems import PolicyError
 
-    config = Config.from_environment()
+    config = _sqlcipher_only()
     try:
         rules = load_policies(config.policies_dir).organisation
     except PolicyError as error:
@@ -98,3 +99,13 @@ def restore(backup_dir: Path, yes: bool) -> None:
                f"answer(s) that the backup still held are destroyed again ({done.ledger_entries} ledger entries).")
     if done.archive is not None:
         click.echo(f"{done.archived_events} newer audit event(s) of the replaced database kept in {done.archive}")
+
+
+def _sqlcipher_only() -> Config:
+    """The configuration, unless it names PostgreSQL: these commands copy and replace the SQLCipher file."""
+    from casefeedback.backup.archive import POSTGRES_MESSAGE
+
+    config = Config.from_environment()
+    if config.store.is_postgres:
+        raise CommandError(POSTGRES_MESSAGE)
+    return config

@@ -18,7 +18,7 @@ from casefeedback.policy import load_policies
 @click.option("--base-url", default="http://127.0.0.1:5000", show_default=True, help="Used in printed links.")
 @fail_clearly
 def init(production: bool, demo: bool, base_url: str) -> None:
-    """Create secrets, the encrypted database and its schema; idempotent."""
+    """Create secrets, the database (the encrypted file, or PostgreSQL) and its schema; idempotent."""
     from casefeedback.bootstrap import create_or_upgrade_database, create_secrets
     from casefeedback.services import build_services
 
@@ -32,7 +32,7 @@ def init(production: bool, demo: bool, base_url: str) -> None:
     policies = load_policies(config.policies_dir)
     new_database = create_or_upgrade_database(config)
     found = build_services(config, policies, system_clock)
-    click.echo(("Created" if new_database else "Checked") + f" the encrypted database {config.database_path}")
+    click.echo(("Created" if new_database else "Checked") + f" the {config.store.described}")
     if demo:
         from casefeedback.demo import seed
 
@@ -45,10 +45,12 @@ def init(production: bool, demo: bool, base_url: str) -> None:
 def migrate_command() -> None:
     """Bring the database schema up to date."""
     from casefeedback.storage import migrate
-    from casefeedback.storage.engine import open_engine
+    from casefeedback.storage.engine import open_store
 
     config = Config.from_environment()
-    engine = open_engine(config.database_path, config.secrets.database.value)
-    migrate.upgrade(engine)
-    click.echo(f"Schema at revision {migrate.current_revision(engine)}")
-    engine.dispose()
+    engine = open_store(config.store)
+    try:
+        migrate.upgrade(engine)
+        click.echo(f"Schema at revision {migrate.current_revision(engine)}")
+    finally:
+        engine.dispose()

@@ -38,7 +38,8 @@ def add_counts(connection: Connection, keys: Iterable[CountKey]) -> None:
     rows = [{"service_id": s, "team_id": t, "month": m, "question_id": q, "answer": a, "n": n}
             for (s, t, m, q, a), n in tally.items()]
     connection.execute(insert_or_update(insight_counts, ("service_id", "team_id", "month", "question_id", "answer"),
-                                        lambda offered: {"n": insight_counts.c.n + offered.n}), rows)
+                                        lambda offered: {"n": insight_counts.c.n + offered.n},
+                                        dialect_name=connection.dialect.name), rows)
 
 
 def read_counts(connection: Connection, scope: Scope) -> dict[CountKey, int]:

@@ -74,7 +74,8 @@ def refresh(connection: Connection, service_id: str, scope_months: list[str], no
     if rows:
         connection.execute(insight_submission_counts.insert(), rows)
     connection.execute(insert_or_update(insight_submission_months, ("service_id", "month"),
-                                        lambda offered: {"refreshed_at": offered.refreshed_at}),
+                                        lambda offered: {"refreshed_at": offered.refreshed_at},
+                                        dialect_name=connection.dialect.name),
                        [{"service_id": service_id, "month": m, "refreshed_at": now} for m in stale])
     return len(stale)
 

@@ -43,6 +43,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection, delete, event, insert, select
 
+from casefeedback.storage.engine import database_file
 from casefeedback.storage.tables import answers, case_outcomes, data_keys, erased_keys, feedback_replies
 
 LEDGER_FILE = "erasure-ledger.jsonl"
@@ -83,8 +84,9 @@ def keep_copy(database: Path, witness: Path) -> Path:
 
 
 def _database_of(connection: Connection) -> Path | None:
-    name = connection.engine.url.database
-    return Path(name) if name and name != ":memory:" else None
+    # None on PostgreSQL: the file ledger exists for restores of the SQLCipher file, which PostgreSQL does
+    # not have (its erased_keys table is kept); its database name is no path to write beside.
+    return database_file(connection.engine)
 
 
 # Lines waiting for their transaction to commit, per connection.

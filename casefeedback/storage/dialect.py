@@ -1,18 +1,21 @@
-"""Everything specific to SQLCipher/SQLite lives here, so PostgreSQL can be added
-beside it without touching the services."""
+"""Everything specific to one engine lives here: SQLCipher/SQLite (the default) and PostgreSQL
+(CASEFEEDBACK_DATABASE_URL), so the services never ask which one they are on."""
 
 from __future__ import annotations
 
 import fcntl
 import os
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, Text, event, literal
 from sqlalchemy.engine import Connection
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 
 # 'CFDB': written into the (encrypted) header so that a SQLCipher file made by
 # something else is recognised as "not a casefeedback database".
@@ -162,8 +165,16 @@ _WAL_TRUNCATE = "PRAGMA wal_checkpoint(TRUNCATE)"
 
 
 def truncate_wal(engine: Engine, attempts: int = 20) -> bool:
-    """Checkpoint and empty the write-ahead log; False if readers kept it busy throughout."""
+    """Checkpoint and empty the write-ahead log; False if readers kept it busy throughout.
+
+    PostgreSQL: nothing to do here (True). Its write-ahead log and dead row versions are the
+    server's to recycle (checkpoints, VACUUM); what an erasure leaves there is ciphertext whose
+    data key is already destroyed.
+    """
     import time
+
+    if engine.dialect.name != "sqlite":
+        return True
 
     for attempt in range(attempts):
         raw = engine.raw_connection()
@@ -190,8 +201,10 @@ def checkpoint_wal(engine: Engine) -> None:
     SQLite does this itself in the commit that takes the log past 1000 pages,
     while that writer still holds the write lock. A job that writes a lot (the
     retention purge) calls this between its transactions, outside the lock, so
-    that neither its commits nor a sender's have to.
+    that neither its commits nor a sender's have to. Nothing to do on PostgreSQL (its server checkpoints).
     """
+    if engine.dialect.name != "sqlite":
+        return
     raw = engine.raw_connection()
     try:
         cursor = raw.cursor()
@@ -304,23 +317,42 @@ def rekey(dbapi_connection: Any, new_key: bytes) -> None:
         cursor.close()
 
 
+class _JsonField(FunctionElement[str]):
+    """One top-level key of a JSON text column, as text: json_extract on SQLite, ->> on PostgreSQL."""
+
+    type = Text()
+    inherit_cache = True
+
+
+@compiles(_JsonField, "sqlite")
+def _json_field_sqlite(element: _JsonField, compiler: Any, **kw: Any) -> str:
+    column, key = element.clauses
+    return f"json_extract({compiler.process(column, **kw)}, '$.' || {compiler.process(key, **kw)})"
+
+
+@compiles(_JsonField, "postgresql")
+def _json_field_postgresql(element: _JsonField, compiler: Any, **kw: Any) -> str:
+    column, key = element.clauses
+    return f"(CAST({compiler.process(column, **kw)} AS json) ->> {compiler.process(key, **kw)})"
+
+
 def json_field(column: Any, key: str) -> Any:
     """SQL for one top-level key of a JSON text column (the audit detail), as text."""
-    from sqlalchemy import func
-
-    return func.json_extract(column, f"$.{key}")
+    return _JsonField(column, literal(key, Text()))
 
 
-def insert_or_update(table: Any, keys: Sequence[str], updates: Callable[[Any], Mapping[str, Any]]) -> Any:
+def insert_or_update(table: Any, keys: Sequence[str], updates: Callable[[Any], Mapping[str, Any]], *,
+                     dialect_name: str) -> Any:
     """An INSERT that updates the existing row instead where one has the same ``keys``.
 
     ``updates`` receives the row that was offered (SQL's EXCLUDED; PostgreSQL
     spells it the same way) and returns the columns to set, e.g. a counter
-    plus the offered amount.
+    plus the offered amount. ``dialect_name``: the connection's, whose own
+    INSERT … ON CONFLICT construct is built (each compiles only for its engine).
     """
-    from sqlalchemy.dialects.sqlite import insert
+    from sqlalchemy.dialects import postgresql, sqlite
 
-    statement = insert(table)
+    statement = (postgresql.insert if dialect_name == "postgresql" else sqlite.insert)(table)
     return statement.on_conflict_do_update(index_elements=list(keys), set_=dict(updates(statement.excluded)))
 
 
@@ -349,8 +381,119 @@ def audit_lane_wait_sql(dialect_name: str) -> str | None:
     return None
 
 
+AUDIT_SEQUENCE = "audit_events_seq"  # also written out in the statements below (a constant, not input)
+
+
 def audit_numbers_sql(dialect_name: str) -> str | None:
     """The next ``:n`` event numbers, or None where the lane statement's newest number is to be counted on."""
     if dialect_name == "postgresql":
         return "SELECT nextval('audit_events_seq') FROM generate_series(1, :n)"
     return None
+
+
+def audit_numbers_made(dialect_name: str) -> tuple[str, ...]:
+    """Run by migration 0014: on PostgreSQL the sequence ``audit_numbers_sql`` draws from, starting after the
+    newest event already in the log (so no number is given twice)."""
+    if dialect_name != "postgresql":
+        return ()
+    return (f"CREATE SEQUENCE {AUDIT_SEQUENCE}",
+            "SELECT setval('audit_events_seq', coalesce(max(seq), 0) + 1, false) FROM audit_events")
+
+
+def audit_numbers_dropped(dialect_name: str) -> tuple[str, ...]:
+    """Undoes ``audit_numbers_made`` (migration 0014's downgrade)."""
+    return (f"DROP SEQUENCE {AUDIT_SEQUENCE}",) if dialect_name == "postgresql" else ()
+
+
+# Verifying the audit log (audit/walk.py) on SQLite: the database writes each event's MAC input itself —
+# json_array over the stored values gives the appender's JSON byte for byte for integers, NULL and ASCII text
+# — so a million events cost five values each to fetch instead of fourteen, and no JSON encoding in Python.
+# A BLOB would come out as null (as a NULL does), so a row holding one gets no input and is checked the exact
+# way; walk.py says why a MAC that matches over this input is as good as the exact check.
+_AUDIT_MAC_FIELDS = ("at", "actor_id", "actor_role", "action", "object_type", "object_id", "field_class", "purpose",
+                     "outcome", "detail")
+_AUDIT_MAC_INPUT = (
+    "CASE WHEN " + " AND ".join(f"typeof({c}) != 'blob'" for c in ("chain", "chain_seq", *_AUDIT_MAC_FIELDS))
+    + " THEN CASE chain WHEN 0 THEN json_array(seq, {fields}) ELSE json_array(chain, chain_seq, seq, {fields}) END "
+    "END").format(fields=", ".join(_AUDIT_MAC_FIELDS))
+
+
+def audit_mac_input_columns(dialect_name: str) -> str | None:
+    """The columns ``chain, chain_seq, seq, mac, <MAC input or NULL>`` for walking the audit log, or None where
+    the walk encodes every event itself (PostgreSQL's JSON is laid out differently)."""
+    if dialect_name == "postgresql":
+        return None
+    return f"chain, chain_seq, seq, mac, {_AUDIT_MAC_INPUT}"
+
+
+def undecodable_text(error: BaseException) -> bool:
+    """Whether the SQLite driver failed to read stored text because its bytes are not UTF-8 (nothing
+    casefeedback writes: someone put them there)."""
+    return "Could not decode to UTF-8" in str(error)
+
+
+@contextmanager
+def forgiving_text(dbapi_connection: Any) -> Iterator[None]:
+    """Read text that is not UTF-8 with its bad bytes kept as lone surrogates, instead of failing: the audit
+    walk then names that event as edited (no JSON the appender wrote contains one) rather than crashing."""
+    before = dbapi_connection.text_factory
+    dbapi_connection.text_factory = lambda raw: raw.decode("utf-8", "surrogateescape")
+    try:
+        yield
+    finally:
+        dbapi_connection.text_factory = before
+
+
+# --- PostgreSQL (CASEFEEDBACK_DATABASE_URL) ---
+
+# The default isolation, named so it cannot drift: each statement sees what was committed before it,
+# and a writer that must not race another takes the row it changes (the audit lanes' FOR UPDATE below).
+POSTGRES_ISOLATION = "READ COMMITTED"
+
+
+def postgres_connect_args(statement_timeout_ms: int, lock_timeout_ms: int,
+                          given: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Settings every new PostgreSQL connection starts with (libpq's startup options, so no extra round
+    trip and no SET that a rolled-back transaction could undo).
+
+    statement_timeout: a runaway query is cut off instead of holding a pooled connection (and its locks) for
+    ever; lock_timeout: a writer queued behind a lock gives up with an error the service reports, instead of
+    a request that hangs while people wait to send feedback. 0 switches either off (PostgreSQL's meaning).
+    ``given``: the URL's own query parameters, which win (its ``options`` are kept, the timeouts added).
+    """
+    given = given or {}
+    timeouts = f"-c statement_timeout={statement_timeout_ms} -c lock_timeout={lock_timeout_ms}"
+    defaults = {
+        "options": f"{given['options']} {timeouts}" if isinstance(given.get("options"), str) else timeouts,
+        "application_name": "casefeedback",
+        # A server that does not answer is reported within seconds, not after the kernel's TCP timeout.
+        "connect_timeout": 10,
+    }
+    return {name: value for name, value in defaults.items() if name == "options" or name not in given}
+
+
+def migration_statements(dialect_name: str) -> tuple[str, ...]:
+    """Run at the start of a migration's transaction: a migration rewriting a large table may rightly take
+    longer than a request's statement timeout (it still gives up waiting for a lock after lock_timeout)."""
+    if dialect_name == "postgresql":
+        return ("SET LOCAL statement_timeout = 0",)
+    return ()
+
+
+def postgres_open_error(error: BaseException, database: str | None, host: str | None) -> StoreOpenError:
+    """One sentence for a PostgreSQL server that cannot be reached or has no such database.
+
+    libpq's own words name the socket or host and the server's reason, never the password; only its
+    last line is kept (the rest repeats it or guesses).
+    """
+    first_line = (str(error).strip().splitlines() or [""])[0]
+    reason = " ".join(first_line.rsplit("failed: ", 1)[-1].split()).removeprefix("FATAL: ") or type(error).__name__
+    where = f"the PostgreSQL database {database or '(none named)'} on {host or 'the local socket'}"
+    if "does not exist" in reason and "database" in reason:
+        return StoreOpenError(f"{where} does not exist: create it (e.g. `createdb {database}` as its owner), "
+                              "then run `casefeedback init`.")
+    if "authentication" in reason or "role" in reason or "pg_hba" in reason:
+        return StoreOpenError(f"{where} refused the connection ({reason}): check the user and password in "
+                              "CASEFEEDBACK_DATABASE_URL.")
+    return StoreOpenError(f"cannot reach {where} ({reason}): is the server running, and is "
+                          "CASEFEEDBACK_DATABASE_URL right?")

@@ -1,4 +1,4 @@
-"""Opening the encrypted store."""
+"""Opening the store: the encrypted SQLCipher file (the default), or PostgreSQL when a URL is given."""
 
 from __future__ import annotations
 
@@ -9,21 +9,26 @@ import time
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext, suppress
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import URL, Connection, Engine, create_engine, event
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url
+from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.pool import QueuePool
 
 from casefeedback.storage import generations, lock_stats
 from casefeedback.storage.dialect import (
+    POSTGRES_ISOLATION,
     StoreOpenError,
     WriterLock,
     install_connection_hooks,
+    postgres_connect_args,
+    postgres_open_error,
 )
 
-__all__ = ["StoreOpenError", "current_key", "keep_private", "open_engine", "read", "write"]
+__all__ = ["Store", "StoreOpenError", "current_key", "database_file", "keep_private", "open_engine",
+           "open_postgres", "open_store", "read", "write"]
 
 SQLITE_PLAINTEXT_MAGIC = b"SQLite format 3\x00"
 # SQLite makes these beside the database, lazily, with the database file's own mode.
@@ -32,6 +37,88 @@ log = logging.getLogger(__name__)
 _WRITER_LOCKS: weakref.WeakKeyDictionary[Engine, WriterLock] = weakref.WeakKeyDictionary()
 _LOCK_STATS: weakref.WeakKeyDictionary[Engine, lock_stats.WriteStats] = weakref.WeakKeyDictionary()
 _KEYS: weakref.WeakKeyDictionary[Engine, generations.DatabaseKey] = weakref.WeakKeyDictionary()
+
+
+@dataclass(frozen=True)
+class Store:
+    """Which store an instance uses, and how to open it (Config.store builds it from the settings)."""
+
+    path: Path  # the SQLCipher file; unused on PostgreSQL
+    key: bytes = field(repr=False)  # the SQLCipher key; unused on PostgreSQL
+    key_file: Path | None = None
+    # A PostgreSQL URL (``postgresql+psycopg://…``), or None for the SQLCipher file. It may carry a password.
+    url: str | None = field(default=None, repr=False)
+    statement_timeout_ms: int = 30_000
+    lock_timeout_ms: int = 5_000
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.url is not None
+
+    @property
+    def described(self) -> str:
+        """The store in words for a person: the file, or the database's name and host (never the password)."""
+        if self.url is None:
+            return f"encrypted database {self.path}"
+        url = make_url(self.url)
+        return f"PostgreSQL database {url.database} on {_host_of(url) or 'the local socket'}"
+
+
+def open_store(store: Store, *, create: bool = False, follow_rekey: bool = False, pool_size: int = 4) -> Engine:
+    """The one way the application opens its database, whichever store the settings choose.
+
+    ``create``: on SQLCipher, make the file if there is none (``casefeedback init``); a PostgreSQL
+    database is made by its operator, with the role and grants they choose, never by the application.
+    ``follow_rekey``: long-running processes follow an online re-key of the SQLCipher file.
+    """
+    if store.url is not None:
+        return open_postgres(store.url, statement_timeout_ms=store.statement_timeout_ms,
+                             lock_timeout_ms=store.lock_timeout_ms, pool_size=pool_size)
+    return open_engine(store.path, store.key, create=create, pool_size=pool_size,
+                       key_file=store.key_file if follow_rekey else None)
+
+
+def open_postgres(url: str, *, statement_timeout_ms: int, lock_timeout_ms: int, pool_size: int = 4) -> Engine:
+    """A pooled engine on a PostgreSQL database (psycopg 3); fails clearly if it cannot be reached.
+
+    No writer lock and no key: PostgreSQL's own transactions order the writers, and encryption at
+    rest is the operator's (SECURITY.md) while every sensitive field stays sealed by crypto/.
+    """
+    target = make_url(url).set(drivername="postgresql+psycopg")
+    engine = create_engine(
+        target,
+        poolclass=QueuePool,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        # A server restart or a failover leaves dead connections in the pool; each is tested on checkout.
+        pool_pre_ping=True,
+        # Statement parameters include ciphertext and hashes of bearer secrets;
+        # keep them out of exception messages and therefore out of logs.
+        hide_parameters=True,
+        isolation_level=POSTGRES_ISOLATION,
+        connect_args=postgres_connect_args(statement_timeout_ms, lock_timeout_ms, target.query),
+    )
+    # Open one connection now, so an unreachable server or a missing database fails at start-up.
+    try:
+        with engine.connect():
+            pass
+    except OperationalError as error:
+        engine.dispose()
+        raise postgres_open_error(error.orig or error, target.database, _host_of(target)) from None
+    return engine
+
+
+def _host_of(url: URL) -> str | None:
+    """The server's host, or the socket directory of ``?host=/run/postgresql``."""
+    host = url.host or url.query.get("host")
+    return host if isinstance(host, str) else None
+
+
+def database_file(engine: Engine) -> Path | None:
+    """The SQLCipher file ``engine`` opens; None on PostgreSQL (or an in-memory database)."""
+    if engine.dialect.name != "sqlite" or engine.url.database in (None, "", ":memory:"):
+        return None
+    return Path(str(engine.url.database))
 
 
 def open_engine(path: Path, key: bytes, *, create: bool = False, pool_size: int = 4,

@@ -10,7 +10,9 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
+
+from casefeedback.storage.dialect import migration_statements
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -89,6 +91,8 @@ def check(engine: Engine) -> None:
 def _run(engine: Engine, direction: str, revision: str) -> None:
     config = _alembic_config()
     with engine.connect().execution_options(write=True) as connection:
+        for statement in migration_statements(connection.dialect.name):
+            connection.execute(text(statement))  # begins the transaction the migrations then run in
         config.attributes["connection"] = connection
         getattr(command, direction)(config, revision)
         connection.commit()

@@ -78,7 +78,8 @@ class DatabaseStorage(Storage):
             # upsert below either adds to a running window or opens a new one.
             connection.execute(delete(rate_limits).where(rate_limits.c.expires_at <= now))
             upsert = insert_or_update(rate_limits, ("key_hash",),
-                                      lambda offered: {"hits": rate_limits.c.hits + offered.hits})
+                                      lambda offered: {"hits": rate_limits.c.hits + offered.hits},
+                                      dialect_name=connection.dialect.name)
             hits = connection.execute(upsert.returning(rate_limits.c.hits), {
                 "key_hash": self._hash(key), "hits": amount, "expires_at": now + timedelta(seconds=expiry)},
             ).scalar_one()

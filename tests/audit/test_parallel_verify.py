@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import delete, update
+from sqlalchemy import delete, func, select, update
 
 from casefeedback.audit import AuditEvent
+from casefeedback.audit import parallel as parallel_module
 from casefeedback.audit import verify as verify_module
 from casefeedback.audit.actions import Action
 from casefeedback.audit.checkpoints import Signer, write_checkpoint
@@ -24,6 +25,7 @@ def long_log(found, monkeypatch):
         write_checkpoint(connection, found.audit, Signer(found.config.secrets.audit_signing.value))
     monkeypatch.setattr(verify_module, "PARALLEL_FROM", 10)
     monkeypatch.setattr(verify_module, "workers", lambda: 2)
+    monkeypatch.setattr(parallel_module, "SMALLEST_RANGE", 1)  # many ranges, so that breaks fall on their edges
     return found
 
 
@@ -47,13 +49,18 @@ def test_an_intact_long_log_verifies_in_parallel(long_log):
 def test_a_break_is_found_where_the_single_walk_finds_it(long_log, how):
     with write(long_log.engine) as connection:
         last = connection.execute(audit_events.select().order_by(audit_events.c.seq.desc()).limit(1)).one().seq
-        edge = -(-last // 4) + 1  # the first event of the second range (4 ranges for 2 processes)
-        if how == "edit-first-of-a-range":
-            connection.execute(update(audit_events).where(audit_events.c.seq == edge).values(outcome="denied"))
+        ends = connection.execute(select(audit_events.c.chain, func.max(audit_events.c.chain_seq))
+                                  .group_by(audit_events.c.chain)).all()
+        size = parallel_module.range_size(sum(end for _chain, end in ends), 2)
+        chain = max(ends, key=lambda span: span[1])[0]  # the long chain, walked in several ranges
+        in_chain = audit_events.c.chain == chain
+        if how == "edit-first-of-a-range":  # the first event of its second range
+            connection.execute(update(audit_events).where(in_chain, audit_events.c.chain_seq == size + 1)
+                               .values(outcome="denied"))
         elif how == "edit-last":
             connection.execute(update(audit_events).where(audit_events.c.seq == last).values(detail="{}"))
-        elif how == "delete-range-edge":
-            connection.execute(delete(audit_events).where(audit_events.c.seq == edge - 1))
+        elif how == "delete-range-edge":  # the last event of its first range
+            connection.execute(delete(audit_events).where(in_chain, audit_events.c.chain_seq == size))
         else:
             connection.execute(delete(audit_events).where(audit_events.c.seq == last))
     serial, parallel = both(long_log)

@@ -1,15 +1,14 @@
 """Migration 0013 (answers no longer cascade from their data key) runs up and down on a real encrypted
-file, keeps every answer, and leaves ciphertext for the sweep once its key is destroyed."""
+file and on PostgreSQL, keeps every answer, and leaves ciphertext for the sweep once its key is destroyed."""
 
 from __future__ import annotations
 
-import os
 from datetime import datetime
 
 from sqlalchemy import MetaData, delete, func, insert, inspect, select
 
 from casefeedback.storage import migrate
-from casefeedback.storage.engine import open_engine, write
+from casefeedback.storage.engine import write
 
 NOW = datetime(2026, 1, 2, 3, 4, 5)
 ROWS = [
@@ -48,8 +47,8 @@ def _answers(engine) -> list[str]:
         return sorted(connection.execute(select(answers.c.id)).scalars())
 
 
-def test_0013_up_down_up_keeps_answers_and_lets_them_outlive_their_key(tmp_path):
-    engine = open_engine(tmp_path / "m.db", os.urandom(32), create=True)
+def test_0013_up_down_up_keeps_answers_and_lets_them_outlive_their_key(new_database):
+    engine = new_database()
     migrate.upgrade(engine, "0012")
     tables = _tables(engine)
     with write(engine) as connection:

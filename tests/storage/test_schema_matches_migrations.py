@@ -4,15 +4,17 @@ A declaration the migrations do not make real (or the reverse) is a schema the
 code believes in and the database does not have: a missing unique constraint
 lets a bearer token be stored twice, a missing ON DELETE CASCADE leaves
 ciphertext behind after an erasure. So the migrated database is compared with
-the declaration in full, on a real SQLCipher file, not just by table names.
+the declaration in full, not just by table names: on a real SQLCipher file and on a
+real PostgreSQL database (``STORES``), since the same migrations build both.
 """
 
 from __future__ import annotations
 
-import os
 import pprint
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,6 +27,7 @@ from sqlalchemy import (
     Connection,
     Engine,
     MetaData,
+    Sequence,
     String,
     Table,
     UniqueConstraint,
@@ -39,35 +42,61 @@ from casefeedback import create_app
 from casefeedback.config import Config
 from casefeedback.storage import migrate
 from casefeedback.storage.dialect import StoreOpenError
-from casefeedback.storage.engine import open_engine, write
+from casefeedback.storage.engine import open_store, write
 from casefeedback.storage.tables import metadata
+from tests.stores import STORES, empty_store, instance_config
 
 # Where the domain branches of the early history were joined; linear after it.
 MERGE = "0009"
 
 
-@pytest.fixture(scope="module")
-def migrated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
-    """An empty encrypted database, fresh random key, migrated from nothing to head."""
-    engine = open_engine(tmp_path_factory.mktemp("schema") / "m.db", os.urandom(32), create=True)
-    migrate.upgrade(engine)
-    yield engine
-    engine.dispose()
+@dataclass(frozen=True)
+class Migrated:
+    store: str
+    engine: Engine
+    # PostgreSQL rewrites a CHECK's text in its own words ("role IN (…)" becomes "((role)::text = ANY …)"):
+    # each declared check as that store spells it, read back from a database made from the declaration.
+    spelled_checks: dict[tuple[str, str], str]
 
 
-def differences(connection: Connection, declared: MetaData) -> list[Any]:
+@pytest.fixture(scope="module", params=STORES)
+def migrated(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Migrated]:
+    """An empty database (a SQLCipher file under a fresh random key, or PostgreSQL) migrated from nothing to head."""
+    directory = tmp_path_factory.mktemp("schema")
+    with empty_store(request.param, directory) as engine:
+        migrate.upgrade(engine)
+        spelled: dict[tuple[str, str], str] = {}
+        if request.param == "postgresql":
+            with empty_store(request.param, directory) as reference:
+                metadata.create_all(reference)
+                with reference.connect() as connection:
+                    spelled = _checks_of(connection)
+        yield Migrated(request.param, engine, spelled)
+
+
+def _checks_of(connection: Connection) -> dict[tuple[str, str], str]:
+    reflected = inspect(connection)
+    return {(table, check["name"]): " ".join(check["sqltext"].split())
+            for table in reflected.get_table_names() for check in reflected.get_check_constraints(table)}
+
+
+def differences(connection: Connection, declared: MetaData,
+                spelled_checks: dict[tuple[str, str], str] | None = None) -> list[Any]:
     """Everything in which the database and ``declared`` differ; empty when they agree."""
     context = MigrationContext.configure(connection, opts={"compare_type": True, "compare_server_default": True})
     found: list[Any] = list(compare_metadata(context, declared))
-    return found + _not_compared_by_alembic(connection, declared)
+    return found + _not_compared_by_alembic(connection, declared, spelled_checks or {})
 
 
-def _not_compared_by_alembic(connection: Connection, declared: MetaData) -> list[Any]:
-    """What autogenerate leaves out on SQLite: check constraints, primary keys, table options,
-    and unique constraints that the database has without a name (Alembic only reports named ones)."""
+def _not_compared_by_alembic(connection: Connection, declared: MetaData,
+                             spelled_checks: dict[tuple[str, str], str]) -> list[Any]:
+    """What autogenerate leaves out: check constraints, primary keys, table options, unique
+    constraints that the database has without a name (Alembic only reports named ones), and sequences."""
     found: list[Any] = []
     reflected = inspect(connection)
     existing = set(reflected.get_table_names())
+    # Options of this store only (sqlite_with_rowid means nothing to PostgreSQL).
+    prefix = f"{connection.dialect.name}_"
     for table in declared.sorted_tables:
         if table.name not in existing:
             continue  # compare_metadata reports it
@@ -75,39 +104,54 @@ def _not_compared_by_alembic(connection: Connection, declared: MetaData) -> list
         declared_uniques = {tuple(c.name for c in u.columns) for u in table.constraints
                             if isinstance(u, UniqueConstraint)}
         checks = {(c["name"], " ".join(c["sqltext"].split())) for c in reflected.get_check_constraints(table.name)}
-        declared_checks = {(c.name, " ".join(str(c.sqltext).split())) for c in table.constraints
-                           if isinstance(c, CheckConstraint)}
+        declared_checks = {(c.name, spelled_checks.get((table.name, str(c.name)), " ".join(str(c.sqltext).split())))
+                           for c in table.constraints if isinstance(c, CheckConstraint)}
         primary_key = reflected.get_pk_constraint(table.name)["constrained_columns"]
-        options = reflected.get_table_options(table.name)
+        options = {k: v for k, v in reflected.get_table_options(table.name).items() if k.startswith(prefix)}
         for what, database, declaration in (
             ("unique", uniques, declared_uniques),
             ("check", checks, declared_checks),
             ("primary_key", primary_key, [c.name for c in table.primary_key.columns]),
-            ("options", options, dict(table.dialect_kwargs)),
+            ("options", options, {k: v for k, v in table.dialect_kwargs.items() if k.startswith(prefix)}),
         ):
             if database != declaration:
                 found.append((what, table.name, database, declaration))
+    if connection.dialect.name == "postgresql":
+        sequences, declared_sequences = _standalone_sequences(connection), set(declared._sequences)
+        if sequences != declared_sequences:
+            found.append(("sequences", sequences, declared_sequences))
     return found
 
 
-def test_migrated_database_equals_the_declared_schema(migrated: Engine) -> None:
-    with migrated.connect() as connection:
-        found = differences(connection, metadata)
+def _standalone_sequences(connection: Connection) -> set[str]:
+    """PostgreSQL's sequences other than those a SERIAL column owns (which the column's type declares)."""
+    return set(connection.execute(text(
+        "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE c.relkind = 'S' AND n.nspname = current_schema() AND NOT EXISTS "
+        "(SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.deptype IN ('a', 'i'))")).scalars())
+
+
+def test_migrated_database_equals_the_declared_schema(migrated: Migrated) -> None:
+    with migrated.engine.connect() as connection:
+        found = differences(connection, metadata, migrated.spelled_checks)
     assert found == [], "the migrated database differs from storage/schema/:\n" + pprint.pformat(found, width=120)
 
 
-def test_migrate_check_agrees_at_head_and_refuses_an_old_database(migrated: Engine, tmp_path: Any) -> None:
-    migrate.check(migrated)
-    engine = open_engine(tmp_path / "old.db", os.urandom(32), create=True)
-    migrate.upgrade(engine, "0001")
-    with pytest.raises(CommandError, match="not up to date"):
-        migrate.check(engine)
-    engine.dispose()
+def test_migrate_check_agrees_at_head_and_refuses_an_old_database(migrated: Migrated, tmp_path: Any) -> None:
+    migrate.check(migrated.engine)
+    with empty_store(migrated.store, tmp_path) as engine:
+        migrate.upgrade(engine, "0001")
+        with pytest.raises(CommandError, match="not up to date"):
+            migrate.check(engine)
 
 
+def test_a_database_from_before_the_merge_is_refused_until_migrated(store_kind: str, tmp_path: Path) -> None:
+    with instance_config(store_kind, tmp_path) as config:
+        _refused_until_migrated(config)
 
-def test_a_database_from_before_the_merge_is_refused_until_migrated(config: Config) -> None:
-    engine = open_engine(config.database_path, config.secrets.database.value)
+
+def _refused_until_migrated(config: Config) -> None:
+    engine = open_store(config.store)
     migrate.downgrade(engine, "0001")
     branch_heads = sorted(set(migrate.history().get_revision(MERGE).down_revision or ()))
     for revision in branch_heads:
@@ -120,6 +164,7 @@ def test_a_database_from_before_the_merge_is_refused_until_migrated(config: Conf
     assert migrate.current_revision(engine) == migrate.head_revision()
     engine.dispose()
     create_app(config).extensions["casefeedback"].engine.dispose()
+
 
 def _table(declared: MetaData, name: str) -> Table:
     return declared.tables[name]
@@ -167,19 +212,26 @@ DRIFTS: dict[str, Callable[[MetaData], None]] = {
         "sqlite_with_rowid"),
     "table_only_in_database": lambda declared: declared.remove(_table(declared, "insight_contributed")),
     "column_only_in_declaration": _extra_column,
+    "sequence_only_in_database": lambda declared: declared._sequences.pop("audit_events_seq"),
 }
+# Drifts that a store cannot have: SQLite has no sequences, PostgreSQL no WITHOUT ROWID tables.
+ONLY_ON = {"table_options": "sqlite", "sequence_only_in_database": "postgresql"}
 
 
 @pytest.mark.parametrize("drift", DRIFTS)
-def test_the_comparison_sees_each_kind_of_drift(migrated: Engine, drift: str) -> None:
+def test_the_comparison_sees_each_kind_of_drift(migrated: Migrated, drift: str) -> None:
+    if ONLY_ON.get(drift, migrated.engine.dialect.name) != migrated.engine.dialect.name:
+        pytest.skip(f"no {drift} drift on {migrated.store}")
     declared = MetaData()
     for table in metadata.sorted_tables:
         table.to_metadata(declared)
-    with migrated.connect() as connection:
-        assert differences(connection, declared) == [], "the copy itself differs"
+    for sequence in metadata._sequences.values():
+        Sequence(sequence.name, metadata=declared)
+    with migrated.engine.connect() as connection:
+        assert differences(connection, declared, migrated.spelled_checks) == [], "the copy itself differs"
     DRIFTS[drift](declared)
-    with migrated.connect() as connection:
-        assert differences(connection, declared), f"a {drift} difference went unnoticed"
+    with migrated.engine.connect() as connection:
+        assert differences(connection, declared, migrated.spelled_checks), f"a {drift} difference went unnoticed"
 
 
 def test_one_head_and_a_straight_line_from_the_merge() -> None:
@@ -348,9 +400,9 @@ def _seed(engine: Engine, seeded: set[int]) -> None:
                 seeded.add(number)
 
 
-def test_every_migration_keeps_the_data_written_before_it(tmp_path: Any) -> None:
+def test_every_migration_keeps_the_data_written_before_it(new_database: Callable[[], Engine]) -> None:
     history = migrate.history()
-    engine = open_engine(tmp_path / "m.db", os.urandom(32), create=True)
+    engine = new_database()
     seeded: set[int] = set()
     order = [script.revision for script in reversed(list(history.walk_revisions()))]
     for revision in order:
@@ -369,4 +421,3 @@ def test_every_migration_keeps_the_data_written_before_it(tmp_path: Any) -> None
     assert {name for name, _ in SAMPLES} - RETIRED | {"instance_identity"} == set(metadata.tables), \
         "a table without a sample row here is not checked through later migrations"
     assert len(seeded) == len(SAMPLES)
-    engine.dispose()

@@ -11,12 +11,14 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
+    Sequence,
     String,
     Table,
     Text,
     UniqueConstraint,
 )
 
+from casefeedback.storage.dialect import AUDIT_SEQUENCE
 from casefeedback.storage.schema.base import ID, UTCDateTime, id_column, metadata
 
 policy_versions = Table(
@@ -192,6 +194,10 @@ audit_events = Table(
     Column("chain_seq", Integer, nullable=False),
     UniqueConstraint("chain", "chain_seq", name="one_event_per_chain_position"),
 )
+
+# PostgreSQL only (SQLite has none, and numbers events under its one write lock): where event numbers
+# come from, so writers holding different chains never count on max(seq) and never give a number twice.
+audit_event_numbers = Sequence(AUDIT_SEQUENCE, metadata=metadata)
 
 # One row per chain: its newest link (position 0 and the chain's genesis while
 # empty). Each writer moves only the head of the chain it appends to, so writers

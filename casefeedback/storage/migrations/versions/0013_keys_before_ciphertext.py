@@ -11,7 +11,7 @@ unreadable from then on, in small transactions afterwards. No row changes here.
 
 SQLite cannot drop a constraint in place, so the table is copied (batch mode);
 the foreign key was declared without a name, so the naming convention gives the
-reflected one a name to drop it by.
+reflected one a name to drop it by. PostgreSQL drops it in place, by the name it gave it.
 """
 
 import sqlalchemy as sa
@@ -26,9 +26,19 @@ NAMING = {"fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s"}
 KEY_FOREIGN_KEY = "fk_answers_data_key_id_data_keys"
 
 
+def _key_foreign_key() -> str:
+    """The constraint's name: on SQLite the naming convention's; PostgreSQL named it itself (answers_…_fkey)."""
+    bind = op.get_bind()
+    if bind.dialect.name == "sqlite":
+        return KEY_FOREIGN_KEY
+    return next(str(found["name"]) for found in sa.inspect(bind).get_foreign_keys("answers")
+                if found["referred_table"] == "data_keys")
+
+
 def upgrade() -> None:
+    name = _key_foreign_key()
     with op.batch_alter_table("answers", naming_convention=NAMING) as batch:
-        batch.drop_constraint(KEY_FOREIGN_KEY, type_="foreignkey")
+        batch.drop_constraint(name, type_="foreignkey")
 
 
 def downgrade() -> None:

@@ -21,6 +21,8 @@ import hashlib
 import sqlalchemy as sa
 from alembic import op
 
+from casefeedback.storage.dialect import audit_numbers_dropped, audit_numbers_made
+
 revision = "0014"
 down_revision = "0013"
 branch_labels = None
@@ -53,6 +55,9 @@ def upgrade() -> None:
     op.bulk_insert(chains, [{"chain": lane, "seq": 0, "mac": _genesis(lane)} for lane in range(1, LANES + 1)])
     op.drop_table("audit_head")
     op.add_column("audit_checkpoints", sa.Column("heads", sa.Text, nullable=True))
+    # PostgreSQL: writers on different chains take event numbers from a sequence (none on SQLite).
+    for statement in audit_numbers_made(op.get_bind().dialect.name):
+        op.execute(statement)
 
 
 def downgrade() -> None:
@@ -67,6 +72,8 @@ def downgrade() -> None:
         raise RuntimeError(f"cannot go back before migration 0014: {signed} signed checkpoints cover every chain's "
                            "head, a form the single-chain log cannot check (and its witness holds them too). "
                            "Restore a backup made before the upgrade instead.")
+    for statement in audit_numbers_dropped(bind.dialect.name):
+        op.execute(statement)
     with op.batch_alter_table("audit_checkpoints") as batch:
         batch.drop_column("heads")
     op.create_table(
