@@ -24,6 +24,7 @@ from casefeedback.audit.log import AuditEvent, AuditLog
 from casefeedback.audit.walk import AFTER_SQL, KeyedMac, Link, batches, finish, heads_of, last_seq_of, walk_chain
 from casefeedback.audit.witness import Standing, Witness, catch_up, compare
 from casefeedback.config import Config
+from casefeedback.storage import dialect
 from casefeedback.storage.engine import read, write
 from casefeedback.storage.tables import audit_events
 from casefeedback.worker import alarms
@@ -123,7 +124,8 @@ def _walk_new(connection: Connection, keyed: KeyedMac, walked: dict[int, Link]
     try:
         for chain in sorted(chains, key=repr):
             start = walked.get(chain)
-            cursor.execute(AFTER_SQL, (chain, start.position if start else 0))
+            cursor.execute(dialect.driver_sql(AFTER_SQL, connection.dialect.paramstyle),
+                           (chain, start.position if start else 0))
             broken, end, _done = walk_chain(keyed, chain, batches(cursor), {}, start)
             if broken is not None:
                 return ends, (broken.kind or "broken", str(broken.problem))

@@ -23,6 +23,7 @@ from casefeedback.insight.counts import Scope
 from casefeedback.insight.filters import month_index, month_text
 from casefeedback.insight.report import Row
 from casefeedback.policy.assisted import WEB_CHANNEL, AssistedRules, Category
+from casefeedback.storage import dialect
 from casefeedback.storage.tables import cases, failure_demand, staff_voice, submission_channels, submissions
 
 
@@ -63,7 +64,7 @@ def _received_by_channel(connection: Connection, scope: Scope, start: datetime, 
                          threshold: int) -> dict[str, int]:
     """Feedback still held, per channel, from published (team, month, channel) bases."""
     team = func.coalesce(cases.c.team_id, "")
-    month = func.strftime("%Y-%m", submissions.c.submitted_at)
+    month = dialect.month_of(submissions.c.submitted_at)
     channel = func.coalesce(submission_channels.c.channel, WEB_CHANNEL)
     query = (select(team.label("team"), month.label("month"), channel.label("channel"), func.count().label("n"))
              .select_from(submissions.outerjoin(cases, cases.c.id == submissions.c.case_id)
@@ -81,7 +82,7 @@ def _published(connection: Connection, table: Table, scope: Scope, start: dateti
                threshold: int, *extra: Any) -> dict[tuple[str, ...], int]:
     """Published (month, category[, extra]) base counts of a de-identified table."""
     columns = table.c
-    month = func.strftime("%Y-%m", columns.occurred_at)
+    month = dialect.month_of(columns.occurred_at)
     grouped = [month, columns.category, *extra]
     query = (select(*grouped, func.count().label("n"))
              .where(columns.service_id == scope.service_id, columns.occurred_at >= start, columns.occurred_at < end)

@@ -18,6 +18,7 @@ from sqlalchemy import Connection, delete, func, select
 
 from casefeedback.insight.counts import Scope
 from casefeedback.insight.filters import month_index, month_text, months_between
+from casefeedback.storage import dialect
 from casefeedback.storage.dialect import insert_or_update
 from casefeedback.storage.tables import (
     cases,
@@ -41,7 +42,7 @@ def _start(month: str) -> datetime:
 
 def live(connection: Connection, service_id: str, team_id: str | None, first: str, last: str) -> Bases:
     team = func.coalesce(cases.c.team_id, "")
-    month = func.strftime("%Y-%m", submissions.c.submitted_at)
+    month = dialect.month_of(submissions.c.submitted_at)
     query = (select(team.label("team"), month.label("month"), consent_receipts.c.choices, func.count().label("n"))
              .select_from(submissions.outerjoin(cases, cases.c.id == submissions.c.case_id)
                           .outerjoin(consent_receipts, consent_receipts.c.submission_id == submissions.c.id))

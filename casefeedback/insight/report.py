@@ -17,6 +17,7 @@ from casefeedback.insight import monthly, suppression
 from casefeedback.insight.counts import CountKey, Scope, read_counts
 from casefeedback.insight.filters import month_index, month_text, months_between
 from casefeedback.policy.model import PREFER_NOT_TO_SAY, Question, ServicePolicy
+from casefeedback.storage import dialect
 from casefeedback.storage.tables import alerts, cases
 
 INSIGHT_KINDS = ("choice", "multi_choice", "rating")
@@ -180,8 +181,8 @@ def _alerts(connection: Connection, scope: Scope, months: list[str],
     table = alerts
     start, end = _bounds(scope)
     team = func.coalesce(cases.c.team_id, "")
-    month = func.strftime("%Y-%m", table.c.raised_at)
-    seconds = (func.julianday(table.c.acknowledged_at) - func.julianday(table.c.raised_at)) * 86400
+    month = dialect.month_of(table.c.raised_at)
+    seconds = dialect.seconds_between(table.c.raised_at, table.c.acknowledged_at)
     query = (select(team.label("team"), month.label("month"), func.count().label("raised"),
                     func.count(table.c.acknowledged_at).label("acked"), func.sum(seconds).label("seconds"))
              .select_from(table.outerjoin(cases, cases.c.id == table.c.case_id))

@@ -12,7 +12,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import Engine, Text, event, literal
+from sqlalchemy import Engine, Float, Text, event, literal
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
@@ -276,6 +276,15 @@ def open_readonly(path: Path, key: bytes) -> Any:
     return connection
 
 
+def driver_sql(sql: str, paramstyle: str) -> str:
+    """SQL written with ``?`` placeholders, in the style of the driver whose cursor runs it.
+
+    The audit walk runs on DB-API cursors directly (a million rows through SQLAlchemy's
+    row objects is most of the time); SQLite's driver takes ``?``, psycopg ``%s``.
+    """
+    return sql.replace("?", "%s") if paramstyle in ("format", "pyformat") else sql
+
+
 def has_table(dbapi_connection: Any, name: str) -> bool:
     """Whether a copy opened with ``open_readonly`` has this table (a backup from before a migration)."""
     cursor = dbapi_connection.cursor()
@@ -339,6 +348,52 @@ def _json_field_postgresql(element: _JsonField, compiler: Any, **kw: Any) -> str
 def json_field(column: Any, key: str) -> Any:
     """SQL for one top-level key of a JSON text column (the audit detail), as text."""
     return _JsonField(column, literal(key, Text()))
+
+
+# Times are stored as naive UTC (schema/base.py UTCDateTime) on both engines, so neither needs a
+# time zone here: SQLite keeps ISO text, PostgreSQL ``timestamp without time zone``.
+class _MonthOf(FunctionElement[str]):
+    """The calendar month of a stored time, as "YYYY-MM" text (insight groups by it)."""
+
+    type = Text()
+    inherit_cache = True
+
+
+@compiles(_MonthOf, "sqlite")
+def _month_of_sqlite(element: _MonthOf, compiler: Any, **kw: Any) -> str:
+    return f"strftime('%Y-%m', {compiler.process(element.clauses, **kw)})"
+
+
+@compiles(_MonthOf, "postgresql")
+def _month_of_postgresql(element: _MonthOf, compiler: Any, **kw: Any) -> str:
+    return f"to_char({compiler.process(element.clauses, **kw)}, 'YYYY-MM')"
+
+
+def month_of(column: Any) -> Any:
+    return _MonthOf(column)
+
+
+class _SecondsBetween(FunctionElement[float]):
+    """Seconds from one stored time to another (NULL if either is NULL)."""
+
+    type = Float()
+    inherit_cache = True
+
+
+@compiles(_SecondsBetween, "sqlite")
+def _seconds_between_sqlite(element: _SecondsBetween, compiler: Any, **kw: Any) -> str:
+    start, end = (compiler.process(c, **kw) for c in element.clauses)
+    return f"((julianday({end}) - julianday({start})) * 86400)"
+
+
+@compiles(_SecondsBetween, "postgresql")
+def _seconds_between_postgresql(element: _SecondsBetween, compiler: Any, **kw: Any) -> str:
+    start, end = (compiler.process(c, **kw) for c in element.clauses)
+    return f"EXTRACT(EPOCH FROM ({end} - {start}))"
+
+
+def seconds_between(start: Any, end: Any) -> Any:
+    return _SecondsBetween(start, end)
 
 
 def insert_or_update(table: Any, keys: Sequence[str], updates: Callable[[Any], Mapping[str, Any]], *,

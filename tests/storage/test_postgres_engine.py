@@ -171,3 +171,34 @@ def test_wrong_credentials_are_named_as_such() -> None:
         with pytest.raises(StoreOpenError, match=r"refused the connection \(role \"nobody_here\" does not exist\): "
                                                  r"check the user and password in CASEFEEDBACK_DATABASE_URL\.$"):
             open_postgres(stranger, statement_timeout_ms=1000, lock_timeout_ms=1000)
+
+
+def test_the_workers_minute_signs_witnesses_and_walks_the_log_on_postgresql(tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from casefeedback import create_app
+    from casefeedback.audit.watch import keep_watch, raised_alarm
+
+    with instance_config("postgresql", tmp_path) as config:
+        app = create_app(config)
+        found = app.extensions["casefeedback"]
+        try:
+            with write(found.engine) as connection:
+                found.audit.append_many(connection, [AuditEvent(action="field.open", outcome="allowed")] * 3)
+            said = keep_watch(config, found.engine, found.audit, timedelta(minutes=1), found.clock())
+            assert "checkpoint at event" in said and raised_alarm(config) is None
+            with write(found.engine) as connection:  # more events, walked from where the last walk ended
+                found.audit.append_many(connection, [AuditEvent(action="field.open", outcome="denied")] * 2)
+            assert "ALARM" not in keep_watch(config, found.engine, found.audit, timedelta(hours=1), found.clock())
+            with write(found.engine) as connection:  # more, and someone with the database edits one before a walk
+                found.audit.append_many(connection, [AuditEvent(action="field.open", outcome="denied")] * 2)
+                newest = connection.execute(select(audit_events.c.seq).order_by(audit_events.c.seq.desc())).first()
+                assert newest is not None
+                connection.execute(update(audit_events).where(audit_events.c.seq == newest.seq)
+                                   .values(outcome="allowed"))
+            alarmed = keep_watch(config, found.engine, found.audit, timedelta(hours=1), found.clock())
+            assert alarmed.startswith("ALARM") and raised_alarm(config) is not None
+        finally:
+            found.engine.dispose()
