@@ -71,6 +71,9 @@ class Config:
     # location, e.g. a mounted directory on another disk or host, that each backup is copied to.
     backup_dir: Path | None = None
     backup_mirror: Path | None = None
+    # Where rate-limit counters live (CASEFEEDBACK_RATELIMIT_STORAGE); None: the application's own database.
+    # Kept out of repr: a redis:// URL may carry a password.
+    ratelimit_storage: str | None = field(default=None, repr=False)
     # --- the database (storage/engine.py open_store) ---
     # None: the encrypted SQLCipher file in the instance. A ``postgresql+psycopg://`` URL: that PostgreSQL
     # database instead (CASEFEEDBACK_DATABASE_URL). Kept out of repr: the URL may carry a password.
@@ -132,6 +135,7 @@ class Config:
             if env_vars.get("CASEFEEDBACK_BACKUP_DIR") else None,
             backup_mirror=Path(env_vars["CASEFEEDBACK_BACKUP_MIRROR"]).resolve()
             if env_vars.get("CASEFEEDBACK_BACKUP_MIRROR") else None,
+            ratelimit_storage=env_vars.get("CASEFEEDBACK_RATELIMIT_STORAGE") or None,
             **_alert_settings(env_vars),
             **_database_settings(env_vars),
         )
@@ -152,6 +156,12 @@ class Config:
             problems.append("debug is on (CASEFEEDBACK_DEBUG): it must be off in production")
         if not self.secure_cookies:
             problems.append("secure cookies are off: production serves only over HTTPS")
+        if (self.ratelimit_storage or "").lower().startswith(("memory:", "async+memory:")):
+            # Each gunicorn worker, and each instance behind a load balancer, would count on its own:
+            # the documented limits (sign-in, codes, sends) would be multiplied by their number.
+            problems.append("rate limits are kept in each process's memory (CASEFEEDBACK_RATELIMIT_STORAGE="
+                            "memory://), so they do not hold across workers or instances: leave it unset (the "
+                            "database keeps them) or point it at a shared redis://")
         if problems:
             raise ConfigError("refusing to start in production:\n  - " + "\n  - ".join(problems))
 

@@ -52,7 +52,7 @@ INTAKE_SEND_LIMIT = "30 per minute;500 per hour"
 
 
 def install(app: Flask, found: Services, *, production: bool = False) -> None:
-    storage = os.environ.get("CASEFEEDBACK_RATELIMIT_STORAGE") or f"{SCHEME}://"
+    storage = found.config.ratelimit_storage or os.environ.get("CASEFEEDBACK_RATELIMIT_STORAGE") or f"{SCHEME}://"
     app.config.setdefault("RATELIMIT_STORAGE_URI", storage)
     if app.config["RATELIMIT_STORAGE_URI"].startswith(f"{SCHEME}:"):
         # limits builds its storage from a URI, which cannot hold the database

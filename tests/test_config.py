@@ -66,6 +66,17 @@ def test_production_refuses_debug(provisioned):
         Config.from_environment(env_for(provisioned, CASEFEEDBACK_ENV="production", CASEFEEDBACK_DEBUG="1"))
 
 
+@pytest.mark.parametrize("storage", ["memory://", "MEMORY://", "async+memory://"])
+def test_production_refuses_rate_limits_kept_in_each_process(provisioned, storage):
+    with pytest.raises(ConfigError, match=r"rate limits are kept in each process's memory .* shared redis://"):
+        Config.from_environment(env_for(provisioned, CASEFEEDBACK_ENV="production",
+                                        CASEFEEDBACK_RATELIMIT_STORAGE=storage))
+    assert Config.from_environment(env_for(provisioned, CASEFEEDBACK_RATELIMIT_STORAGE=storage))  # development
+    shared = Config.from_environment(env_for(provisioned, CASEFEEDBACK_ENV="production",
+                                             CASEFEEDBACK_RATELIMIT_STORAGE="redis://:pw@cache:6379/0"))
+    assert shared.ratelimit_storage == "redis://:pw@cache:6379/0" and ":pw@" not in repr(shared)
+
+
 def test_secrets_from_the_environment(tmp_path):
     keys = {env: os.urandom(n).hex() for _f, env, n in SINGLE_SECRETS.values()}
     environ = env_for(tmp_path / "none", CASEFEEDBACK_ENV="production",
