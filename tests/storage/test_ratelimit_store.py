@@ -119,3 +119,36 @@ def test_only_a_keyed_hash_of_the_key_is_stored(store: DatabaseStorage, found: S
 def test_the_storage_refuses_to_start_without_the_engine() -> None:
     with pytest.raises(ConfigurationError, match="needs the application's engine"):
         DatabaseStorage("casefeedback-db://")
+
+
+
+def test_on_postgresql_two_instances_share_one_exact_count(tmp_path: Path) -> None:
+    """Two app instances (two pools, as two hosts have) on one PostgreSQL database, hitting at once: the
+    default database count is shared, so a limit holds across instances without a Redis."""
+    import threading
+
+    from sqlalchemy import create_engine
+
+    from tests.stores import empty_store
+
+    with empty_store("postgresql", tmp_path) as first:
+        rate_limits.create(first)
+        second = create_engine(first.url, pool_size=4)  # the other host's own pool on the same database
+        try:
+            stores = [DatabaseStorage(engine=e, lookup_key=b"k" * 32, clock=system_clock) for e in (first, second)]
+            start = threading.Barrier(8)
+            counted: list[int] = []
+
+            def hit(storage: DatabaseStorage) -> None:
+                start.wait(timeout=30)
+                counted.extend(storage.incr(KEY, 3600) for _ in range(PER_PROCESS))
+
+            threads = [threading.Thread(target=hit, args=(stores[i % 2],)) for i in range(8)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(timeout=60)
+            assert sorted(counted) == list(range(1, 8 * PER_PROCESS + 1))  # every hit counted once
+            assert stores[0].get(KEY) == stores[1].get(KEY) == 8 * PER_PROCESS
+        finally:
+            second.dispose()
