@@ -53,6 +53,7 @@ def build_services(config: Config, policies: PolicySet, clock: Clock) -> Service
     built = Services(config, engine, keyring, policies, AuditLog(config.secrets.audit_chain.value, clock), clock)
     # Every erasure's key ids also go beside the audit witness: they must outlive the database directory.
     ledger.keep_copy(config.database_path, config.witness_path)
+    ledger.write_file_for(engine, ledger.ledger_path(config.database_path))
     record_policy_versions(built)
     return built
 

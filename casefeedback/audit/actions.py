@@ -82,6 +82,9 @@ class Action(StrEnum):
 
     # Crypto-shredding: a data key (and so every field it sealed) destroyed.
     ERASURE = "erasure", "submission"
+    # Every erasure the ledger files record destroyed again in a database restored by other means
+    # (a PostgreSQL dump or point-in-time recovery): `casefeedback erasures reapply`.
+    ERASURES_REAPPLY = "erasures.reapply", "database"
 
     # A member of staff marks a contact on a case as failure demand (stored without the case).
     FAILURE_DEMAND_MARK = "failure_demand.mark", "case"

@@ -21,5 +21,5 @@ def main() -> None:
 
 for command in (instance.init, instance.migrate_command, policy.policy, audit.audit, staff.staff,
                 retention.purge, retention.legal_hold, backup.backup, backup.restore, keys.keys, worker.worker,
-                insight.insight, api_clients.api_clients):
+                insight.insight, api_clients.api_clients, retention.erasures):
     main.add_command(command)

@@ -1,10 +1,11 @@
-"""Retention from the command line: `casefeedback purge` and `casefeedback legal-hold`."""
+"""Retention from the command line: `casefeedback purge`, `casefeedback legal-hold` and `casefeedback erasures`."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -183,3 +184,45 @@ def hold_list() -> None:
         keeping = f"  keeping {kept.answers} answer(s), {kept.outcomes} outcome(s) past retention" if kept else ""
         click.echo(f"{hold.case_reference}  since {hold.set_at:%Y-%m-%d}  review by {hold.review_by:%Y-%m-%d}"
                    f"{due}{keeping}")
+
+
+@click.group()
+def erasures() -> None:
+    """The erasure ledger: keys destroyed, kept outside the database so no restore brings them back."""
+
+
+@erasures.command("reapply")
+@click.option("--from", "extra", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Another ledger file to read as well (e.g. another node's erasure-witness.jsonl, or what "
+                   "the remote witness received). Repeatable.")
+@fail_clearly
+def erasures_reapply(extra: tuple[Path, ...]) -> None:
+    """After restoring the database by other means (a PostgreSQL dump or point-in-time recovery), destroy
+    again every key the ledger files record as erased. Safe to run at any time: it only ever erases."""
+    from casefeedback.audit import AuditEvent
+    from casefeedback.audit.actions import Action
+    from casefeedback.retention import ledger
+    from casefeedback.storage.engine import write
+
+    found = open_services()
+    try:
+        config = found.config
+        sources = [ledger.ledger_path(config.database_path), ledger.witness_copy_path(config.witness_path),
+                   *extra]
+        for path in extra:
+            if not path.is_file():
+                raise CommandError(f"{path} is not a file: give the path of an erasure ledger (.jsonl). "
+                                   "Nothing was changed.")
+        entries = {e.data_key_id: e for path in sources for e in ledger.read_file(path)}
+        with write(found.engine) as connection:
+            applied = ledger.apply(connection, entries.values())
+            found.audit.append(connection, AuditEvent(
+                action=Action.ERASURES_REAPPLY, outcome="success", actor_role="cli", object_type="database",
+                detail={"entries": len(entries), "data_keys": applied.data_keys, "fields": applied.fields,
+                        "restored_entries": applied.entries_added}))
+    finally:
+        found.engine.dispose()
+    read_from = ", ".join(str(p) for p in sources if p.exists()) or "no ledger file yet"
+    click.echo(f"Read {len(entries)} erasure(s) from {read_from}.")
+    click.echo(f"Destroyed again: {applied.data_keys} data key(s) and {applied.fields} sealed field(s); "
+               f"{applied.entries_added} erasure(s) added back to the database's own record.")

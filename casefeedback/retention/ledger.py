@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import Connection, delete, event, insert, select
+from sqlalchemy import Connection, Engine, delete, event, insert, select
 
 from casefeedback.storage.engine import database_file
 from casefeedback.storage.tables import answers, case_outcomes, data_keys, erased_keys, feedback_replies
@@ -83,10 +83,20 @@ def keep_copy(database: Path, witness: Path) -> Path:
     return copy
 
 
-def _database_of(connection: Connection) -> Path | None:
-    # None on PostgreSQL: the file ledger exists for restores of the SQLCipher file, which PostgreSQL does
-    # not have (its erased_keys table is kept); its database name is no path to write beside.
-    return database_file(connection.engine)
+# PostgreSQL has no database file to write beside: its ledger file is named per engine (the instance
+# directory's), so that a restored dump or point-in-time recovery — which brings the erased_keys table
+# back as it was — can be corrected from it (`casefeedback erasures reapply`).
+_files_of: weakref.WeakKeyDictionary[Engine, Path] = weakref.WeakKeyDictionary()
+
+
+def write_file_for(engine: Engine, path: Path) -> None:
+    """Where erasures committed through ``engine`` are appended when it has no database file (PostgreSQL)."""
+    _files_of[engine] = path
+
+
+def _file_of(connection: Connection) -> Path | None:
+    database = database_file(connection.engine)
+    return ledger_path(database) if database is not None else _files_of.get(connection.engine)
 
 
 # Lines waiting for their transaction to commit, per connection.
@@ -101,12 +111,12 @@ def record(connection: Connection, entries: list[LedgerEntry], *, file: bool = T
     connection.execute(insert(erased_keys), [
         {"data_key_id": e.data_key_id, "submission_id": e.submission_id, "field_class": e.field_class,
          "reason": e.reason, "erased_at": e.erased_at} for e in entries])
-    database = _database_of(connection)
-    if database is None or not file:
+    path = _file_of(connection)
+    if path is None or not file:
         return
     if connection not in _pending:
         _pending[connection] = []
-        event.listen(connection, "commit", lambda conn: _flush(conn, ledger_path(database)))
+        event.listen(connection, "commit", lambda conn: _flush(conn, path))
         event.listen(connection, "rollback", lambda conn: _pending.get(conn, []).clear())
     _pending[connection].extend(e.line() for e in entries)
 
