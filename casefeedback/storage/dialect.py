@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import os
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -552,3 +553,46 @@ def postgres_open_error(error: BaseException, database: str | None, host: str | 
                               "CASEFEEDBACK_DATABASE_URL.")
     return StoreOpenError(f"cannot reach {where} ({reason}): is the server running, and is "
                           "CASEFEEDBACK_DATABASE_URL right?")
+
+
+# --- The worker's leader (PostgreSQL): any number of `casefeedback worker` processes, one running the jobs ---
+
+# A fixed 64-bit key, derived from a constant so that every node agrees on it without configuration and it
+# cannot collide by accident with a small hand-picked key another application on the same server might use.
+LEADER_LOCK_KEY = int.from_bytes(hashlib.sha256(b"casefeedback.worker.leader").digest()[:8], "big", signed=True)
+# Session-level, not transaction-level: held for as long as the leader's own connection lives, and released
+# by the server the moment that connection dies (kill -9, a crash, a cut network), so a standby can take over.
+_TRY_LEADER_LOCK = "SELECT pg_try_advisory_lock(%(key)s)"
+_LEADER_ALIVE = "SELECT 1"
+
+
+def leader_connect_args(statement_timeout_ms: int, lock_timeout_ms: int,
+                        given: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The leader lock's connection: the usual start-up settings plus TCP keepalives on both ends.
+
+    The server's (tcp_keepalives_*, set for this session only): a leader whose host vanished without
+    closing (power loss, a cut cable) is noticed within about 11 s and its session, and so the lock, ended,
+    instead of after the kernel's two-hour default. The client's: the leader's liveness check fails on a
+    dead link instead of hanging, so it stands down. Over a Unix socket neither applies (nothing to lose).
+    """
+    given = given or {}
+    server = "-c tcp_keepalives_idle=5 -c tcp_keepalives_interval=2 -c tcp_keepalives_count=3"
+    options = f"{given['options']} {server}" if isinstance(given.get("options"), str) else server
+    args = postgres_connect_args(statement_timeout_ms, lock_timeout_ms, {**given, "options": options})
+    leader = {"application_name": "casefeedback-worker-leader", "keepalives": 1, "keepalives_idle": 5,
+              "keepalives_interval": 2, "keepalives_count": 3,
+              # A write the server never acknowledges within 10 s fails the check instead of waiting on.
+              "tcp_user_timeout": 10_000}
+    # As for the pool: what the URL itself says wins.
+    args.update({name: value for name, value in leader.items() if name not in given})
+    return args
+
+
+def try_leader_lock(connection: Connection) -> bool:
+    """Take the leader lock on ``connection`` (autocommit) if no other session holds it; never waits."""
+    return bool(connection.exec_driver_sql(_TRY_LEADER_LOCK, {"key": LEADER_LOCK_KEY}).scalar())
+
+
+def leader_alive(connection: Connection) -> None:
+    """Raise if the lock's connection is gone (the server then no longer counts this process as leader)."""
+    connection.exec_driver_sql(_LEADER_ALIVE).scalar()

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url
 from sqlalchemy.exc import DisconnectionError, OperationalError
-from sqlalchemy.pool import QueuePool
+from sqlalchemy.pool import NullPool, QueuePool
 
 from casefeedback.storage import generations, lock_stats
 from casefeedback.storage.dialect import (
@@ -23,12 +23,13 @@ from casefeedback.storage.dialect import (
     StoreOpenError,
     WriterLock,
     install_connection_hooks,
+    leader_connect_args,
     postgres_connect_args,
     postgres_open_error,
 )
 
 __all__ = ["Store", "StoreOpenError", "current_key", "database_file", "keep_private", "open_engine",
-           "open_postgres", "open_store", "read", "write"]
+           "open_leader_engine", "open_postgres", "open_store", "read", "write"]
 
 SQLITE_PLAINTEXT_MAGIC = b"SQLite format 3\x00"
 # SQLite makes these beside the database, lazily, with the database file's own mode.
@@ -106,6 +107,17 @@ def open_postgres(url: str, *, statement_timeout_ms: int, lock_timeout_ms: int, 
         engine.dispose()
         raise postgres_open_error(error.orig or error, target.database, _host_of(target)) from None
     return engine
+
+
+def open_leader_engine(store: Store) -> Engine:
+    """An engine for the worker's leader lock alone: no pool (the lock lives and dies with one connection
+    of its own, never lent to a job or pre-pinged away), autocommit (no transaction held open for hours)."""
+    if store.url is None:
+        raise StoreOpenError("the worker's leader lock needs PostgreSQL (CASEFEEDBACK_DATABASE_URL)")
+    target = make_url(store.url).set(drivername="postgresql+psycopg")
+    return create_engine(target, poolclass=NullPool, hide_parameters=True, isolation_level="AUTOCOMMIT",
+                         connect_args=leader_connect_args(store.statement_timeout_ms, store.lock_timeout_ms,
+                                                          target.query))
 
 
 def _host_of(url: URL) -> str | None:
