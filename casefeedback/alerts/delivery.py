@@ -27,6 +27,7 @@ from casefeedback.alerts.overdue import in_words, overdue_since, service_name
 from casefeedback.alerts.raising import tell_next
 from casefeedback.alerts.reminding import reminded_staff
 from casefeedback.services import Services
+from casefeedback.storage import dialect
 from casefeedback.storage.engine import read, write
 from casefeedback.storage.tables import alert_attempts, alert_notifications, alert_recipients, alerts, staff
 
@@ -86,10 +87,10 @@ def _claim(found: Services) -> list[str]:
     due = or_(and_(alert_notifications.c.status == "pending", alert_notifications.c.next_attempt_at <= now),
               and_(alert_notifications.c.status == "sending", alert_notifications.c.claimed_at <= now - LEASE))
     with write(found.engine) as connection:
-        rows = connection.execute(
+        rows = connection.execute(dialect.claiming(
             select(alert_notifications.c.id, alerts.c.acknowledged_at)
             .join(alerts, alerts.c.id == alert_notifications.c.alert_id)
-            .where(due).order_by(alert_notifications.c.next_attempt_at).limit(BATCH)).all()
+            .where(due).order_by(alert_notifications.c.next_attempt_at).limit(BATCH), alert_notifications)).all()
         claimed = []
         for row in rows:
             if row.acknowledged_at is not None:  # someone is acting on it: telling more people is noise

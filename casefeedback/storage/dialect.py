@@ -286,6 +286,16 @@ def driver_sql(sql: str, paramstyle: str) -> str:
     return sql.replace("?", "%s") if paramstyle in ("format", "pyformat") else sql
 
 
+def claiming(query: Any, table: Any) -> Any:
+    """``query`` locking the rows of ``table`` it returns, and passing over rows another transaction holds.
+
+    PostgreSQL: ``FOR UPDATE OF table SKIP LOCKED``, so any number of workers claim outbox rows at once
+    and none claims a row twice. SQLite: the clause is not rendered; one writer at a time already makes
+    a claim exclusive there.
+    """
+    return query.with_for_update(skip_locked=True, of=table)
+
+
 def has_table(dbapi_connection: Any, name: str) -> bool:
     """Whether a copy opened with ``open_readonly`` has this table (a backup from before a migration)."""
     cursor = dbapi_connection.cursor()
