@@ -68,3 +68,14 @@ def instance_config(kind: str, directory: Path) -> Iterator[Config]:
         return
     with fresh_postgres_database() as url:
         yield make_config(directory / "instance", database_url=url)
+
+
+def stored_bytes(engine: Engine, database_file: Path) -> bytes:
+    """Everything the store holds, as an attacker with its disk would read it: the SQLCipher file's bytes, or
+    on PostgreSQL every row of every table as text (what a pg_dump of the data would show)."""
+    if engine.dialect.name != "postgresql":
+        return database_file.read_bytes()
+    with engine.connect() as connection:
+        tables = connection.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")).scalars()
+        return b"".join(row.encode() for name in list(tables) for row in connection.execute(
+            text(f'SELECT t::text FROM "{name}" t')).scalars())  # noqa: S608 - names from the catalogue

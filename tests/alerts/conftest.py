@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,12 +17,19 @@ from casefeedback.storage.tables import staff
 from tests.alerts.support import Receiver, SMTPServer
 from tests.casework.support import Person, new_case, person
 from tests.conftest import make_config
+from tests.stores import STORES, fresh_postgres_database
 
 
-@pytest.fixture
-def config(tmp_path: Path, smtp: SMTPServer, receiver: Receiver) -> Config:
-    return make_config(tmp_path / "instance", smtp_host="127.0.0.1", smtp_port=smtp.port, smtp_security="none",
-                       smtp_timeout=1.0, alert_webhook_url=receiver.url, public_url="https://cf.example.org")
+# Urgent alerts must hold on both engines: every alert test runs on the SQLCipher file and on PostgreSQL.
+@pytest.fixture(params=STORES)
+def config(request: pytest.FixtureRequest, tmp_path: Path, smtp: SMTPServer, receiver: Receiver) -> Iterator[Config]:
+    settings = {"smtp_host": "127.0.0.1", "smtp_port": smtp.port, "smtp_security": "none", "smtp_timeout": 1.0,
+                "alert_webhook_url": receiver.url, "public_url": "https://cf.example.org"}
+    if request.param == "sqlcipher":
+        yield make_config(tmp_path / "instance", **settings)
+        return
+    with fresh_postgres_database() as url:
+        yield make_config(tmp_path / "instance", database_url=url, **settings)
 
 
 def email_of(someone: Person) -> str:

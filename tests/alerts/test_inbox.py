@@ -11,6 +11,7 @@ from tests.alerts.support import all_alerts, told
 from tests.casework.support import events, feedback, person
 from tests.conftest import canary, csrf_token
 from tests.receipts.receipt_holder import ReceiptHolder, give
+from tests.stores import stored_bytes
 
 
 def test_the_open_alert_count_is_on_every_staff_page_and_the_alert_on_the_case(app, found, team):
@@ -41,7 +42,7 @@ def test_resolving_needs_an_outcome_which_is_sealed_and_opened_only_with_an_audi
         row = connection.execute(select(alerts)).one()
     assert row.resolved_at is not None and row.acknowledged_by == team.owner.id
     assert secret.encode() not in row.ciphertext
-    assert secret.encode() not in found.config.database_path.read_bytes()
+    assert secret.encode() not in stored_bytes(found.engine, found.config.database_path)
     shown = team.owner.get(page).get_data(as_text=True)
     assert secret in shown
     opened = [e for e in events(found, "field.open") if e.object_type == "alert"]
