@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, select
 
 from casefeedback.audit import AuditEvent, AuditLog
 from casefeedback.audit.actions import Action
@@ -18,7 +18,7 @@ from casefeedback.crypto.keyring import Keyring
 from casefeedback.crypto.rotation import kek_source
 from casefeedback.policy import PolicySet
 from casefeedback.retention import ledger
-from casefeedback.storage import migrate
+from casefeedback.storage import dialect, migrate
 from casefeedback.storage.engine import StoreOpenError, open_store, write
 from casefeedback.storage.tables import policy_versions
 
@@ -66,9 +66,14 @@ def record_policy_versions(services: Services) -> None:
             if policy.version in known:
                 continue
             document = _document_of(policy.source, policy.version)
-            connection.execute(insert(policy_versions).values(
+            # Another instance or the worker starting at the same moment may record it first: then it is theirs
+            # to audit, and this start goes on (it would otherwise end in a unique-key error).
+            made = connection.execute(dialect.insert_if_absent(
+                policy_versions, ("version",), dialect_name=connection.dialect.name).values(
                 version=policy.version, service_id=policy.id, source=policy.source,
                 document=document, first_loaded_at=services.clock()))
+            if made.rowcount != 1:
+                continue
             services.audit.append(connection, AuditEvent(
                 action=Action.POLICY_LOAD, outcome="recorded", object_type="policy", object_id=policy.version[:36],
                 detail={"service": policy.id, "version": policy.version}))

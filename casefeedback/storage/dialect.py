@@ -422,6 +422,18 @@ def insert_or_update(table: Any, keys: Sequence[str], updates: Callable[[Any], M
     return statement.on_conflict_do_update(index_elements=list(keys), set_=dict(updates(statement.excluded)))
 
 
+def insert_if_absent(table: Any, keys: Sequence[str], *, dialect_name: str) -> Any:
+    """An INSERT that does nothing where a row with the same ``keys`` exists (its rowcount says which).
+
+    For rows several processes may make at once (each starting instance records the policies it
+    loaded): on PostgreSQL two transactions can both see the row missing and both insert.
+    """
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    statement = (postgresql.insert if dialect_name == "postgresql" else sqlite.insert)(table)
+    return statement.on_conflict_do_nothing(index_elements=list(keys))
+
+
 # The audit chain a write transaction appends to (audit/log.py), with the newest
 # event number. The chains are rows made by migration 0014; a writer prefers
 # the one its process id picks. On SQLite the write lock already orders writers,
