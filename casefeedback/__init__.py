@@ -25,6 +25,7 @@ def create_app(config: Config | None = None, *, clock: Clock = system_clock,
     from casefeedback.auth.blueprint import install_login
     from casefeedback.instance import keep_files_private
     from casefeedback.logs import configure_logging
+    from casefeedback.operations import requests as request_ids
     from casefeedback.services import build_services
 
     keep_files_private()  # before the first file: the database, its WAL and the log are 0600
@@ -51,6 +52,7 @@ def create_app(config: Config | None = None, *, clock: Clock = system_clock,
         WTF_CSRF_SSL_STRICT=False,
     )
     app.extensions["casefeedback"] = build_services(config, policies or load_policies(config.policies_dir), clock)
+    request_ids.install(app)  # first: every request gets its id and timing before any other hook answers
     CSRFProtect(app)
     ratelimit.install(app, app.extensions["casefeedback"], production=config.is_production)
     install_login(app, LoginManager(app))
@@ -76,8 +78,9 @@ def _blueprints() -> list[Blueprint]:
     from casefeedback.insight.views import bp as insight_bp
     from casefeedback.intake.views import bp as intake_bp
     from casefeedback.intake.views import front_bp
+    from casefeedback.operations.views import bp as operations_bp
     from casefeedback.receipts.views import bp as receipts_bp
     from casefeedback.records.views import bp as records_bp
 
     return [front_bp, intake_bp, auth_bp, casework_bp, receipts_bp, admin_bp, auditor_bp, insight_bp, alerts_bp,
-            api_bp, records_bp]
+            api_bp, records_bp, operations_bp]

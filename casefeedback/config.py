@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Any, Literal
 
@@ -82,6 +83,11 @@ class Config:
     # pooled connection and making people wait (seconds; 0 = no limit).
     database_statement_timeout: float = 30.0
     database_lock_timeout: float = 5.0
+    # --- /metrics (operations/metrics.py): answered only with this bearer token (CASEFEEDBACK_METRICS_TOKEN,
+    # at least 32 characters) or to a client address in these networks (CASEFEEDBACK_METRICS_ALLOW, e.g.
+    # "127.0.0.1/32,10.0.0.0/8"); to anyone else it does not exist (404). Neither set: nobody.
+    metrics_token: str | None = field(default=None, repr=False)
+    metrics_allow: tuple[IPv4Network | IPv6Network, ...] = ()
 
     @property
     def store(self) -> Store:
@@ -138,6 +144,7 @@ class Config:
             ratelimit_storage=env_vars.get("CASEFEEDBACK_RATELIMIT_STORAGE") or None,
             **_alert_settings(env_vars),
             **_database_settings(env_vars),
+            **_metrics_settings(env_vars),
         )
         config.check()
         return config
@@ -194,6 +201,28 @@ def _database_settings(env_vars: Mapping[str, str]) -> dict[str, Any]:
             raise ConfigError(f"{variable} must be a number of seconds from 0 (no limit) to 86400")
         timeouts[name] = seconds
     return {"database_url": url, **timeouts}
+
+
+METRICS_TOKEN_MIN = 32
+
+
+def _metrics_settings(env_vars: Mapping[str, str]) -> dict[str, Any]:
+    """CASEFEEDBACK_METRICS_TOKEN and CASEFEEDBACK_METRICS_ALLOW: who may read /metrics."""
+    token = env_vars.get("CASEFEEDBACK_METRICS_TOKEN", "").strip() or None
+    if token is not None and len(token) < METRICS_TOKEN_MIN:
+        # Never repeat the token: the message goes to a terminal and maybe a log.
+        raise ConfigError(f"CASEFEEDBACK_METRICS_TOKEN must be at least {METRICS_TOKEN_MIN} characters "
+                          "(make one with: python3 -c 'import secrets; print(secrets.token_urlsafe(32))')")
+    networks = []
+    for part in env_vars.get("CASEFEEDBACK_METRICS_ALLOW", "").split(","):
+        if not part.strip():
+            continue
+        try:
+            networks.append(ip_network(part.strip()))
+        except ValueError:
+            raise ConfigError(f"CASEFEEDBACK_METRICS_ALLOW: {part.strip()!r} is not an address or network "
+                              "(write e.g. 127.0.0.1/32,10.0.0.0/8)") from None
+    return {"metrics_token": token, "metrics_allow": tuple(networks)}
 
 
 SMTP_SECURITY = ("starttls", "ssl", "none")

@@ -15,25 +15,64 @@ under a lock every process shares, each process first follows a rotation
 another made (as ``WatchedFileHandler`` does), and the size checked is the
 file's own. Rotating by hand or with logrotate still works: the next line goes
 to a new file.
+
+Each line is one JSON object (``JsonLineFormatter``): time, level, logger,
+message, and in a web request its request id and Flask endpoint, so one
+request's lines can be found across processes and a log collector needs no
+parsing rules. Never the URL (invitation links carry a token), never a form.
 """
 
 from __future__ import annotations
 
 import fcntl
 import io
+import json
 import logging
 import os
+from datetime import UTC, datetime
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
 from casefeedback.config import Config
 
-FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # 10 MiB a file and five old ones: weeks of an instance's normal running, and at most 60 MiB on disk.
 MAX_BYTES = 10 * 1024 * 1024
 BACKUP_COUNT = 5
 # Libraries that report every routine step at INFO (APScheduler: "Running job…" twice a second).
 QUIET_LIBRARIES = ("apscheduler",)
+
+
+class JsonLineFormatter(logging.Formatter):
+    """One JSON object per line, of a fixed set of fields.
+
+    Our own twenty lines rather than python-json-logger: that library writes every
+    attribute a caller passes in ``extra=`` into the line, so one careless call could
+    put a value in the log; here only the fields named below can ever appear.
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, object] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        line.update(_request_fields())
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        # ensure_ascii off: Welsh and other text stays readable (and searchable) as written.
+        return json.dumps(line, ensure_ascii=False, separators=(",", ":"))
+
+
+def _request_fields() -> dict[str, object]:
+    from flask import g, has_request_context, request
+
+    if not has_request_context():
+        return {}
+    fields: dict[str, object] = {"request_id": g.get("request_id")}
+    if request.endpoint:
+        fields["endpoint"] = request.endpoint
+    return fields
 
 
 class InstanceLogHandler(RotatingFileHandler):
@@ -111,6 +150,6 @@ def configure_logging(config: Config) -> None:
         old.close()
     handler = InstanceLogHandler(config.log_path)
     handler.casefeedback_instance_log = True  # type: ignore[attr-defined]
-    handler.setFormatter(logging.Formatter(FORMAT))
+    handler.setFormatter(JsonLineFormatter())
     root.addHandler(handler)
     root.setLevel(logging.INFO)

@@ -150,3 +150,58 @@ description.en = "Answers"
 retention = {{ keep = "P1Y", after = "submitted" }}
 read = ["case_owner"]
 '''
+
+
+class HttpResponse:
+    """What ServiceUser reads of a response, from a real HTTP exchange."""
+
+    def __init__(self, status: int, headers: dict[str, str], body: bytes) -> None:
+        self.status_code = status
+        self.headers = headers
+        self._body = body
+
+    def get_data(self, as_text: bool = False) -> str | bytes:
+        return self._body.decode("utf-8") if as_text else self._body
+
+
+class HttpClient:
+    """A browser's part for ServiceUser against a real server (gunicorn): cookies kept, redirects followed
+    only when asked, forms posted url-encoded. Loopback only."""
+
+    def __init__(self, base_url: str) -> None:
+        import http.cookiejar
+        import urllib.request
+
+        class _NoRedirect(urllib.request.HTTPRedirectHandler):
+            def redirect_request(self, *_args: object, **_kwargs: object) -> None:
+                return None
+
+        self.base_url = base_url
+        self._cookies = http.cookiejar.CookieJar()
+        self._opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self._cookies), _NoRedirect)
+
+    def _exchange(self, method: str, path: str, data: dict[str, object] | None = None) -> HttpResponse:
+        import urllib.error
+        import urllib.parse
+        import urllib.request
+
+        body = urllib.parse.urlencode(data or {}, doseq=True).encode() if method == "POST" else None
+        request = urllib.request.Request(self.base_url + path, data=body, method=method)  # noqa: S310 - loopback
+        try:
+            with self._opener.open(request, timeout=60) as response:
+                return HttpResponse(response.status, {k.title(): v for k, v in response.headers.items()},
+                                    response.read())
+        except urllib.error.HTTPError as error:  # a 3xx (not followed) or a 4xx/5xx: still a response
+            headers = {k.title(): v for k, v in error.headers.items()}
+            return HttpResponse(error.code, headers, error.read())
+
+    def get(self, path: str, follow_redirects: bool = False) -> HttpResponse:
+        response = self._exchange("GET", path)
+        for _ in range(10):
+            if not (follow_redirects and response.status_code in (301, 302, 303, 307, 308)):
+                break
+            response = self._exchange("GET", response.headers["Location"].replace(self.base_url, ""))
+        return response
+
+    def post(self, path: str, data: dict[str, object]) -> HttpResponse:
+        return self._exchange("POST", path, data)

@@ -34,8 +34,12 @@ def _needed(variable: str) -> str:
 
 
 def redis_url() -> str:
-    """The throwaway Redis's URL, in the form Flask-Limiter's storage takes (``redis+unix://…``)."""
-    return _needed("CASEFEEDBACK_TEST_REDIS_URL")
+    """The throwaway Redis's URL, in the form Flask-Limiter's storage takes (``redis+unix://…``).
+
+    Each pytest-xdist worker has a logical database of its own (``?db=N``), so one test emptying its Redis
+    never clears the counters of a test running beside it in another process."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw-1").removeprefix("gw")
+    return f"{_needed('CASEFEEDBACK_TEST_REDIS_URL')}?db={int(worker) + 1 if worker.isdigit() else 0}"
 
 
 def postgres_url() -> str:
@@ -46,7 +50,8 @@ def postgres_url() -> str:
 def _client(url: str) -> redis.Redis:
     import redis
 
-    return redis.Redis(unix_socket_path=url.removeprefix("redis+unix://"))
+    path, _, query = url.removeprefix("redis+unix://").partition("?db=")
+    return redis.Redis(unix_socket_path=path, db=int(query or 0))
 
 
 def redis_counters(url: str) -> int:

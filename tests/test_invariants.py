@@ -6,18 +6,21 @@ from pathlib import Path
 
 from tests.conftest import canary
 from tests.helpers import ServiceUser
+from tests.stores import store_files
 
 
 def files_of(config) -> list[Path]:
-    db = config.database_path
-    found = [p for p in db.parent.iterdir() if p.name.startswith(db.name)]
+    found = store_files(config)
     logs = list((config.instance_dir / "logs").glob("*")) if (config.instance_dir / "logs").exists() else []
     return found + logs
 
 
 def assert_nowhere(config, canaries: list[str]) -> None:
     for path in files_of(config):
-        data = path.read_bytes()
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:  # PostgreSQL recycled a WAL segment (renamed it) while we looked
+            continue
         for secret in canaries:
             for encoding in ("utf-8", "utf-16-le"):
                 assert secret.encode(encoding) not in data, f"{secret} found in {path.name}"

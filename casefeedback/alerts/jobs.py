@@ -1,6 +1,7 @@
 """The worker's alert jobs: deliver the outbox at once, escalate when deadlines pass, remind while overdue.
 
-Delivery polls twice a second and escalation once: cheap indexed queries, and
+Delivery polls twice a second (on PostgreSQL the leader is also woken the moment an alert commits:
+worker/wakeup.py) and escalation once: cheap indexed queries, and
 the submission-to-email time stays around a second (the benchmark measures it). On start the worker
 runs them at once, so whatever was missed while it was down goes out first;
 state is in the database (the outbox and the deadlines), never in the scheduler.
@@ -37,7 +38,8 @@ def run_reminders(found: Services) -> str:
     return f"{reminded} reminded; {deliver_due(found).summary()}"
 
 
-register(Job("alerts.deliver", timedelta(milliseconds=500), run_delivery,
+DELIVERY_JOB = "alerts.deliver"
+register(Job(DELIVERY_JOB, timedelta(milliseconds=500), run_delivery,
              "deliver alert notifications (email, webhook), retrying with backoff", grace=timedelta(minutes=5)))
 register(Job("alerts.escalate", timedelta(seconds=1), run_escalation,
              "escalate alerts whose acknowledgement deadline has passed", grace=timedelta(minutes=5)))

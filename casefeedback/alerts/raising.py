@@ -22,6 +22,7 @@ from casefeedback.audit import AuditEvent
 from casefeedback.audit.actions import Action
 from casefeedback.policy.model import AlertRule, ServicePolicy
 from casefeedback.services import Services
+from casefeedback.storage import dialect
 from casefeedback.storage.tables import alert_notifications, alert_recipients, alerts
 
 # How many times a notification is tried before it goes to the dead-letter list,
@@ -110,6 +111,7 @@ def queue_notification(connection: Connection, alert_id: str, recipient: str, ch
         connection.execute(alert_notifications.insert().values(
             id=str(uuid.uuid4()), alert_id=alert_id, recipient=recipient, channel=channel, status="pending",
             attempts=0, next_attempt_at=now, created_at=now))
+        dialect.wake_deliverers(connection)  # sent at once, not at the next poll (PostgreSQL; delivered on commit)
 
 
 def _audit(found: Services, connection: Connection, alert_id: str, action: Action, outcome: str,

@@ -74,6 +74,10 @@ class Action(StrEnum):
     CONSENT_CHANGE = "consent.change", "submission"
     CONSENT_WITHDRAW = "consent.withdraw", "submission"
 
+    # The instance moved from its SQLCipher file to PostgreSQL (`casefeedback export-to-postgres`): the first
+    # event the copied log gains there, with how many rows were copied (never what they hold).
+    DATABASE_EXPORT_TO_POSTGRES = "database.export_to_postgres", "database"
+
     DEMO_SEED = "demo.seed", None
 
     DRAFT_ERASE = "draft.erase", "draft"

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
@@ -24,9 +24,11 @@ from casefeedback.audit.walk import (
     Heads,
     KeyedMac,
     Link,
+    ProgressHook,
     VerifyReport,
     batches,
     encoded_range_sql,
+    events_in,
     exact_rows,
     finish,
     walk_chain,
@@ -63,8 +65,10 @@ def _clean(value: object) -> bool:
 
 
 def walk_in_parallel(database: Path, database_key: bytes, chain_key: bytes, anchors: Mapping[int, Mapping[int, str]],
-                     heads: Heads, processes: int) -> VerifyReport:
-    """The same verdict as ``walk_log`` over the whole log, with (chain, range) jobs in ``processes`` processes."""
+                     heads: Heads, processes: int, progress: ProgressHook | None = None) -> VerifyReport:
+    """The same verdict as ``walk_log`` over the whole log, with (chain, range) jobs in ``processes`` processes.
+
+    ``progress``: told (events verified, events in the chains) as each job ends, here or in a worker."""
     from casefeedback.storage.dialect import forgiving_text, open_readonly
 
     connection = open_readonly(database, database_key)
@@ -74,10 +78,12 @@ def walk_in_parallel(database: Path, database_key: bytes, chain_key: bytes, anch
             spans = connection.execute(_SPANS).fetchall()
             if not all(_clean(c) and _clean(lo) and _clean(hi) and lo >= 1 for c, lo, hi in spans):
                 # Something stored a chain or position that no writer makes: the single walk names it exactly.
-                return walk_log(chain_key, batches(connection.execute(WALK_SQL)), heads, anchors)
+                return walk_log(chain_key, batches(connection.execute(WALK_SQL), progress, events_in(heads)),
+                                heads, anchors)
     finally:
         connection.close()
-    size = range_size(sum(hi for _c, _lo, hi in spans), processes)
+    total = sum(hi for _c, _lo, hi in spans)
+    size = range_size(total, processes)
     jobs: list[Job] = []
     for chain, _lo, last in spans:
         marks = anchors.get(chain, {})
@@ -90,10 +96,17 @@ def walk_in_parallel(database: Path, database_key: bytes, chain_key: bytes, anch
     with ProcessPoolExecutor(processes - 1, mp_context=get_context("spawn")) as pool:
         futures = [pool.submit(_walk_range, job) for job in jobs]
         own: dict[int, Result] = {}
+        if progress is not None:
+            progress(0, total)
         for index in reversed(range(len(jobs))):
             if not futures[index].cancel():  # a worker has it (and, queued in order, every job before it)
                 break
             own[index] = _walk_range(jobs[index])
+            if progress is not None:
+                progress(_walked(own, futures), total)
+        if progress is not None:  # told here, in this process, as the workers' jobs end: never from a thread
+            for _ended in as_completed(futures[index] for index in range(len(jobs)) if index not in own):
+                progress(_walked(own, futures), total)
         results = [own[index] if index in own else futures[index].result() for index in range(len(jobs))]
     checked = 0
     ends: dict[int, Link] = {}
@@ -109,6 +122,13 @@ def walk_in_parallel(database: Path, database_key: bytes, chain_key: bytes, anch
         ends[chain] = end
     # Every chain's end against its head and every anchor, exactly as the single walk ends.
     return finish(ends, heads, anchors, checked)
+
+
+def _walked(own: Mapping[int, Result], futures: list[Future[Result]]) -> int:
+    """Events verified by the jobs ended so far (one sum a job, so a few dozen a walk)."""
+    ended = (future.result() for future in futures
+             if future.done() and not future.cancelled() and future.exception() is None)
+    return sum(result[2] for result in own.values()) + sum(result[2] for result in ended)
 
 
 def _walk_range(job: Job) -> Result:

@@ -20,6 +20,7 @@ from casefeedback.audit.log import key_check
 from casefeedback.audit.parallel import PARALLEL_FROM, walk_in_parallel, workers
 from casefeedback.audit.walk import (
     LEGACY_CHAIN,
+    ProgressHook,
     VerifyReport,
     event_mac,
     genesis,
@@ -28,6 +29,7 @@ from casefeedback.audit.walk import (
     walk_connection,
 )
 from casefeedback.audit.witness import Witness, WitnessError, compare
+from casefeedback.storage import dialect
 
 WRONG_KEY = ("the audit chain key does not fit this log: {why}. Nothing was verified. Check "
              "CASEFEEDBACK_AUDIT_CHAIN_KEY or instance/secrets/audit-chain.key")
@@ -37,12 +39,13 @@ _FIRST_TWO = ("SELECT chain, chain_seq, seq, at, actor_id, actor_role, action, o
 
 def verify_log(connection: Connection, chain_key: bytes, signing_seed: bytes,
                external: Checkpoint | None = None, witness: Witness | None = None,
-               database: tuple[Path, bytes] | None = None) -> VerifyReport:
+               database: tuple[Path, bytes] | None = None, progress: ProgressHook | None = None) -> VerifyReport:
     """The chains, their heads, the stored checkpoints, the witness and (optionally) a checkpoint held elsewhere.
 
     The witness comes first: a log cut together with its newest checkpoints, or
     an older copy of the database, is consistent with itself and would pass
-    every check inside the database.
+    every check inside the database. ``progress``: told (events verified, events
+    the chains' heads record) as the walk goes, a chunk or a job at a time.
     """
     if witness is not None:
         try:
@@ -67,9 +70,9 @@ def verify_log(connection: Connection, chain_key: bytes, signing_seed: bytes,
     heads = heads_of(connection)
     processes = workers()
     if database is not None and last_seq_of(connection) >= PARALLEL_FROM and processes > 1:
-        report = walk_in_parallel(database[0], database[1], chain_key, anchors, heads, processes)
+        report = walk_in_parallel(database[0], database[1], chain_key, anchors, heads, processes, progress)
     else:
-        report = walk_connection(connection, chain_key, heads, anchors)
+        report = walk_connection(connection, chain_key, heads, anchors, progress)
     if not report.ok and report.position == 1 and not every and _no_chain_start_fits(connection, chain_key):
         return VerifyReport(False, 0, None, WRONG_KEY.format(why="not one chain's first two events match it, "
                                                               "each against its own predecessor"), "wrong_key")
@@ -108,7 +111,8 @@ def _no_chain_start_fits(connection: Connection, chain_key: bytes) -> bool:
     try:
         for chain in sorted(heads_of(connection)):
             previous = genesis(chain)
-            for row in cursor.execute(_FIRST_TWO, (chain,)).fetchall():
+            cursor.execute(dialect.driver_sql(_FIRST_TWO, connection.dialect.paramstyle), (chain,))
+            for row in cursor.fetchall():
                 values = row[2:13] if chain == LEGACY_CHAIN else row[:13]
                 tried += 1
                 if isinstance(row[13], str) and hmac.compare_digest(

@@ -22,6 +22,7 @@ import hmac
 import json
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -32,7 +33,7 @@ from sqlalchemy import Engine
 from casefeedback.audit import AuditEvent, AuditLog
 from casefeedback.audit.actions import Action
 from casefeedback.audit.checkpoints import Signer, signature_valid
-from casefeedback.audit.walk import HEADS_SQL, LAST_SEQ_SQL, WALK_SQL, heads_digest, walk_log
+from casefeedback.audit.walk import HEADS_SQL, LAST_SEQ_SQL, WALK_SQL, heads_digest, in_chunks, walk_log
 from casefeedback.crypto.rotation import wrapped_tables
 from casefeedback.retention import ledger
 from casefeedback.storage.dialect import export_database, integrity_problems, is_ours, open_readonly
@@ -127,11 +128,13 @@ INCOMPLETE = ".incomplete-"
 
 
 def create_backup(engine: Engine, database_path: Path, database_key: bytes, audit: AuditLog, signer: Signer,
-                  destination: Path, *, actor_role: str = "cli") -> tuple[Path, Manifest]:
+                  destination: Path, *, actor_role: str = "cli",
+                  progress: Callable[[int, int], None] | None = None) -> tuple[Path, Manifest]:
     """Export one consistent snapshot to a new directory under ``destination``; sign its manifest.
 
     Written under a ``.incomplete-`` name and renamed when whole: a crash or a full disk
-    midway leaves nothing that looks like a backup (the next scheduled run removes it)."""
+    midway leaves nothing that looks like a backup (the next scheduled run removes it).
+    ``progress``: told (rows copied, rows in the snapshot) as the export goes, a table at a time."""
     if database_file(engine) is None:
         raise BackupError(POSTGRES_MESSAGE)
     with read(engine) as connection:
@@ -153,7 +156,7 @@ def create_backup(engine: Engine, database_path: Path, database_key: bytes, audi
     database_key = current_key(engine)
     try:
         heads, instance, keks, erased, revision, last = export_database(raw.dbapi_connection, target, database_key,
-                                                                        _snapshot())
+                                                                        _snapshot(), progress)
     except BaseException:
         shutil.rmtree(directory, ignore_errors=True)  # never leave half a backup that looks like one
         raise
@@ -220,8 +223,10 @@ def read_manifest(directory: Path) -> Manifest:
 
 
 def verify_backup(directory: Path, *, public_key: str, instance_id: str | None, database_keys: list[bytes],
-                  chain_key: bytes, kek_ids: set[str]) -> Verified:
-    """Every check a restore relies on; raises BackupError naming the first that fails. Reads only."""
+                  chain_key: bytes, kek_ids: set[str], progress: Callable[[int, int], None] | None = None) -> Verified:
+    """Every check a restore relies on; raises BackupError naming the first that fails. Reads only.
+
+    ``progress``: told (audit events verified, events in the copy) as its log is walked, the last check."""
     manifest = read_manifest(directory)
     if not signature_valid(manifest.public_key, manifest.signature, manifest.message()):
         raise BackupError(f"the manifest of {directory} does not match its signature: it was altered")
@@ -249,11 +254,12 @@ def verify_backup(directory: Path, *, public_key: str, instance_id: str | None, 
     if missing:
         raise BackupError(f"{directory} needs key-encryption key(s) {', '.join(missing)}, which this instance no "
                           "longer holds (retired or lost): its answers could not be opened, so it is not restored")
-    events = _check_copy(copy, key, manifest, chain_key)
+    events = _check_copy(copy, key, manifest, chain_key, progress)
     return Verified(directory, manifest, key, events)
 
 
-def _check_copy(copy: Path, key: bytes, manifest: Manifest, chain_key: bytes) -> int:
+def _check_copy(copy: Path, key: bytes, manifest: Manifest, chain_key: bytes,
+                progress: Callable[[int, int], None] | None) -> int:
     try:
         connection = open_readonly(copy, key)
     except Exception as error:  # StoreOpenError and driver errors alike: not usable
@@ -272,7 +278,7 @@ def _check_copy(copy: Path, key: bytes, manifest: Manifest, chain_key: bytes) ->
         raise BackupError(f"{copy} cannot be read: it is damaged ({type(error).__name__})") from None
     finally:
         connection.close()
-    report = walk_log(chain_key, rows, heads, {})
+    report = walk_log(chain_key, rows if progress is None else in_chunks(rows, progress), heads, {})
     if not report.ok:
         raise BackupError(f"the audit log inside {copy} is not intact: {report.problem}")
     if report.last_mac != manifest.audit_mac:

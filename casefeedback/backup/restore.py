@@ -21,6 +21,7 @@ import contextlib
 import json
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -54,6 +55,7 @@ from casefeedback.storage.generations import read_key_file
 from casefeedback.storage.tables import audit_events, instance_identity
 
 ARCHIVE_DIR = "audit-archive"
+Report = Callable[[int, int], None]  # (done, of how many): a command's progress bar
 
 
 @dataclass(frozen=True)
@@ -90,15 +92,17 @@ def database_keys(config: Config) -> list[bytes]:
     return keys
 
 
-def verify(config: Config, backup_dir: Path) -> Verified:
+def verify(config: Config, backup_dir: Path, progress: Report | None = None) -> Verified:
+    """``verify_backup`` with this instance's keys; ``progress``: (audit events verified, events in the copy)."""
     live = _live_state(config)
-    return _verify(config, backup_dir, live)
+    return _verify(config, backup_dir, live, progress)
 
 
-def _verify(config: Config, backup_dir: Path, live: _Live) -> Verified:
+def _verify(config: Config, backup_dir: Path, live: _Live, progress: Report | None = None) -> Verified:
     verified = verify_backup(backup_dir, public_key=public_key_of(config.secrets.audit_signing.value),
                              instance_id=live.instance_id, database_keys=database_keys(config),
-                             chain_key=config.secrets.audit_chain.value, kek_ids=_held_keks(config))
+                             chain_key=config.secrets.audit_chain.value, kek_ids=_held_keks(config),
+                             progress=progress)
     known = {script.revision for script in ScriptDirectory.from_config(migrate._alembic_config()).walk_revisions()}
     newer = sorted(set(verified.manifest.schema_revision.split(",")) - known - {""})
     if newer:
@@ -142,19 +146,23 @@ def _live_state(config: Config) -> _Live:
     return _Live(instance[0] if instance else None, entries)
 
 
-def restore(config: Config, backup_dir: Path, clock: Clock, *, horizon: timedelta | None = None) -> Restored:
-    """``horizon``: refuse a backup older than this (the erasure horizon: keep + rotation, ``backup/horizon.py``)."""
+def restore(config: Config, backup_dir: Path, clock: Clock, *, horizon: timedelta | None = None,
+            events_progress: Report | None = None, erasures_progress: Report | None = None) -> Restored:
+    """``horizon``: refuse a backup older than this (the erasure horizon: keep + rotation, ``backup/horizon.py``).
+
+    ``events_progress``: (audit events verified, events in the backup) as its log is walked (step 2);
+    ``erasures_progress``: (ledger entries re-applied, entries in all) as they are (step 3)."""
     if config.store.is_postgres:
         raise BackupError(POSTGRES_MESSAGE)
     with exclusive(config.instance_dir, "restoring a backup"):
         live = _live_state(config)
         if horizon is not None:
             _refuse_past_horizon(backup_dir, horizon, clock)
-        verified = _verify(config, backup_dir, live)
+        verified = _verify(config, backup_dir, live, events_progress)
         staging = config.database_path.with_name(config.database_path.name + ".restoring")
         _remove_with_sidecars(staging)
         try:
-            applied = _build_staging(config, verified, staging, live, clock)
+            applied = _build_staging(config, verified, staging, live, clock, erasures_progress)
             archived, archive = _archive_live_tail(config, verified.manifest.audit_seq, clock)
             _swap(staging, config.database_path)
         except BaseException:
@@ -198,8 +206,8 @@ def _witness_restore(config: Config, backup_seq: int, archived: int, clock: Cloc
         engine.dispose()
 
 
-def _build_staging(config: Config, verified: Verified, staging: Path, live: _Live,
-                   clock: Clock) -> tuple[int, int, dict[str, ledger.LedgerEntry]]:
+def _build_staging(config: Config, verified: Verified, staging: Path, live: _Live, clock: Clock,
+                   progress: Report | None) -> tuple[int, int, dict[str, ledger.LedgerEntry]]:
     shutil.copyfile(verified.directory / "casefeedback.db", staging)
     os.chmod(staging, 0o600)
     current = config.secrets.database.value
@@ -213,7 +221,7 @@ def _build_staging(config: Config, verified: Verified, staging: Path, live: _Liv
             own = ledger.read_table(connection)
         entries = {e.data_key_id: e for e in [*live.entries, *own]}
         with write(engine) as connection:
-            applied = ledger.apply(connection, entries.values())
+            applied = ledger.apply(connection, entries.values(), progress)
             instance = connection.execute(select(instance_identity.c.instance_id)).scalar()
             audit.append(connection, AuditEvent(
                 action=Action.BACKUP_RESTORE, outcome="success", actor_role="cli", object_type="backup",

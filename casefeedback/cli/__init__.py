@@ -8,7 +8,19 @@ from __future__ import annotations
 
 import click
 
-from casefeedback.cli import api_clients, audit, backup, insight, instance, keys, policy, retention, staff, worker
+from casefeedback.cli import (
+    api_clients,
+    audit,
+    backup,
+    insight,
+    instance,
+    keys,
+    policy,
+    postgres,
+    retention,
+    staff,
+    worker,
+)
 from casefeedback.instance import keep_files_private
 
 
@@ -21,5 +33,5 @@ def main() -> None:
 
 for command in (instance.init, instance.migrate_command, policy.policy, audit.audit, staff.staff,
                 retention.purge, retention.legal_hold, backup.backup, backup.restore, keys.keys, worker.worker,
-                insight.insight, api_clients.api_clients, retention.erasures):
+                insight.insight, api_clients.api_clients, retention.erasures, postgres.export_to_postgres):
     main.add_command(command)

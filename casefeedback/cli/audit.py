@@ -10,6 +10,7 @@ import click
 
 from casefeedback.audit.actions import Action
 from casefeedback.cli.common import CommandError, fail_clearly
+from casefeedback.cli.progress import Progress
 from casefeedback.clock import system_clock
 from casefeedback.config import Config
 
@@ -46,12 +47,12 @@ def audit_verify(checkpoint_file: Path | None, no_witness: bool) -> None:
     config = Config.from_environment()
     engine = open_store(config.store)
     try:
-        with read(engine) as connection:
+        with Progress("audit verify: events") as bar, read(engine) as connection:
             report = verify_log(connection, config.secrets.audit_chain.value, config.secrets.audit_signing.value,
                                 external, None if no_witness else Witness(config.witness_path),
                                 # Walked in parallel processes that each open the SQLCipher file; on PostgreSQL in one.
                                 None if config.store.is_postgres
-                                else (config.database_path, config.secrets.database.value))
+                                else (config.database_path, config.secrets.database.value), progress=bar)
     except CheckpointError as error:
         raise CommandError(str(error)) from None
     finally:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import click
 
 from casefeedback.cli.common import CommandError, fail_clearly, open_services
+from casefeedback.cli.progress import Progress, after
 from casefeedback.clock import system_clock
 from casefeedback.config import Config
 
@@ -25,18 +27,24 @@ def backup(destination: Path | None, verify_only: Path | None) -> None:
     _sqlcipher_only()
     if verify_only is not None:
         try:
-            checked = verify(Config.from_environment(), verify_only)
+            with Progress("backup: audit events verified in the copy") as walked:
+                checked = verify(Config.from_environment(), verify_only, walked)
         except BackupError as error:
             raise CommandError(str(error)) from None
         click.echo(f"{verify_only}: a sound backup of this instance made {checked.manifest.created_at} "
                    f"({checked.events} audit events, chain intact)")
         return
-    directory, events = make_verified_backup(destination)
+    with (Progress("backup: rows copied") as copied,
+          Progress("backup: audit events verified in the copy") as walked):
+        directory, events = make_verified_backup(destination, copied, after(copied, walked))
     click.echo(f"Backup written and verified: {directory} ({events} audit events, chain intact)")
 
 
-def make_verified_backup(destination: Path | None) -> tuple[Path, int]:
-    """Back up, then verify the copy exactly as a restore would. Used by `keys rekey-db` too."""
+def make_verified_backup(destination: Path | None, copied: Callable[[int, int], None] | None = None,
+                         checked: Callable[[int, int], None] | None = None) -> tuple[Path, int]:
+    """Back up, then verify the copy exactly as a restore would. Used by `keys rekey-db` too.
+
+    ``copied``: (rows copied, rows in all); ``checked``: (audit events verified in the copy, events in it)."""
     from casefeedback.audit.checkpoints import Signer
     from casefeedback.backup.archive import BackupError, create_backup
     from casefeedback.backup.restore import verify
@@ -46,7 +54,7 @@ def make_verified_backup(destination: Path | None) -> tuple[Path, int]:
     try:
         directory, _manifest = create_backup(found.engine, config.database_path, config.secrets.database.value,
                                              found.audit, Signer(config.secrets.audit_signing.value),
-                                             destination or config.backup_path)
+                                             destination or config.backup_path, progress=copied)
     except BackupError as error:
         raise CommandError(str(error)) from None
     except OSError as error:
@@ -54,10 +62,10 @@ def make_verified_backup(destination: Path | None) -> tuple[Path, int]:
     finally:
         found.engine.dispose()
     try:
-        checked = verify(config, directory)
+        verified = verify(config, directory, checked)
     except BackupError as error:
         raise CommandError(f"the backup just written does not verify: {error}") from None
-    return directory, checked.events
+    return directory, verified.events
 
 
 @click.command()
@@ -90,7 +98,10 @@ def restore(backup_dir: Path, yes: bool) -> None:
         click.confirm(f"Replace the database of {config.instance_dir} with the backup made "
                       f"{manifest.created_at}?", abort=True)
     try:
-        done = run_restore(config, backup_dir, system_clock, horizon=rules.backups.keep + rules.keys.rotate_every)
+        with (Progress("restore: audit events verified in the backup") as checked,
+              Progress("restore: erasures re-applied") as reapplied):
+            done = run_restore(config, backup_dir, system_clock, horizon=rules.backups.keep + rules.keys.rotate_every,
+                               events_progress=checked, erasures_progress=after(checked, reapplied))
     except (BackupError, InstanceBusy) as error:
         raise CommandError(str(error)) from None
     click.echo(f"Restored the backup made {done.verified.manifest.created_at} ({done.verified.events} audit "

@@ -8,6 +8,7 @@ import stat
 import click
 
 from casefeedback.cli.common import CommandError, fail_clearly, open_services
+from casefeedback.cli.progress import Progress
 from casefeedback.services import Services
 
 
@@ -136,11 +137,9 @@ def keys_rotate(batch_size: int, pause: float) -> None:
         else:
             click.echo(f"Resuming the unfinished rotation to {active}: {left} data key(s) still to re-wrap.")
 
-        def progress(done: int, total: int) -> None:
-            click.echo(f"re-wrapped {done} of {total}")
-
-        done = rewrap_all(found.config, found.engine, found.audit, batch_size=batch_size, pause_s=pause,
-                          progress=progress)
+        with Progress("re-wrapped") as bar:
+            done = rewrap_all(found.config, found.engine, found.audit, batch_size=batch_size, pause_s=pause,
+                              progress=bar)
     except KeyOperationError as error:
         raise CommandError(str(error)) from None
     finally:

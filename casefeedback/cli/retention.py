@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import click
 
 from casefeedback.cli.common import CommandError, fail_clearly, open_services
+from casefeedback.cli.progress import Progress
 
 if TYPE_CHECKING:
     from casefeedback.services import Services
@@ -49,7 +50,11 @@ def purge(dry_run: bool, as_of_text: str | None) -> None:
         as_of = parse_as_of(as_of_text) if as_of_text else found.clock()
         try:
             check_as_of(found, as_of, dry_run=dry_run)
-            report = plan(found, as_of) if dry_run else run_purge(found, as_of, trigger="command")
+            if dry_run:
+                report = plan(found, as_of)
+            else:
+                with Progress("purge: data keys") as bar:
+                    report = run_purge(found, as_of, trigger="command", progress=bar)
         except PurgeRefused as error:
             raise CommandError(str(error)) from None
         # Per hold, what it keeps past its retention (counts only), so releasing one is an informed choice.

@@ -17,6 +17,7 @@ from casefeedback.cli.common import CommandError, fail_clearly, instance_dir, op
 if TYPE_CHECKING:
     from casefeedback.services import Services
     from casefeedback.worker.registry import Job
+    from casefeedback.worker.wakeup import OutboxWakeup
 
 WORKER_LOCK = "worker.lock"
 
@@ -91,6 +92,7 @@ def _stopping() -> Callable[[], bool]:
 
 def _lead(found: Services, all_jobs: Sequence[Job], *, once: bool, due: bool) -> None:
     """PostgreSQL: run the jobs only while this worker holds the leader lock."""
+    from casefeedback.alerts.jobs import DELIVERY_JOB
     from casefeedback.storage.engine import open_leader_engine
     from casefeedback.worker.leader import LeaderLock, lead_or_stand_by
     from casefeedback.worker.scheduler import run_all_once
@@ -106,10 +108,20 @@ def _lead(found: Services, all_jobs: Sequence[Job], *, once: bool, due: bool) ->
                 click.echo(f"{job_id}: {summary}")
             return
         click.echo("casefeedback worker started; stop with Ctrl-C or SIGTERM", err=True)
-        lead_or_stand_by(found, all_jobs, lock, _stopping(), say=lambda line: click.echo(line, err=True))
+        lead_or_stand_by(found, all_jobs, lock, _stopping(), say=lambda line: click.echo(line, err=True),
+                         wakeup=_outbox_wakeup(found) if any(job.id == DELIVERY_JOB for job in all_jobs) else None)
         click.echo("casefeedback worker stopped", err=True)
     finally:
         lock.close()
+
+
+def _outbox_wakeup(found: Services) -> Callable[[], OutboxWakeup]:
+    """The leader's outbox listener: urgent alerts go out as their submission commits (worker/wakeup.py)."""
+    from casefeedback.alerts.delivery import deliver_due
+    from casefeedback.storage.engine import open_leader_engine
+    from casefeedback.worker.wakeup import OutboxWakeup
+
+    return lambda: OutboxWakeup(open_leader_engine(found.config.store), lambda: deliver_due(found))
 
 
 def _serve(found: Services, all_jobs: Sequence[Job]) -> None:

@@ -36,7 +36,7 @@ import json
 import logging
 import os
 import weakref
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -220,12 +220,17 @@ class Applied:
     entries_added: int
 
 
-def apply(connection: Connection, entries: Iterable[LedgerEntry]) -> Applied:
-    """Destroy every key (and its ciphertext) the ledger names, and complete the table. In the caller's transaction."""
+def apply(connection: Connection, entries: Iterable[LedgerEntry],
+          progress: Callable[[int, int], None] | None = None) -> Applied:
+    """Destroy every key (and its ciphertext) the ledger names, and complete the table. In the caller's transaction.
+
+    ``progress``: told (entries applied, entries in all) at the start and after each chunk of 500."""
     wanted = {e.data_key_id: e for e in entries}
     known = set(connection.execute(select(erased_keys.c.data_key_id)).scalars())
     keys = fields = 0
     items = list(wanted.values())
+    if progress is not None:
+        progress(0, len(items))
     for start in range(0, len(items), 500):
         chunk = items[start:start + 500]
         # By submission first: answers are indexed by submission, not by data key.
@@ -240,6 +245,8 @@ def apply(connection: Connection, entries: Iterable[LedgerEntry]) -> Applied:
         # Case outcomes carry their wrapped key in their own row.
         fields += connection.execute(delete(case_outcomes).where(
             case_outcomes.c.data_key_id.in_([e.data_key_id for e in chunk]))).rowcount
+        if progress is not None:
+            progress(start + len(chunk), len(items))
     added = [e for key_id, e in wanted.items() if key_id not in known]
     if added:
         connection.execute(insert(erased_keys), [

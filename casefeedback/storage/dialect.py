@@ -13,7 +13,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import Engine, Float, Text, event, literal
+from sqlalchemy import Engine, Float, Text, event, literal, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
@@ -215,13 +215,14 @@ def checkpoint_wal(engine: Engine) -> None:
         raw.close()
 
 
-def export_database(dbapi_connection: Any, target: Path, key: bytes,
-                    snapshot_queries: Sequence[str] = ()) -> list[list[tuple[Any, ...]]]:
+def export_database(dbapi_connection: Any, target: Path, key: bytes, snapshot_queries: Sequence[str] = (),
+                    progress: Callable[[int, int], None] | None = None) -> list[list[tuple[Any, ...]]]:
     """Copy the connected database into a new file ``target`` under ``key`` (SQLCipher's sqlcipher_export).
 
     ``snapshot_queries`` run in the same read transaction as the export, so
     what they return describes exactly the copy (e.g. its audit head). The
     export reads one consistent snapshot while the application keeps writing.
+    ``progress``: told (rows copied, rows in all) as the export goes, a table at a time.
     """
     cursor = dbapi_connection.cursor()
     try:
@@ -234,7 +235,9 @@ def export_database(dbapi_connection: Any, target: Path, key: bytes,
             cursor.execute("BEGIN")
             try:
                 results = [cursor.execute(query).fetchall() for query in snapshot_queries]
-                cursor.execute("SELECT sqlcipher_export('casefeedback_export')")
+                rows = _rows_per_table(cursor) if progress is not None else {}
+                with _tables_copied(dbapi_connection, "casefeedback_export", rows, progress):
+                    cursor.execute("SELECT sqlcipher_export('casefeedback_export')")
             finally:
                 cursor.execute("COMMIT")
         finally:
@@ -242,6 +245,60 @@ def export_database(dbapi_connection: Any, target: Path, key: bytes,
     finally:
         cursor.close()
     return results
+
+
+def _rows_per_table(cursor: Any) -> dict[str, int]:
+    """Every table sqlcipher_export copies, and its rows: in the export's own snapshot, so they are the copy's."""
+    names = [str(row[0]) for row in cursor.execute(
+        "SELECT name FROM main.sqlite_master WHERE type = 'table' AND name != 'sqlite_sequence' "
+        "AND coalesce(rootpage, 1) > 0").fetchall()]
+    quoted = {name: '"' + name.replace('"', '""') + '"' for name in names}
+    return {name: int(cursor.execute(f"SELECT count(*) FROM main.{quoted[name]}").fetchone()[0])  # noqa: S608
+            for name in names}  # names from the database's own schema, quoted
+
+
+@contextmanager
+def _tables_copied(dbapi_connection: Any, into: str, rows: Mapping[str, int],
+                   progress: Callable[[int, int], None] | None) -> Iterator[None]:
+    """Tell ``progress`` the rows copied while sqlcipher_export runs, a table at a time.
+
+    The export is one statement that copies table after table, each with an
+    INSERT … SELECT of its own; SQLite asks the authorizer about each as it is
+    prepared — once a table, never per row — so the table it names is the one
+    starting, and every table before it is copied. The authorizer allows
+    everything: it only listens.
+    """
+    if progress is None:
+        yield
+        return
+    import sqlcipher3
+
+    total = sum(rows.values())
+    copied = starting = 0
+    started: set[str] = set()
+    failed: list[BaseException] = []
+
+    def listen(action: int, table: str | None, _column: str | None, database: str | None, _by: str | None) -> int:
+        nonlocal copied, starting
+        if (action == sqlcipher3.SQLITE_INSERT and database == into and table is not None and table in rows
+                and table not in started):  # a statement prepared again (schema change) is not a new table
+            started.add(table)
+            copied, starting = copied + starting, rows[table]
+            try:
+                progress(copied, total)
+            except BaseException as error:  # raised after the export: from here it would read as a denial
+                failed.append(error)
+        return int(sqlcipher3.SQLITE_OK)
+
+    progress(0, total)
+    dbapi_connection.set_authorizer(listen)
+    try:
+        yield
+    finally:
+        dbapi_connection.set_authorizer(None)
+    if failed:
+        raise failed[0]
+    progress(total, total)
 
 
 INTEGRITY_CHECKS = ("PRAGMA cipher_integrity_check", "PRAGMA integrity_check")
@@ -474,13 +531,35 @@ def audit_numbers_made(dialect_name: str) -> tuple[str, ...]:
     newest event already in the log (so no number is given twice)."""
     if dialect_name != "postgresql":
         return ()
-    return (f"CREATE SEQUENCE {AUDIT_SEQUENCE}",
-            "SELECT setval('audit_events_seq', coalesce(max(seq), 0) + 1, false) FROM audit_events")
+    return (f"CREATE SEQUENCE {AUDIT_SEQUENCE}", _AUDIT_NUMBERS_PAST_LOG)
+
+
+_AUDIT_NUMBERS_PAST_LOG = "SELECT setval('audit_events_seq', coalesce(max(seq), 0) + 1, false) FROM audit_events"
 
 
 def audit_numbers_dropped(dialect_name: str) -> tuple[str, ...]:
     """Undoes ``audit_numbers_made`` (migration 0014's downgrade)."""
     return (f"DROP SEQUENCE {AUDIT_SEQUENCE}",) if dialect_name == "postgresql" else ()
+
+
+def sequences_advanced(dialect_name: str, tables: Sequence[Any]) -> tuple[str, ...]:
+    """Run after rows were copied in with the numbers they had (``export-to-postgres``): each sequence set past
+    the largest number copied, so the next one it gives is new (a copied event number given again would make
+    two events claim one place in the log; a copied id, a unique-key failure on the next insert).
+
+    PostgreSQL: the audit event numbers (``audit_numbers_sql``) and every serial column of ``tables``.
+    SQLite has no sequences: it counts on from max() under its write lock.
+    """
+    if dialect_name != "postgresql":
+        return ()
+    statements = [_AUDIT_NUMBERS_PAST_LOG]
+    for table in tables:
+        column = table.autoincrement_column
+        if column is not None:
+            # Names from the declared schema (constants), never input.
+            statements.append(f"SELECT setval(pg_get_serial_sequence('{table.name}', '{column.name}'), "  # noqa: S608
+                              f"coalesce(max({column.name}), 0) + 1, false) FROM {table.name}")
+    return tuple(statements)
 
 
 # Verifying the audit log (audit/walk.py) on SQLite: the database writes each event's MAC input itself —
@@ -558,23 +637,25 @@ def migration_statements(dialect_name: str) -> tuple[str, ...]:
     return ()
 
 
-def postgres_open_error(error: BaseException, database: str | None, host: str | None) -> StoreOpenError:
+def postgres_open_error(error: BaseException, database: str | None, host: str | None, *,
+                        url_from: str = "CASEFEEDBACK_DATABASE_URL",
+                        then: str = "run `casefeedback init`") -> StoreOpenError:
     """One sentence for a PostgreSQL server that cannot be reached or has no such database.
 
     libpq's own words name the socket or host and the server's reason, never the password; only its
-    last line is kept (the rest repeats it or guesses).
+    last line is kept (the rest repeats it or guesses). ``url_from``: where the person gave the URL;
+    ``then``: what they do once a missing database is created.
     """
     first_line = (str(error).strip().splitlines() or [""])[0]
     reason = " ".join(first_line.rsplit("failed: ", 1)[-1].split()).removeprefix("FATAL: ") or type(error).__name__
     where = f"the PostgreSQL database {database or '(none named)'} on {host or 'the local socket'}"
     if "does not exist" in reason and "database" in reason:
         return StoreOpenError(f"{where} does not exist: create it (e.g. `createdb {database}` as its owner), "
-                              "then run `casefeedback init`.")
+                              f"then {then}.")
     if "authentication" in reason or "role" in reason or "pg_hba" in reason:
         return StoreOpenError(f"{where} refused the connection ({reason}): check the user and password in "
-                              "CASEFEEDBACK_DATABASE_URL.")
-    return StoreOpenError(f"cannot reach {where} ({reason}): is the server running, and is "
-                          "CASEFEEDBACK_DATABASE_URL right?")
+                              f"{url_from}.")
+    return StoreOpenError(f"cannot reach {where} ({reason}): is the server running, and is {url_from} right?")
 
 
 # --- The worker's leader (PostgreSQL): any number of `casefeedback worker` processes, one running the jobs ---
@@ -618,3 +699,37 @@ def try_leader_lock(connection: Connection) -> bool:
 def leader_alive(connection: Connection) -> None:
     """Raise if the lock's connection is gone (the server then no longer counts this process as leader)."""
     connection.exec_driver_sql(_LEADER_ALIVE).scalar()
+
+
+# The channel the alert outbox's writers NOTIFY and the leading worker LISTENs on (PostgreSQL only). The
+# notification carries no payload at all: it says "look at the outbox", never what is in it or for whom.
+OUTBOX_CHANNEL = "casefeedback_outbox"
+
+
+def wake_deliverers(connection: Connection) -> None:
+    """Tell the leading worker's deliverer that the outbox has something new, so it sends at once instead of at its
+    next poll. PostgreSQL queues the notification until this transaction commits and drops it on a rollback, so a
+    deliverer is never woken for a row it cannot yet see. SQLite has no such channel: its worker polls."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_notify(:channel, '')"), {"channel": OUTBOX_CHANNEL})
+
+
+def listen_for_outbox(dbapi_connection: Any) -> None:
+    """Start listening on ``dbapi_connection`` (psycopg, in autocommit) for wake_deliverers' notifications."""
+    dbapi_connection.execute(f"LISTEN {OUTBOX_CHANNEL}")
+
+
+def wait_for_outbox(dbapi_connection: Any, timeout: float) -> bool:
+    """Wait up to ``timeout`` seconds for a notification; True if one (or more) came, all of them drained.
+
+    A lost connection is raised as ConnectionError, so the caller need not know psycopg's exceptions."""
+    import psycopg
+
+    try:
+        woken = any(True for _ in dbapi_connection.notifies(timeout=timeout, stop_after=1))
+        if woken:  # several commits in a burst need one delivery round, not one each
+            for _ in dbapi_connection.notifies(timeout=0.0):
+                pass
+        return woken
+    except psycopg.Error as error:
+        raise ConnectionError(type(error).__name__) from error

@@ -79,11 +79,13 @@ def open_store(store: Store, *, create: bool = False, follow_rekey: bool = False
                        key_file=store.key_file if follow_rekey else None)
 
 
-def open_postgres(url: str, *, statement_timeout_ms: int, lock_timeout_ms: int, pool_size: int = 4) -> Engine:
+def open_postgres(url: str, *, statement_timeout_ms: int, lock_timeout_ms: int, pool_size: int = 4,
+                  url_from: str = "CASEFEEDBACK_DATABASE_URL", then: str = "run `casefeedback init`") -> Engine:
     """A pooled engine on a PostgreSQL database (psycopg 3); fails clearly if it cannot be reached.
 
     No writer lock and no key: PostgreSQL's own transactions order the writers, and encryption at
     rest is the operator's (SECURITY.md) while every sensitive field stays sealed by crypto/.
+    ``url_from``, ``then``: for the failure's sentence (dialect.postgres_open_error).
     """
     target = make_url(url).set(drivername="postgresql+psycopg")
     engine = create_engine(
@@ -105,7 +107,8 @@ def open_postgres(url: str, *, statement_timeout_ms: int, lock_timeout_ms: int, 
             pass
     except OperationalError as error:
         engine.dispose()
-        raise postgres_open_error(error.orig or error, target.database, _host_of(target)) from None
+        raise postgres_open_error(error.orig or error, target.database, _host_of(target), url_from=url_from,
+                                  then=then) from None
     return engine
 
 

@@ -10,7 +10,7 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 
 from casefeedback.storage.dialect import migration_statements
 
@@ -43,12 +43,30 @@ def head_revision() -> str:
 def current_revision(engine: Engine) -> str | None:
     """Where the database is; several comma-joined heads for one migrated before the branches were merged."""
     with engine.connect() as connection:
-        heads = MigrationContext.configure(connection).get_current_heads()
+        return revision_of(connection)
+
+
+def revision_of(connection: Connection) -> str | None:
+    """``current_revision``, read on the caller's connection (inside its transaction)."""
+    heads = MigrationContext.configure(connection).get_current_heads()
     return ",".join(sorted(heads)) if heads else None
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     _run(engine, "upgrade", revision)
+
+
+def upgrade_within(connection: Connection) -> None:
+    """Bring the schema to head inside the caller's open transaction, which commits or rolls it back.
+
+    For PostgreSQL, whose DDL is transactional: a schema made this way disappears again with
+    whatever else that transaction did, if it fails (``export-to-postgres``).
+    """
+    for statement in migration_statements(connection.dialect.name):
+        connection.execute(text(statement))
+    config = _alembic_config()
+    config.attributes["connection"] = connection
+    command.upgrade(config, "head")
 
 
 def downgrade(engine: Engine, revision: str) -> None:

@@ -45,6 +45,8 @@ class Job:
 
 
 _JOBS: dict[str, Job] = {}
+# The leader's heartbeat job (worker/jobs.py), whose last run the readiness check reads.
+HEARTBEAT_JOB = "worker.heartbeat"
 
 
 def register(job: Job) -> Job:

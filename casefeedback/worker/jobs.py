@@ -14,7 +14,7 @@ from casefeedback.retention.purge import PurgeRefused, PurgeReport, purge
 from casefeedback.services import Services
 from casefeedback.storage.engine import read
 from casefeedback.storage.ratelimits import purge_expired
-from casefeedback.worker.job import Job, idle, register
+from casefeedback.worker.job import HEARTBEAT_JOB, Job, idle, register
 
 
 def run_purge(found: Services) -> str:
@@ -96,6 +96,14 @@ def run_rate_limit_purge(found: Services) -> str:
     return summary if removed else idle(summary)
 
 
+def run_heartbeat(found: Services) -> str:
+    """Nothing but being run: ``run_job`` records when, and /health/ready reads it (operations/health.py)."""
+    return idle("alive")
+
+
+# Only the leader runs jobs, so the heartbeat says "a worker is leading", not merely "a worker process exists".
+register(Job(HEARTBEAT_JOB, timedelta(seconds=15), run_heartbeat,
+             "record that the leading worker is alive, for the readiness check"))
 register(Job("storage.wal_truncate", timedelta(minutes=1), run_wal_truncate,
              "after an erasure, fold the write-ahead log into the database and empty it"))
 register(Job("storage.rate_limit_purge", timedelta(hours=1), run_rate_limit_purge,

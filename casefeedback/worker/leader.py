@@ -23,6 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from casefeedback.services import Services
 from casefeedback.storage.dialect import leader_alive, try_leader_lock
 from casefeedback.worker.job import Job
+from casefeedback.worker.wakeup import OutboxWakeup
 
 log = logging.getLogger("casefeedback.worker")
 
@@ -80,8 +81,12 @@ def _sleep(seconds: float, stop: Callable[[], bool]) -> None:
 
 def lead_or_stand_by(found: Services, all_jobs: Sequence[Job], lock: LeaderLock, stop: Callable[[], bool], *,
                      say: Callable[[str], None] = lambda _line: None,
-                     check_every: float = CHECK_EVERY, retry_every: float = RETRY_EVERY) -> None:
-    """Until ``stop()``: stand by while another worker leads; lead (run the jobs) while this one holds the lock."""
+                     check_every: float = CHECK_EVERY, retry_every: float = RETRY_EVERY,
+                     wakeup: Callable[[], OutboxWakeup] | None = None) -> None:
+    """Until ``stop()``: stand by while another worker leads; lead (run the jobs) while this one holds the lock.
+
+    ``wakeup``: makes the outbox listener that runs beside the jobs while this worker leads (worker/wakeup.py).
+    """
     from apscheduler.schedulers.background import BackgroundScheduler
 
     from casefeedback.worker.scheduler import schedule, scheduler_options
@@ -101,10 +106,13 @@ def lead_or_stand_by(found: Services, all_jobs: Sequence[Job], lock: LeaderLock,
         log.info(line)
         say(line)
         scheduler = BackgroundScheduler(**scheduler_options())
+        listener = wakeup() if wakeup is not None else None
         lost = False
         try:
             schedule(scheduler, found, all_jobs)  # reads the jobs' last runs: the database must answer
             scheduler.start()
+            if listener is not None:
+                listener.start()
             while not stop():
                 if not lock.still_leading():
                     lost = True
@@ -114,6 +122,8 @@ def lead_or_stand_by(found: Services, all_jobs: Sequence[Job], lock: LeaderLock,
             log.warning("cannot read the jobs' state (%s)", type(error).__name__)
             lost = True
         finally:
+            if listener is not None:
+                listener.stop()
             if scheduler.running:
                 # Lost: stop scheduling now, without waiting for a running job (it commits or rolls back
                 # whole, and likely fails anyway without the database). Stopping: let a running job finish.

@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
@@ -117,11 +118,15 @@ def tail(path: Path, lines: int = 30) -> str:
     return "\n".join("    " + line for line in text.splitlines()[-lines:])
 
 
-def init_instance(instance: Path, log: Path) -> dict[str, str]:
-    """Make a throwaway instance with `casefeedback init`; return the environment variables that select it."""
-    # Rate limits off: the load generator sends thousands of sends from one address.
+def init_instance(instance: Path, log: Path, extra_env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Make a throwaway instance with `casefeedback init`; return the environment variables that select it.
+
+    ``extra_env`` is added to them (CASEFEEDBACK_DATABASE_URL: the instance's database is that PostgreSQL one).
+    """
+    # Rate limits off: the load generator sends thousands of sends from one address. (So no Redis is
+    # needed on PostgreSQL either: only production insists on limits shared across instances.)
     env = {"CASEFEEDBACK_INSTANCE": str(instance), "CASEFEEDBACK_POLICIES": str(ROOT / "policies"),
-           "CASEFEEDBACK_ENV": "development", "CASEFEEDBACK_RATELIMIT_ENABLED": "0"}
+           "CASEFEEDBACK_ENV": "development", "CASEFEEDBACK_RATELIMIT_ENABLED": "0", **(extra_env or {})}
     completed = subprocess.run([str(VENV_BIN / "casefeedback"), "init"], cwd=ROOT, env={**os.environ, **env},
                                capture_output=True, text=True, check=False)
     log.write_text(completed.stdout + completed.stderr, encoding="utf-8")
@@ -130,6 +135,53 @@ def init_instance(instance: Path, log: Path) -> dict[str, str]:
                          f"{completed.stdout}{completed.stderr}")
     return env
 
+
+def copy_instance_secrets(source: Path, instance: Path) -> None:
+    """Give a second instance directory the first one's secrets: the operator's way to run another instance.
+
+    Both then open the same database (CASEFEEDBACK_DATABASE_URL) with the same keys, so a session or a
+    draft made through one is good on the other. copytree keeps the files' 0600 and the directory's 0700.
+    """
+    instance.mkdir(mode=0o700, parents=True)
+    shutil.copytree(source / "secrets", instance / "secrets")
+
+
+# ---------------------------------------------------------------- PostgreSQL (--engine postgres)
+
+# The server scripts/bench starts (scripts/_services.sh, as the tests' is), or one given by the caller;
+# its role must be allowed to create databases.
+POSTGRES_ENV = "CASEFEEDBACK_TEST_POSTGRES_URL"
+
+
+def postgres_server_url() -> str:
+    url = os.environ.get(POSTGRES_ENV, "").strip()
+    if not url:
+        raise BenchError(f"--engine postgres needs a PostgreSQL server, and {POSTGRES_ENV} is not set: "
+                         "scripts/bench starts a throwaway one when PostgreSQL is installed "
+                         "(apt-get install postgresql), or set it to a server whose role may create databases.")
+    return url
+
+
+@contextlib.contextmanager
+def fresh_database(label: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database on that server for the block; yield its URL. Dropped afterwards."""
+    from sqlalchemy import create_engine, make_url
+    from sqlalchemy.pool import NullPool
+
+    server = make_url(postgres_server_url())
+    name = f"bench_{os.getpid()}_{label}"  # the pid: two benchmarks may share a server given by the caller
+    admin = create_engine(server, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    try:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        try:
+            yield server.set(database=name).render_as_string(hide_password=False)
+        finally:
+            # FORCE: a server that died mid-run may leave a connection behind.
+            with admin.connect() as connection:
+                connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        admin.dispose()
 
 
 # ---------------------------------------------------------------- load generators
@@ -172,6 +224,44 @@ def drive(name: str, port: int, path: str, requests: Sequence[Request], spec: Lo
                         method=method)
     return loadgen.run(name, "127.0.0.1", port, path, requests, connections=spec.connections,
                        duration_s=duration, cycle=cycle, method=method)
+
+
+def drive_spread(name: str, ports: Sequence[int], path: str, requests: Sequence[Request], spec: LoadSpec,
+                 workdir: Path, *, cycle: bool, duration_s: float | None = None) -> Result:
+    """``drive`` with the connections spread over several instances of one app (sharing its database).
+
+    The Python generator sends connection i to ``ports[i % N]`` from one list of requests. wrk runs one
+    process per instance, all at once, each with its share of the connections and every Nth request; their
+    counts are summed over the longest one's duration, and their p50/p99 are the highest of theirs (an upper
+    bound of the whole run's: wrk does not give its latencies to merge).
+    """
+    if len(ports) == 1:
+        return drive(name, ports[0], path, requests, spec, workdir, cycle=cycle, duration_s=duration_s)
+    if spec.connections < len(ports):
+        raise BenchError(f"{spec.connections} connections cannot be spread over {len(ports)} instances")
+    if not requests:
+        raise BenchError("no requests were prepared")
+    duration = spec.duration_s if duration_s is None else duration_s
+    if spec.generator != "wrk":
+        return loadgen.run(name, "127.0.0.1", ports, path, requests, connections=spec.connections,
+                           duration_s=duration, cycle=cycle)
+    count = len(ports)
+    shares = [spec.connections // count + (1 if i < spec.connections % count else 0) for i in range(count)]
+
+    def one(i: int) -> Result:
+        return _run_wrk(f"{name}-{i + 1}", ports[i], path, requests[i::count],
+                        LoadSpec(shares[i], spec.duration_s, spec.generator), workdir, cycle=cycle,
+                        duration_s=duration, method="POST")
+
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        parts = list(pool.map(one, range(count)))
+    errors: dict[str, int] = {}
+    for part in parts:
+        for code, number in part.errors.items():
+            errors[code] = errors.get(code, 0) + number
+    return Result(name=name, completed=sum(p.completed for p in parts), ok=sum(p.ok for p in parts),
+                  duration_s=max(p.duration_s for p in parts), p50_ms=max(p.p50_ms for p in parts),
+                  p99_ms=max(p.p99_ms for p in parts), errors=errors, ran_out=any(p.ran_out for p in parts))
 
 
 # wrk runs ONE thread. A wrk thread cannot share its list with another, and a
@@ -304,7 +394,7 @@ def _write_requests_file(requests: Sequence[Request], path: Path) -> None:
 
 def _run_wrk(name: str, port: int, path: str, requests: Sequence[Request], spec: LoadSpec, workdir: Path, *,
              cycle: bool, duration_s: float, method: str) -> Result:
-    script = workdir / "drive.lua"
+    script = workdir / f"{name}-drive.lua"  # its own: drive_spread runs several wrk at once
     script.write_text(WRK_SCRIPT, encoding="utf-8")
     requests_file = workdir / f"{name}-requests.tsv"
     _write_requests_file(requests, requests_file)

@@ -3,6 +3,9 @@
 It runs in the same interpreter as the benchmark driver and competes with the
 servers for CPU (and with itself for the GIL), so its absolute figures are
 lower than wrk's; both apps are still driven identically, so the ratio holds.
+
+Given several ports (instances of one app sharing a database), connection i
+goes to port i mod N, all taking from the one list of prepared requests.
 """
 
 from __future__ import annotations
@@ -90,13 +93,14 @@ def percentile(sorted_values: Sequence[float], fraction: float) -> float:
     return sorted_values[rank - 1]
 
 
-def run(name: str, host: str, port: int, path: str, requests: Sequence[Request], *, connections: int,
-        duration_s: float, cycle: bool, method: str = "POST") -> Result:
+def run(name: str, host: str, port: int | Sequence[int], path: str, requests: Sequence[Request], *,
+        connections: int, duration_s: float, cycle: bool, method: str = "POST") -> Result:
+    ports = [port] if isinstance(port, int) else list(port)
     started = time.perf_counter()
     shared = _Shared(requests, cycle, deadline=started + duration_s, method=method)
     tallies = [_Tally() for _ in range(connections)]
-    threads = [threading.Thread(target=_worker, args=(shared, host, port, path, tally), daemon=True)
-               for tally in tallies]
+    threads = [threading.Thread(target=_worker, args=(shared, host, ports[i % len(ports)], path, tally), daemon=True)
+               for i, tally in enumerate(tallies)]
     for thread in threads:
         thread.start()
     for thread in threads:

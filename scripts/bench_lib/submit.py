@@ -16,6 +16,14 @@ answers the same way — a prepared session per timed request — and the bare
 baseline (baseline_app.py) the same answers in one POST. No two servers run at
 once. All three run with 1 worker, then with --workers (default 2).
 
+--engine postgres (or both) serves casefeedback on PostgreSQL too (or instead),
+a fresh database per measured row on a throwaway server scripts/bench starts
+(scripts/_services.sh, as the tests'), beside the SQLCipher row and the peer.
+--instances N adds, on PostgreSQL, N instances of casefeedback (directories
+sharing the first one's secrets and the one database, each on its own port,
+each with the same workers) with the load generator's connections spread over
+them, and prints N instances ÷ 1 instance.
+
 casefeedback's workers count how long each write holds the instance's writer
 lock (casefeedback.storage.lock_stats, switched on by the environment), so the
 report gives the lock's share of a send's CPU: the part a second worker cannot
@@ -59,7 +67,10 @@ from common import (
     BenchError,
     LoadSpec,
     choose_generator,
+    copy_instance_secrets,
     drive,
+    drive_spread,
+    fresh_database,
     generator_label,
     gunicorn,
     init_instance,
@@ -71,7 +82,7 @@ from common import (
 )
 from load import Request, Result
 from peer import run_conventional
-from submit_report import LockFigures, WorkersRun
+from submit_report import LockFigures, Measured, WorkersRun
 
 from casefeedback.storage.lock_stats import STATS_ENV, LockTotals, read_totals
 
@@ -141,10 +152,13 @@ def prepare_session(port: int, answers: dict[str, str]) -> Session:
     raise BenchError("the journey never reached Check your answers")
 
 
-def prepare_sessions(port: int, answers: Sequence[dict[str, str]], threads: int) -> list[Session]:
+def prepare_sessions(port: int | Sequence[int], answers: Sequence[dict[str, str]], threads: int,
+                     ) -> list[Session]:
+    """A session per answers; given several ports (instances sharing a database), the i-th through port i mod N."""
+    ports = [port] if isinstance(port, int) else list(port)
     pool = ThreadPoolExecutor(max_workers=threads)
     try:
-        return list(pool.map(lambda given: prepare_session(port, given), answers))
+        return list(pool.map(lambda i: prepare_session(ports[i % len(ports)], answers[i]), range(len(answers))))
     finally:
         # On Ctrl-C or an error, drop the sessions not yet started instead of preparing them all.
         pool.shutdown(wait=True, cancel_futures=True)
@@ -159,33 +173,67 @@ def serve_casefeedback(workers: int, workdir: Path, stats_dir: Path | None = Non
 
     With ``stats_dir``, its workers count the writer lock's hold time there (lock_stats).
     """
-    env = init_instance(workdir / "instance", workdir / "init.log")
+    with serve_instances(workers, workdir, stats_dir) as ports:
+        yield ports[0]
+
+
+@contextlib.contextmanager
+def serve_instances(workers: int, workdir: Path, stats_dir: Path | None = None, *, database_url: str | None = None,
+                    count: int = 1) -> Iterator[list[int]]:
+    """``count`` instances of casefeedback, each served by gunicorn with ``workers``; yield their ports.
+
+    With ``database_url`` they keep their data in that PostgreSQL database, else the first instance's
+    SQLCipher file (then ``count`` must be 1). Every instance after the first is a directory of its own
+    holding a copy of the first one's secrets, as an operator adds one: `casefeedback init` there only
+    checks the shared database.
+    """
+    if count > 1 and database_url is None:
+        raise BenchError("several instances need a shared database: PostgreSQL (--engine postgres)")
+    extra = {"CASEFEEDBACK_DATABASE_URL": database_url} if database_url else {}
     if stats_dir is not None:
         stats_dir.mkdir(exist_ok=True)
-        env[STATS_ENV] = str(stats_dir)
-    with gunicorn("casefeedback.wsgi:app", workers=workers, env=env,
-                  log_path=workdir / "casefeedback-gunicorn.log") as port:
-        yield port
+    first = workdir / "instance"
+    with contextlib.ExitStack() as servers:
+        ports = []
+        for number in range(1, count + 1):
+            suffix = "" if number == 1 else f"-{number}"
+            instance = workdir / f"instance{suffix}"
+            if number > 1:
+                copy_instance_secrets(first, instance)
+            env = init_instance(instance, workdir / f"init{suffix}.log", extra)
+            if stats_dir is not None:  # the servers' writes are counted, not init's
+                env[STATS_ENV] = str(stats_dir)
+            ports.append(servers.enter_context(gunicorn(
+                "casefeedback.wsgi:app", workers=workers, env=env,
+                log_path=workdir / f"casefeedback{suffix}-gunicorn.log")))
+        yield ports
 
 
-def prepare_send(args: argparse.Namespace, spec: LoadSpec, workdir: Path, rng: random.Random, port: int,
-                 ) -> tuple[list[Request], list[dict[str, str]]]:
-    """Check one Send by hand, warm up, and prepare enough sessions for the timed run (and their answers)."""
+def prepare_send(args: argparse.Namespace, spec: LoadSpec, workdir: Path, rng: random.Random,
+                 port: int | Sequence[int]) -> tuple[list[Request], list[dict[str, str]]]:
+    """Check one Send by hand, warm up, and prepare enough sessions for the timed run (and their answers).
+
+    Given several ports (instances sharing a database), each is checked with a session made through
+    another, warmed up, and given its share of the sessions to prepare.
+    """
+    ports = [port] if isinstance(port, int) else list(port)
     path = f"/feedback/{SERVICE}/send"
-    say(f"casefeedback is up on port {port}; checking one submission by hand")
-    smoke_test(port, path, final_posts(prepare_sessions(port, [answers_of(rng)], 1))[0])
+    say(f"casefeedback is up on port{'s' if len(ports) > 1 else ''} {', '.join(map(str, ports))}; "
+        "checking one submission by hand")
+    for index, target in enumerate(ports):
+        smoke_test(target, path, final_posts(prepare_sessions(ports[index - 1], [answers_of(rng)], 1))[0])
 
     warm_count = args.sessions_warmup or max(300, 40 * spec.connections)
-    warm = final_posts(prepare_sessions(port, [answers_of(rng) for _ in range(warm_count)],
+    warm = final_posts(prepare_sessions(ports, [answers_of(rng) for _ in range(warm_count)],
                                                   args.prep_threads))
     say(f"warming up for {args.warmup:.0f} s (also measures the rate, to size the timed run)")
-    warmup = drive("casefeedback-warmup", port, path, warm, spec, workdir, cycle=False,
-                   duration_s=args.warmup)
+    warmup = drive_spread("casefeedback-warmup", ports, path, warm, spec, workdir, cycle=False,
+                          duration_s=args.warmup)
     needed = args.sessions or sessions_needed(warmup, spec)
     started = time.monotonic()
     given = [answers_of(rng) for _ in range(needed)]
     say(f"warm-up ran {warmup.rps:.0f} req/s; preparing {needed} sessions (about 11 requests each) ...")
-    sessions = prepare_sessions(port, given, args.prep_threads)
+    sessions = prepare_sessions(ports, given, args.prep_threads)
     say(f"prepared them in {time.monotonic() - started:.0f} s; timed run of {spec.duration_s:.0f} s")
     return final_posts(sessions), given
 
@@ -208,6 +256,21 @@ def run_casefeedback(args: argparse.Namespace, spec: LoadSpec, workdir: Path, rn
         time.sleep(SETTLE_S)  # requests still in flight when the run stopped finish and are counted
         spent = read_totals(stats_dir) - before
     return result, [answers_body(answers) for answers in given], _lock_figures(spent)
+
+
+def run_on_postgres(args: argparse.Namespace, spec: LoadSpec, workdir: Path, rng: random.Random, workers: int,
+                    instances: int) -> tuple[Result, list[str]]:
+    """The timed Send on PostgreSQL: ``instances`` instances with ``workers`` each, a fresh database of their own.
+
+    No writer-lock figures: PostgreSQL orders its writers itself (lock_stats counts the SQLCipher lock).
+    """
+    workdir.mkdir()
+    name = "casefeedback-postgres" + (f"-{instances}i" if instances > 1 else "")
+    with fresh_database(f"{workers}w_{instances}i") as url, \
+            serve_instances(workers, workdir, database_url=url, count=instances) as ports:
+        requests, given = prepare_send(args, spec, workdir, rng, ports)
+        result = drive_spread(name, ports, f"/feedback/{SERVICE}/send", requests, spec, workdir, cycle=False)
+    return result, [answers_body(answers) for answers in given]
 
 
 def _lock_figures(spent: LockTotals) -> LockFigures:
@@ -262,8 +325,25 @@ def checked_args(parser: argparse.ArgumentParser, argv: Sequence[str], *, min_wa
     return args
 
 
+ENGINES = ("sqlcipher", "postgres", "both")
+
+
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
-    return checked_args(load_options("scripts/bench submit", __doc__, duration=20), argv, min_warmup=1)
+    parser = load_options("scripts/bench submit", __doc__, duration=20)
+    parser.add_argument("--engine", choices=ENGINES, default="sqlcipher",
+                        help="casefeedback's database: its SQLCipher file (the default), PostgreSQL, or both "
+                             "one after another in the same run")
+    parser.add_argument("--instances", type=int, default=1,
+                        help="also serve casefeedback on PostgreSQL as this many instances sharing the database, "
+                             "the connections spread over them (needs --engine postgres or both; default 1)")
+    args = checked_args(parser, argv, min_warmup=1)
+    if args.instances < 1:
+        parser.error("--instances must be positive")
+    if args.instances > 1 and args.engine == "sqlcipher":
+        parser.error("--instances needs --engine postgres or both: instances share a PostgreSQL database")
+    if args.instances > args.connections:
+        parser.error(f"--instances {args.instances} needs at least as many --connections")
+    return args
 
 
 def load_spec(args: argparse.Namespace) -> LoadSpec:
@@ -306,23 +386,41 @@ def main(argv: Sequence[str]) -> int:
 
 def measure_with(args: argparse.Namespace, spec: LoadSpec, workdir: Path, rng: random.Random, workers: int,
                  ) -> WorkersRun:
-    """casefeedback, the conventional peer and the bare baseline, one after another, each with ``workers``."""
+    """casefeedback (on each engine asked for), the conventional peer and the bare baseline, one after
+    another, each with ``workers``."""
     workdir.mkdir()
     say(f"--- {workers} gunicorn worker{'s' if workers > 1 else ''} for every server")
-    ours, bodies, lock = run_casefeedback(args, spec, workdir, rng, workers)
-    ours_load = os.getloadavg()[0]
+
+    def measured(result: Result) -> Measured:
+        # The 1-minute load average as the run ends, beside it.
+        return Measured(dataclasses.replace(result, name=f"{result.name} ({workers}w)"), os.getloadavg()[0])
+
+    ours = lock = postgres = spread = None
+    bodies: list[str] = []
+    if args.engine in ("sqlcipher", "both"):
+        result, bodies, lock = run_casefeedback(args, spec, workdir, rng, workers)
+        ours = measured(result)
+    if args.engine in ("postgres", "both"):
+        say("casefeedback on PostgreSQL, one instance")
+        result, sent = run_on_postgres(args, spec, workdir / "postgres", rng, workers, 1)
+        postgres, bodies = measured(result), bodies or sent
+        if args.instances > 1:
+            say(f"casefeedback on PostgreSQL, {args.instances} instances sharing the database")
+            result, _ = run_on_postgres(args, spec, workdir / f"postgres-{args.instances}-instances", rng, workers,
+                                        args.instances)
+            spread = measured(result)
     given = [answers_of(rng) for _ in range(1000)]
-    peer = run_conventional(args, spec, workdir, given, workers)
-    peer_load = os.getloadavg()[0]
-    baseline = run_baseline(args, spec, workdir, bodies, workers=workers)
-    ours, peer, baseline = (dataclasses.replace(r, name=f"{r.name} ({workers}w)") for r in (ours, peer, baseline))
-    return WorkersRun(workers, ours, peer, baseline, lock, (ours_load, peer_load, os.getloadavg()[0]))
+    peer = measured(run_conventional(args, spec, workdir, given, workers))
+    baseline = measured(run_baseline(args, spec, workdir, bodies, workers=workers))
+    return WorkersRun(workers, ours, peer, baseline, lock, postgres, spread, args.instances)
 
 
 def report(args: argparse.Namespace, spec: LoadSpec, runs: Sequence[WorkersRun],
            load_at_start: tuple[float, float, float]) -> int:
     title = (f"submit POST, {spec.connections} connections, {spec.duration_s:.0f} s per timed run, "
              f"{generator_label(spec)}; load average at the start {' '.join(f'{x:.2f}' for x in load_at_start)}")
+    if args.engine != "sqlcipher":
+        title += f"; engine {args.engine}" + (f", {args.instances} instances" if args.instances > 1 else "")
     print(submit_report.table(title, runs))
     for line in submit_report.summary(runs, TARGET_RATIO):
         print(line)
@@ -330,13 +428,23 @@ def report(args: argparse.Namespace, spec: LoadSpec, runs: Sequence[WorkersRun],
           "at the end of that timed run (the machine is shared: compare ratios, not absolute figures). The "
           "conventional peer is Flask + Flask-WTF CSRF + a cookie session + Jinja + SQLAlchemy on plain SQLite; "
           "the bare baseline is Flask + stdlib sqlite3 with no CSRF, session, encryption or audit log.")
-    results = [r for run in runs for r in (run.ours, run.peer, run.baseline)]
+    if args.engine != "sqlcipher":
+        print("cf PostgreSQL is casefeedback on PostgreSQL (a fresh database per row, on a throwaway local server "
+              "reached by its Unix socket, fsync off, as the tests'); its sealed fields are encrypted as on "
+              "SQLCipher, the rest is not (encryption at rest is the operator's there)."
+              + (f" cf PostgreSQL ×{args.instances} is {args.instances} instances sharing that database, each "
+                 "with the row's workers, the connections spread over them (with wrk: one wrk per instance, run "
+                 "together, summed; p50/p99 the highest of theirs)." if args.instances > 1 else ""))
+    results = [measured.result for run in runs for _, measured in submit_report.rows(run)]
     problems = print_caveats(results, spec.duration_s)
     most = runs[-1]
     path = write_json("submit", {
-        **results_header("submit", args, spec, load_average_at_start=list(load_at_start)),
-        "results": {"casefeedback": most.ours.as_json(), "conventional": most.peer.as_json(),
-                    "baseline": most.baseline.as_json()},
+        **results_header("submit", args, spec, load_average_at_start=list(load_at_start), engine=args.engine,
+                         instances=args.instances),
+        "results": {"casefeedback": most.ours.result.as_json() if most.ours else None,
+                    **({"casefeedback_postgres": most.postgres.result.as_json()} if most.postgres else {}),
+                    **({"casefeedback_postgres_instances": most.spread.result.as_json()} if most.spread else {}),
+                    "conventional": most.peer.result.as_json(), "baseline": most.baseline.result.as_json()},
         "ratio": round(most.vs_baseline, 3),
         "target_ratio": TARGET_RATIO,
         "meets_target": most.vs_baseline >= TARGET_RATIO,

@@ -1,5 +1,8 @@
 """What ``scripts/bench submit`` prints and records: the rows per worker count, the ratios, the writer lock.
 
+The rows: casefeedback on SQLCipher and/or on PostgreSQL (``--engine``), on PostgreSQL as N instances
+sharing one database (``--instances``), the conventional peer and the bare baseline.
+
 Pure formatting of figures already measured; nothing here runs a server.
 """
 
@@ -14,6 +17,7 @@ from load import Result
 PEER_TARGET = 0.60  # casefeedback ÷ the conventional peer, with the most workers run
 SCALING_TARGET = 1.30  # casefeedback with 2 workers ÷ with 1
 LOCK_SHARE_TARGET = 0.25  # CPU inside the writer lock ÷ the send's CPU
+INSTANCES_TARGET = 1.50  # casefeedback on PostgreSQL, 2 instances ÷ 1 (issue 13)
 
 
 @dataclass(frozen=True)
@@ -46,63 +50,123 @@ class LockFigures:
 
 
 @dataclass(frozen=True)
+class Measured:
+    """One server's timed run, with the 1-minute load average at its end."""
+
+    result: Result
+    load1: float
+
+
+@dataclass(frozen=True)
 class WorkersRun:
-    """The three servers measured with one number of gunicorn workers, one after another."""
+    """The servers measured with one number of gunicorn workers, one after another.
+
+    ``ours`` is casefeedback on its SQLCipher file, ``postgres`` on PostgreSQL (one instance), ``spread``
+    on PostgreSQL as ``instances`` instances sharing that database, each with ``workers`` workers; the
+    ones ``--engine`` and ``--instances`` did not ask for are None.
+    """
 
     workers: int
-    ours: Result
-    peer: Result
-    baseline: Result
+    ours: Measured | None
+    peer: Measured
+    baseline: Measured
     lock: LockFigures | None
-    load: tuple[float, float, float]  # the 1-minute load average at the end of each timed run
+    postgres: Measured | None = None
+    spread: Measured | None = None
+    instances: int = 1
+
+    @property
+    def first(self) -> Measured:
+        """casefeedback's row the headline ratio is of: SQLCipher when measured, else PostgreSQL."""
+        found = self.ours or self.postgres
+        if found is None:
+            raise ValueError("a run measures casefeedback on at least one engine")
+        return found
 
     @property
     def vs_peer(self) -> float:
-        return self.ours.rps / self.peer.rps if self.peer.rps else 0.0
+        return _ratio(self.first, self.peer)
 
     @property
     def vs_baseline(self) -> float:
-        return self.ours.rps / self.baseline.rps if self.baseline.rps else 0.0
+        return _ratio(self.first, self.baseline)
+
+    @property
+    def instance_scaling(self) -> float | None:
+        """Throughput of ``instances`` instances ÷ one, both on PostgreSQL with these workers each."""
+        if self.spread is None or self.postgres is None:
+            return None
+        return _ratio(self.spread, self.postgres)
+
+
+def _ratio(top: Measured, bottom: Measured) -> float:
+    return top.result.rps / bottom.result.rps if bottom.result.rps else 0.0
 
 
 def _plural(workers: int) -> str:
     return f"{workers} worker" + ("" if workers == 1 else "s")
 
 
+def rows(run: WorkersRun) -> list[tuple[str, Measured]]:
+    """The table's rows for one worker count, labelled, in the order they are printed."""
+    found: list[tuple[str, Measured | None]] = [
+        ("casefeedback", run.ours), ("cf PostgreSQL", run.postgres), (f"cf PostgreSQL ×{run.instances}", run.spread),
+        ("conventional", run.peer), ("bare baseline", run.baseline)]
+    return [(label, measured) for label, measured in found if measured is not None]
+
+
 def table(title: str, runs: Sequence[WorkersRun]) -> str:
-    lines = [title, f"{'workers':<8} {'server':<14} {'req/s':>9} {'p50 ms':>9} {'p99 ms':>9} {'errors':>7} "
+    width = max([14, *(len(label) for run in runs for label, _ in rows(run))])
+    lines = [title, f"{'workers':<8} {'server':<{width}} {'req/s':>9} {'p50 ms':>9} {'p99 ms':>9} {'errors':>7} "
                     f"{'load1':>6}"]
     for run in runs:
-        for label, result, load in (("casefeedback", run.ours, run.load[0]), ("conventional", run.peer, run.load[1]),
-                                    ("bare baseline", run.baseline, run.load[2])):
-            lines.append(f"{run.workers:<8} {label:<14} {result.rps:>9.1f} {result.p50_ms:>9.2f} "
-                         f"{result.p99_ms:>9.2f} {result.error_count:>7} {load:>6.2f}")
+        for label, measured in rows(run):
+            result = measured.result
+            lines.append(f"{run.workers:<8} {label:<{width}} {result.rps:>9.1f} {result.p50_ms:>9.2f} "
+                         f"{result.p99_ms:>9.2f} {result.error_count:>7} {measured.load1:>6.2f}")
     return "\n".join(lines)
 
 
 def scaling(runs: Sequence[WorkersRun], pick: str) -> float | None:
-    """Throughput with the most workers ÷ with one (None when only one count ran)."""
+    """Throughput with the most workers ÷ with one (None when only one count ran, or ``pick`` was not run)."""
     one = next((r for r in runs if r.workers == 1), None)
     most = max(runs, key=lambda r: r.workers)
     if one is None or most is one:
         return None
-    low, high = getattr(one, pick).rps, getattr(most, pick).rps
-    return high / low if low else 0.0
+    low, high = getattr(one, pick), getattr(most, pick)
+    if low is None or high is None:
+        return None
+    return _ratio(high, low)
 
 
 def summary(runs: Sequence[WorkersRun], baseline_target: float) -> list[str]:
     lines = []
     for run in runs:
         peer_target = f"  (target >= {PEER_TARGET:.2f})" if run is runs[-1] else ""
-        lines.append(f"{_plural(run.workers)}: ratio vs conventional peer: {run.vs_peer:.2f}{peer_target}    "
-                     f"ratio vs bare baseline: {run.vs_baseline:.2f} (target >= {baseline_target:.2f})")
-    ours, peer = scaling(runs, "ours"), scaling(runs, "peer")
-    if ours is not None and peer is not None:
+        if run.ours is not None:
+            lines.append(f"{_plural(run.workers)}: ratio vs conventional peer: {run.vs_peer:.2f}{peer_target}    "
+                         f"ratio vs bare baseline: {run.vs_baseline:.2f} (target >= {baseline_target:.2f})")
+        if run.postgres is not None:
+            lines.append(f"{_plural(run.workers)}, PostgreSQL: ratio vs conventional peer: "
+                         f"{_ratio(run.postgres, run.peer):.2f}{peer_target}    ratio vs bare baseline: "
+                         f"{_ratio(run.postgres, run.baseline):.2f}")
+        if run.spread is not None:
+            lines.append(f"{_plural(run.workers)} each, PostgreSQL ×{run.instances}: ratio vs conventional peer: "
+                         f"{_ratio(run.spread, run.peer):.2f}{peer_target}    throughput {run.instances} instances "
+                         f"÷ 1 instance: {run.instance_scaling:.2f} (target >= {INSTANCES_TARGET:.2f})")
+    peer = scaling(runs, "peer")
+    engines = [(name, value) for name, value in (("casefeedback", scaling(runs, "ours")),
+                                                 ("casefeedback on PostgreSQL", scaling(runs, "postgres")))
+               if value is not None]
+    if engines and peer is not None:
         most = runs[-1].workers
-        lines.append(f"throughput {most} workers ÷ 1 worker: casefeedback {ours:.2f} (target >= "
-                     f"{SCALING_TARGET:.2f}), conventional peer {peer:.2f}")
+        ours = ", ".join(f"{name} {value:.2f}" for name, value in engines)
+        lines.append(f"throughput {most} workers ÷ 1 worker: {ours} (target >= {SCALING_TARGET:.2f}), "
+                     f"conventional peer {peer:.2f}")
     for run in runs:
         lock = run.lock
+        if run.ours is None:
+            continue  # the writer lock is the SQLCipher file's; PostgreSQL orders its writers itself
         if lock is None or not lock.writes:
             lines.append(f"write lock, {_plural(run.workers)}: not measured")
             continue
@@ -116,15 +180,35 @@ def summary(runs: Sequence[WorkersRun], baseline_target: float) -> list[str]:
 
 def as_json(runs: Sequence[WorkersRun]) -> dict[str, Any]:
     return {
-        "runs": [{"workers": r.workers, "casefeedback": r.ours.as_json(), "conventional": r.peer.as_json(),
-                  "baseline": r.baseline.as_json(), "ratio_vs_peer": round(r.vs_peer, 3),
-                  "ratio_vs_baseline": round(r.vs_baseline, 3), "load1": list(r.load),
-                  "write_lock": r.lock.as_json() if r.lock else None} for r in runs],
-        "scaling": {"casefeedback": _rounded(scaling(runs, "ours")), "conventional": _rounded(scaling(runs, "peer")),
-                    "target": SCALING_TARGET},
+        "runs": [_run_json(r) for r in runs],
+        "scaling": {"casefeedback": _rounded(scaling(runs, "ours")),
+                    "casefeedback_postgres": _rounded(scaling(runs, "postgres")),
+                    "conventional": _rounded(scaling(runs, "peer")), "target": SCALING_TARGET},
         "peer_target_ratio": PEER_TARGET,
+        "instances_target_ratio": INSTANCES_TARGET,
         "lock_share_target": LOCK_SHARE_TARGET,
     }
+
+
+def _run_json(run: WorkersRun) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "workers": run.workers, "casefeedback": run.ours.result.as_json() if run.ours else None,
+        "conventional": run.peer.result.as_json(),
+        "baseline": run.baseline.result.as_json(),
+        "ratio_vs_peer": round(_ratio(run.ours, run.peer), 3) if run.ours else None,
+        "ratio_vs_baseline": round(_ratio(run.ours, run.baseline), 3) if run.ours else None,
+        "load1": [m.load1 for _, m in rows(run)],
+        "write_lock": run.lock.as_json() if run.lock else None}
+    if run.postgres is not None:
+        data["postgres"] = {**run.postgres.result.as_json(), "ratio_vs_peer": round(_ratio(run.postgres, run.peer), 3),
+                            "ratio_vs_baseline": round(_ratio(run.postgres, run.baseline), 3),
+                            "load1": run.postgres.load1}
+    if run.spread is not None:
+        data["postgres_instances"] = {**run.spread.result.as_json(), "instances": run.instances,
+                                      "ratio_vs_peer": round(_ratio(run.spread, run.peer), 3),
+                                      "ratio_vs_one_instance": _rounded(run.instance_scaling),
+                                      "load1": run.spread.load1}
+    return data
 
 
 def _rounded(value: float | None) -> float | None:

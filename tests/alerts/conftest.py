@@ -20,15 +20,20 @@ from tests.conftest import make_config
 from tests.stores import STORES, fresh_postgres_database
 
 
+def alert_settings(smtp: SMTPServer, receiver: Receiver) -> dict[str, object]:
+    """An instance's settings for sending alerts to the test's own SMTP server and webhook receiver."""
+    return {"smtp_host": "127.0.0.1", "smtp_port": smtp.port, "smtp_security": "none", "smtp_timeout": 1.0,
+            "alert_webhook_url": receiver.url, "public_url": "https://cf.example.org"}
+
+
 # Urgent alerts must hold on both engines: every alert test runs on the SQLCipher file and on PostgreSQL.
 @pytest.fixture(params=STORES)
 def config(request: pytest.FixtureRequest, tmp_path: Path, smtp: SMTPServer, receiver: Receiver) -> Iterator[Config]:
-    settings = {"smtp_host": "127.0.0.1", "smtp_port": smtp.port, "smtp_security": "none", "smtp_timeout": 1.0,
-                "alert_webhook_url": receiver.url, "public_url": "https://cf.example.org"}
+    settings = alert_settings(smtp, receiver)
     if request.param == "sqlcipher":
         yield make_config(tmp_path / "instance", **settings)
         return
-    with fresh_postgres_database() as url:
+    with fresh_postgres_database(at_head=True) as url:
         yield make_config(tmp_path / "instance", database_url=url, **settings)
 
 

@@ -6,6 +6,7 @@ import pytest
 
 from casefeedback.policy import load_policies
 from casefeedback.services import build_services
+from tests.stores import config_on_each_engine  # noqa: F401 - every test here runs on both engines
 
 
 @pytest.fixture

@@ -21,6 +21,7 @@ from casefeedback.audit.watch import sign_and_witness
 from casefeedback.audit.witness import Witness
 from casefeedback.storage.engine import write
 from casefeedback.storage.tables import audit_chains, audit_checkpoints, audit_events
+from tests.stores import sqlcipher_only, storable_text
 
 WRITERS = 4  # chains 1–4 written, 5–8 made but empty
 ROUNDS = 12
@@ -95,7 +96,8 @@ def test_any_edit_in_any_chain_is_found_at_the_edited_event(chains, pick, column
     with tampering(chains) as connection:
         seq = 1 + int(pick * last_seq(connection))
         old = event(connection, seq)
-        new = data.draw(st.text(min_size=1, max_size=12).filter(lambda v: v != getattr(old, column)))
+        new = data.draw(storable_text(connection.dialect.name, min_size=1, max_size=12).filter(
+            lambda v: v != getattr(old, column)))
         connection.execute(update(audit_events).where(audit_events.c.seq == seq).values(**{column: new}))
         report = check(chains, connection)
     assert not report.ok and report.first_bad_seq == seq and (report.chain, report.position) == (old.chain,
@@ -271,6 +273,7 @@ def test_reused_positions_are_found_by_the_walk_itself(chains, how):
     assert (report.chain, report.position) == (chain, 4 if how == "duplicate" else 5)
 
 
+@sqlcipher_only  # the parallel walk opens the SQLCipher file in each process
 def test_the_parallel_walk_agrees_over_many_chains(chains, monkeypatch):
     from casefeedback.audit import verify as verify_module
 

@@ -18,6 +18,10 @@ from casefeedback.audit import AuditEvent
 from casefeedback.audit.walk import WALK_SQL, encoded_walk_sql, heads_of, walk_connection, walk_log
 from casefeedback.storage.dialect import audit_mac_input_columns
 from casefeedback.storage.engine import write
+from tests.stores import sqlcipher_only
+
+# SQLite's own encodings of the MAC input: PostgreSQL's walk encodes every event itself.
+pytestmark = sqlcipher_only
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 ENCODE = json.JSONEncoder(ensure_ascii=True, separators=(",", ":")).encode

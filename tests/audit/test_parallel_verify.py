@@ -13,6 +13,10 @@ from casefeedback.audit.checkpoints import Signer, write_checkpoint
 from casefeedback.audit.verify import verify_log
 from casefeedback.storage.engine import write
 from casefeedback.storage.tables import audit_events
+from tests.stores import sqlcipher_only
+
+# The parallel walk opens the SQLCipher file in each process; on PostgreSQL the walk is one process.
+pytestmark = sqlcipher_only
 
 N = 400
 
@@ -66,3 +70,30 @@ def test_a_break_is_found_where_the_single_walk_finds_it(long_log, how):
     serial, parallel = both(long_log)
     assert not serial.ok and not parallel.ok
     assert (parallel.kind, parallel.first_bad_seq) == (serial.kind, serial.first_bad_seq), (serial, parallel)
+
+
+def test_both_walks_tell_their_progress_per_chunk_or_job_never_per_event(long_log):
+    secrets = long_log.config.secrets
+    long_log.engine.dispose()
+    serial: list[tuple[int, int]] = []
+    parallel: list[tuple[int, int]] = []
+    # The parallel walk opens the SQLCipher file in each process; on PostgreSQL the command walks in one.
+    database = None if long_log.config.store.is_postgres else (long_log.config.database_path, secrets.database.value)
+    with long_log.engine.connect() as connection:
+        one = verify_log(connection, secrets.audit_chain.value, secrets.audit_signing.value,
+                         progress=lambda done, total: serial.append((done, total)))
+        many = verify_log(connection, secrets.audit_chain.value, secrets.audit_signing.value, database=database,
+                          progress=lambda done, total: parallel.append((done, total)))
+        ends = connection.execute(select(audit_events.c.chain, func.max(audit_events.c.chain_seq))
+                                  .group_by(audit_events.c.chain)).all()
+    events = one.checked
+    assert one.ok and many.ok and events >= N
+    assert serial == [(0, events), (events, events)]  # fewer than PROGRESS_EVERY events: the start and the end
+    if database is None:
+        assert parallel == serial
+        return
+    size = parallel_module.range_size(sum(end for _chain, end in ends), 2)
+    jobs = sum(-(-end // size) for _chain, end in ends)
+    assert jobs > 2 and len(parallel) == jobs + 1  # the start, then one as each job ends
+    assert parallel[0] == (0, events) and parallel[-1] == (events, events)
+    assert [done for done, _ in parallel] == sorted(done for done, _ in parallel)

@@ -17,6 +17,7 @@ from casefeedback.audit.verify import verify_log
 from casefeedback.audit.walk import genesis
 from casefeedback.storage.engine import write
 from casefeedback.storage.tables import audit_chains, audit_checkpoints, audit_events
+from tests.stores import storable_text
 
 N = 40
 CHECKPOINTS = (12, 25)
@@ -80,7 +81,7 @@ def test_the_untouched_log_verifies(log):
 def test_any_edit_is_found_at_the_edited_event(log, seq, column, data):
     with tampering(log) as connection:
         old = connection.execute(select(audit_events.c[column]).where(audit_events.c.seq == seq)).scalar_one()
-        new = data.draw(st.text(min_size=1, max_size=20).filter(lambda v: v != old))
+        new = data.draw(storable_text(connection.dialect.name, min_size=1, max_size=20).filter(lambda v: v != old))
         connection.execute(update(audit_events).where(audit_events.c.seq == seq).values(**{column: new}))
         report = check(log, connection)
     assert not report.ok and report.first_bad_seq == seq and f"event {seq}" in report.problem
@@ -177,7 +178,9 @@ def test_a_rewritten_history_contradicts_the_checkpoint_kept_elsewhere(log):
             rewriter.append(connection, AuditEvent(action="field.open", outcome="allowed", actor_id="someone-else"))
         secrets = log.config.secrets
         report = verify_log(connection, secrets.audit_chain.value, secrets.audit_signing.value, kept_elsewhere)
-    assert not report.ok and report.first_bad_seq == 25 and "rewritten" in report.problem
+    # The 25th event of its chain (PostgreSQL's sequence does not go back after the delete, so its number in
+    # the whole log is higher there; SQLite numbers it 25 again).
+    assert not report.ok and report.position == 25 and "rewritten" in report.problem
 
 
 def test_an_altered_or_missing_checkpoint_is_found(log):

@@ -11,6 +11,7 @@ from casefeedback.intake import drafts as drafts_service
 from casefeedback.intake.drafts import purge_expired_drafts
 from casefeedback.storage.engine import read, write
 from casefeedback.storage.tables import audit_events, draft_answers, drafts
+from tests import stores
 from tests.conftest import canary
 from tests.helpers import ServiceUser, location
 
@@ -29,15 +30,19 @@ def events(found, action: str) -> list:
 
 
 def checkpoint(found) -> None:
-    raw = found.engine.raw_connection()
-    try:
-        raw.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    finally:
-        raw.close()
+    stores.checkpoint(found.engine)
 
 
 def files(config) -> list[bytes]:
-    return [p.read_bytes() for p in config.instance_dir.rglob("*") if p.is_file()]
+    """Every file of the instance and of its database (the SQLCipher file, or PostgreSQL's own files)."""
+    found = []
+    for path in [*config.instance_dir.rglob("*"), *stores.store_files(config)]:
+        try:
+            if path.is_file():
+                found.append(path.read_bytes())
+        except FileNotFoundError:  # PostgreSQL recycled a WAL segment while we looked
+            continue
+    return found
 
 
 def test_answers_are_saved_sealed_as_the_person_goes(client, found, config):

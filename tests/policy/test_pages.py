@@ -21,6 +21,8 @@ PUBLIC = {
     "receipts.forget",
     # The API's description and its page (the document lists no secrets).
     "api.openapi_document", "api.docs",
+    # For load balancers and the scraper: names and numbers only; /metrics answers 404 without its token.
+    "operations.live", "operations.ready", "operations.scrape",
 }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, inspect, select, update
 
 from casefeedback.policy.decisions import Actor
 from casefeedback.reading import NotFound, read_submission
@@ -22,6 +22,7 @@ from casefeedback.storage.tables import (
 )
 from tests.conftest import canary, csrf_token
 from tests.receipts.receipt_holder import BASE, ReceiptHolder, give, invited_case
+from tests.stores import checkpoint
 from tests.test_invariants import assert_nowhere
 
 
@@ -38,19 +39,12 @@ def every_stored_value(found) -> list[object]:
     """Every value in every table, as the database key holder (a DBA) would see it."""
     values: list[object] = []
     with read(found.engine) as connection:
+        present = set(inspect(connection).get_table_names())
         for table in metadata.sorted_tables:
-            if connection.execute(text("SELECT name FROM sqlite_master WHERE name = :n"), {"n": table.name}).first():
+            if table.name in present:
                 for row in connection.execute(select(table)):
                     values.extend(row)
     return values
-
-
-def checkpoint(found) -> None:
-    raw = found.engine.raw_connection()
-    try:
-        raw.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    finally:
-        raw.close()
 
 
 def test_withdrawing_erases_everything_at_once_and_leaves_no_trace(client, found, config, staff_factory):
@@ -93,7 +87,7 @@ def test_withdrawing_erases_everything_at_once_and_leaves_no_trace(client, found
     # Nothing of it anywhere: not in the file, the WAL or the logs; not even, to
     # someone holding the database key, the ciphertext or the wrapped keys.
     assert_nowhere(config, [first, second, added])
-    checkpoint(found)
+    checkpoint(found.engine)
     assert_nowhere(config, [first, second, added])
     stored = every_stored_value(found)
     assert not any(blob in stored for blob in material)

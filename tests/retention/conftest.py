@@ -27,6 +27,7 @@ from casefeedback.services import Services
 from casefeedback.storage.engine import write
 from casefeedback.storage.tables import answers, cases, consent_receipts, data_keys, submissions
 from tests.conftest import POLICIES
+from tests.stores import config_on_each_engine  # noqa: F401 - every test here runs on both engines
 
 
 def seed_submission(found: Services, given: dict[str, str | list[str]], *, at: datetime | None = None,
@@ -156,12 +157,11 @@ def settled_digest(found: Services) -> str:
     measure: SQLCipher re-encrypts a page with a fresh IV whenever SQLite rewrites it, content unchanged.)"""
     import hashlib
 
-    from sqlalchemy import text
+    from sqlalchemy import inspect, text
 
     digest = hashlib.sha256()
     with found.engine.connect() as connection:
-        tables = connection.execute(text("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")).all()
-        for (name,) in tables:
+        for name in sorted(inspect(connection).get_table_names()):
             digest.update(name.encode())
             for row in connection.execute(text(f'SELECT * FROM "{name}" ORDER BY 1')):  # noqa: S608
                 digest.update(repr(tuple(row)).encode())

@@ -9,6 +9,7 @@ from casefeedback.storage.engine import read, write
 from casefeedback.storage.tables import answers, audit_events, data_keys, submissions
 from tests.conftest import canary
 from tests.helpers import ServiceUser
+from tests.stores import checkpoint, store_files
 
 
 def test_erasing_one_class_keeps_the_others(client, found):
@@ -29,15 +30,11 @@ def test_erasing_everything_leaves_no_canary_in_the_file(client, found, config):
     with write(found.engine) as connection:
         submission_id = connection.execute(select(submissions.c.id)).scalar_one()
         erase(connection, found.audit, submission_id=submission_id, reason="withdrawn")
-    raw = found.engine.raw_connection()
-    try:
-        raw.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    finally:
-        raw.close()
+    checkpoint(found.engine)
     with read(found.engine) as connection:
         assert connection.execute(select(func.count()).select_from(data_keys)).scalar_one() == 0
         event = connection.execute(select(audit_events).where(audit_events.c.action == "erasure")).one()
     assert secret not in event.detail and '"fields":2' in event.detail
-    for path in config.instance_dir.rglob("*"):
+    for path in [*config.instance_dir.rglob("*"), *store_files(config)]:
         if path.is_file():
             assert secret.encode() not in path.read_bytes(), path
