@@ -106,6 +106,10 @@ def _for_the_api() -> bool:
 
 
 def _unexpected_error(error: Exception) -> Any:
+    from casefeedback.storage.engine import unavailable
+
+    if unavailable(error):
+        return _store_unavailable(error)
     # The log gets the type and where it happened; the SQL parameters are hidden
     # by the engine (hide_parameters), and no page ever shows a traceback.
     log.error("unexpected %s on %s %s", type(error).__name__, request.method, request.endpoint,
@@ -117,3 +121,26 @@ def _unexpected_error(error: Exception) -> Any:
     return render_template("errors/error.html", status=500, title="Sorry, something went wrong on our side",
                            message="Nothing you sent has been lost if you saw a confirmation. "
                                    "Try again in a few minutes."), 500
+
+
+# Seconds a browser, an API client or a load balancer is asked to wait before trying again: a failover or a
+# restart of the database takes about this long.
+RETRY_AFTER = 30
+
+
+def _store_unavailable(error: Exception) -> Any:
+    """The database could not answer (down, failing over, too busy): a calm 503, never a 500 or a trace.
+    Whatever the request was writing rolled back whole with its transaction."""
+    log.warning("database unavailable (%s) on %s %s", type(error).__name__, request.method, request.endpoint)
+    if _for_the_api():
+        from casefeedback.api.problems import problem_response
+
+        response = problem_response(503, "The service cannot reach its database just now; nothing was changed. "
+                                         f"Try again in {RETRY_AFTER} seconds.")
+    else:
+        response = current_app.make_response((render_template(
+            "errors/error.html", status=503, title="Sorry, the service is busy or briefly unavailable",
+            message="Nothing you sent has been lost if you saw a confirmation, and nothing was half-saved. "
+                    "Please try again in a minute."), 503))
+    response.headers["Retry-After"] = str(RETRY_AFTER)
+    return response

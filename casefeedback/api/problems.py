@@ -27,6 +27,7 @@ TITLES: Mapping[int, str] = {
     422: "The request cannot be carried out",
     429: "Too many requests",
     500: "Something went wrong on our side",
+    503: "Briefly unavailable",
 }
 
 

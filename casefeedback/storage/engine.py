@@ -286,3 +286,14 @@ def _begin_write(engine: Engine) -> Iterator[Connection]:
 def read(engine: Engine) -> Iterator[Connection]:
     with engine.connect() as connection, connection.begin():
         yield connection
+
+
+def unavailable(error: BaseException) -> bool:
+    """Whether ``error`` means the database cannot answer just now (unreachable, restarting, failing over, too
+    busy: a pool, lock or statement timeout, a lost connection) rather than a fault in the request or in us.
+    A request that meets one is answered 503 with a calm page and Retry-After: the transaction rolled back
+    whole, so nothing was half-written, and trying again shortly is the right thing to do."""
+    from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    return isinstance(error, OperationalError | InterfaceError | DisconnectionError | PoolTimeout | StoreOpenError)
