@@ -15,9 +15,11 @@ Measured:
    moved to a moment a few seconds ahead; from that deadline to the moment the
    SMTP server accepts the escalation email (p50, p99, max).
 
-Targets: p99 under 2 s from submission to email; escalation within
-5 s of the deadline. Figures are printed and written to bench-results/alerts.json;
-nothing is asserted.
+Targets: p99 under 2 s from submission to email (under 500 ms on PostgreSQL,
+where the leading worker is woken by NOTIFY as the submission commits);
+escalation within 5 s of the deadline. ``--engine postgres`` (or ``both``)
+measures on a throwaway PostgreSQL that scripts/bench starts. Figures are
+printed and written to bench-results/alerts.json; nothing is asserted.
 """
 
 from __future__ import annotations
@@ -40,7 +42,17 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from common import ROOT, VENV_BIN, BenchError, free_port, gunicorn, install_signal_handlers, machine, write_json
+from common import (
+    ROOT,
+    VENV_BIN,
+    BenchError,
+    free_port,
+    fresh_database,
+    gunicorn,
+    install_signal_handlers,
+    machine,
+    write_json,
+)
 from submit import SERVICE, Session, _csrf, _exchange, _location, answers_of, init_instance, say
 
 RECEIPT = re.compile(r'class="receipt-code"[^>]*>([0-9A-Z-]+)<')
@@ -50,8 +62,11 @@ CONTINUE_LINK = re.compile(r'<a href="([^"]+)" class="button"')
 def prepare_session(port: int, answers: dict[str, str]) -> Session:
     """Like submit.prepare_session, but an answer that meets a rule shows a page first (what happens next)."""
     base = f"/feedback/{SERVICE}"
-    _status, page, cookie, _ = _exchange(port, "GET", base, "")
-    token = _csrf(page, f"GET {base}")
+    # The service's address is a door (intake/arrival.py): it marks the browser as come in and redirects.
+    status, _, cookie, location = _exchange(port, "GET", base, "")
+    consent_page = _location(status, location, f"GET {base}")
+    _status, page, cookie, _ = _exchange(port, "GET", consent_page, cookie)
+    token = _csrf(page, f"GET {consent_page}")
     status, _, cookie, path = _exchange(port, "POST", f"{base}/consent", cookie,
                                         urlencode({"csrf_token": token, "choice_store": "y"}))
     path = _location(status, path, f"POST {base}/consent")
@@ -188,14 +203,23 @@ def wait_for(condition: Any, limit: float) -> bool:
     return False
 
 
-def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+def run(args: argparse.Namespace, workdir: Path, engine: str) -> dict[str, Any]:
+    """One measured run on ``engine`` (its own instance, and on PostgreSQL its own database)."""
+    if engine == "postgres":
+        with fresh_database("alerts") as url:
+            return _run(args, workdir / engine, {"CASEFEEDBACK_DATABASE_URL": url})
+    return _run(args, workdir / engine, {})
+
+
+def _run(args: argparse.Namespace, workdir: Path, extra_env: dict[str, str]) -> dict[str, Any]:
     from aiosmtpd.controller import Controller
 
+    workdir.mkdir(parents=True)
     arrivals = Arrivals()
     smtp_port = free_port()
     smtp = Controller(arrivals, hostname="127.0.0.1", port=smtp_port)
     smtp.start()
-    env = init_instance(workdir / "instance", workdir / "init.log")
+    env = init_instance(workdir / "instance", workdir / "init.log", extra_env)
     env.update(CASEFEEDBACK_SMTP_HOST="127.0.0.1", CASEFEEDBACK_SMTP_PORT=str(smtp_port),
                CASEFEEDBACK_SMTP_SECURITY="none", CASEFEEDBACK_PUBLIC_URL="https://casefeedback.example.org")
     rota, manager = setup_staff(env)
@@ -249,27 +273,39 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--escalations", type=int, default=40, help="alerts whose deadline is brought forward")
     parser.add_argument("--ahead", type=float, default=3.0, help="seconds ahead the moved deadlines are set")
     parser.add_argument("--wait", type=float, default=60.0, help="seconds to wait for the emails")
+    parser.add_argument("--engine", choices=("sqlcipher", "postgres", "both"), default="sqlcipher",
+                        help="the SQLCipher file (default), PostgreSQL (where the leader is woken by NOTIFY), or both "
+                             "one after the other in this run")
     return parser.parse_args(argv)
 
 
 def main(argv: Sequence[str]) -> int:
     install_signal_handlers()
     args = parse_args(argv)
+    engines = ("sqlcipher", "postgres") if args.engine == "both" else (args.engine,)
+    results: dict[str, dict[str, Any]] = {}
     try:
         with tempfile.TemporaryDirectory(prefix="bench-alerts-") as tmp:
-            result = run(args, Path(tmp))
+            for engine in engines:
+                load = os.getloadavg()[0]
+                results[engine] = {**run(args, Path(tmp), engine), "load1_at_start": round(load, 2)}
     except BenchError as error:
         print(f"scripts/bench alerts: {error}", file=sys.stderr)
         return 1
-    first, escalated = result["submission_to_email"], result["deadline_to_escalation_email"]
-    print(f"\nAlerts: {result['responses_with_receipt']} urgent submissions over {args.connections} connections "
-          f"in {result['submit_phase_s']} s")
-    print(f"  submission response -> SMTP accepted   p50 {first.get('p50_ms')} ms  p99 {first.get('p99_ms')} ms  "
-          f"max {first.get('max_ms')} ms  (n={first['n']}, missing {result['emails_missing']}; target p99 < 2000 ms)")
-    print(f"  deadline -> escalation email accepted  p50 {escalated.get('p50_ms')} ms  p99 {escalated.get('p99_ms')} ms"
-          f"  max {escalated.get('max_ms')} ms  (n={escalated['n']}, missing {result['escalations_missing']}; "
-          "target < 5000 ms)")
-    path = write_json("alerts", {"benchmark": "alerts", "machine": machine(), **result})
+    for engine, result in results.items():
+        first, escalated = result["submission_to_email"], result["deadline_to_escalation_email"]
+        # PostgreSQL's target is the issue's (NOTIFY wakes the leader); the file's is the poll's.
+        target = 500 if engine == "postgres" else 2000
+        print(f"\nAlerts on {engine}: {result['responses_with_receipt']} urgent submissions over "
+              f"{args.connections} connections in {result['submit_phase_s']} s (load {result['load1_at_start']})")
+        print(f"  submission response -> SMTP accepted   p50 {first.get('p50_ms')} ms  p99 {first.get('p99_ms')} ms  "
+              f"max {first.get('max_ms')} ms  (n={first['n']}, missing {result['emails_missing']}; "
+              f"target p99 < {target} ms)")
+        print(f"  deadline -> escalation email accepted  p50 {escalated.get('p50_ms')} ms  "
+              f"p99 {escalated.get('p99_ms')} ms  max {escalated.get('max_ms')} ms  (n={escalated['n']}, "
+              f"missing {result['escalations_missing']}; target < 5000 ms)")
+    only = results[engines[0]] if len(engines) == 1 else {}
+    path = write_json("alerts", {"benchmark": "alerts", "machine": machine(), **only, "engines": results})
     print(f"  written to {path.relative_to(ROOT)}")
     return 0
 
