@@ -166,26 +166,41 @@ def _field(found: Services, connection: Connection, policy: ServicePolicy, actor
     question = policy.question(row["question_id"])
     decision = decide(policy, actor, case, row["submission_id"], row["field_class"], purpose,
                       receipt_submission_id=receipt_submission_id)
-    event = {"actor_id": actor.id, "actor_role": actor.role, "object_type": "answer", "object_id": row["id"],
-             "field_class": row["field_class"], "purpose": purpose}
+    state, text = _open_audited(
+        found, connection, actor, decision, purpose, ("answer", row["id"], row["field_class"]),
+        ("submission", row["submission_id"]),
+        WrappedDataKey(row["data_key_id"], row["submission_id"], row["field_class"], row["kek_id"], row["wrapped"]),
+        SealedField("answers", row["id"], row["question_id"], row["field_class"], row["data_key_id"],
+                    row["ciphertext"]))
+    if text is None:
+        return FieldView(question, row["question_id"], row["field_class"], state)
+    return FieldView(question, row["question_id"], row["field_class"], state, json.loads(text))
+
+
+def _open_audited(found: Services, connection: Connection, actor: Actor, decision: Decision, purpose: str,
+                  field: tuple[str, str, str], record: tuple[str, str], key: WrappedDataKey,
+                  sealed: SealedField) -> tuple[str, str | None]:
+    """The one way a reader gets a sealed field, whatever it is (an answer, an outcome, a reply): withheld
+    unless ``decision`` grants it, opened if it does, and either way exactly one audit event; a field whose
+    ciphertext or key fails its check is shown as unreadable and audited as that. ``field``: (object type,
+    object id, field class); ``record``: what it belongs to, for the event (("submission" or "case", id)).
+    Returns (state, the plaintext when open)."""
+    object_type, object_id, field_class = field
+    event = {"actor_id": actor.id, "actor_role": actor.role, "object_type": object_type, "object_id": object_id,
+             "field_class": field_class, "purpose": purpose}
     if not isinstance(decision, AccessGrant):
         found.audit.append(connection, AuditEvent(action=Action.FIELD_WITHHOLD, outcome="denied", **event,
-                                                  detail=_grant_detail(decision, "submission", row["submission_id"])))
-        return FieldView(question, row["question_id"], row["field_class"], WITHHELD)
-    key = WrappedDataKey(row["data_key_id"], row["submission_id"], row["field_class"], row["kek_id"],
-                         row["wrapped"])
-    sealed = SealedField("answers", row["id"], row["question_id"], row["field_class"], row["data_key_id"],
-                         row["ciphertext"])
+                                                  detail=_grant_detail(decision, *record)))
+        return WITHHELD, None
     try:
-        value = json.loads(open_field(decision, found.keyring, key, sealed))
+        text = open_field(decision, found.keyring, key, sealed)
     except IntegrityFailure as failure:
         found.audit.append(connection, AuditEvent(action=Action.FIELD_OPEN, outcome="integrity_failure", **event,
-                                                  detail={"submission": row["submission_id"],
-                                                          "reason": str(failure)}))
-        return FieldView(question, row["question_id"], row["field_class"], UNREADABLE)
+                                                  detail={record[0]: record[1], "reason": str(failure)}))
+        return UNREADABLE, None
     found.audit.append(connection, AuditEvent(action=Action.FIELD_OPEN, outcome="allowed", **event,
-                                              detail=_grant_detail(decision, "submission", row["submission_id"])))
-    return FieldView(question, row["question_id"], row["field_class"], "open", value)
+                                              detail=_grant_detail(decision, *record)))
+    return "open", text
 
 
 # --- case outcomes -------------------------------------------------------------------------------
@@ -217,24 +232,12 @@ def read_outcomes(found: Services, actor: Actor, case_id: str) -> list[OutcomeVi
 def _outcome(found: Services, connection: Connection, organisation: ClassDeclarations, actor: Actor,
              case: CaseFacts | None, row: Any) -> OutcomeView:
     decision = decide(organisation, actor, case, row["id"], OUTCOME_CLASS, "casework")
-    event = {"actor_id": actor.id, "actor_role": actor.role, "object_type": "outcome", "object_id": row["id"],
-             "field_class": OUTCOME_CLASS, "purpose": "casework"}
-    base = (row["id"], row["recorded_at"], row["display_name"])
-    if not isinstance(decision, AccessGrant):
-        found.audit.append(connection, AuditEvent(action=Action.FIELD_WITHHOLD, outcome="denied", **event,
-                                                  detail=_grant_detail(decision, "case", row["case_id"])))
-        return OutcomeView(*base, WITHHELD)
-    key = WrappedDataKey(row["data_key_id"], row["id"], OUTCOME_CLASS, row["kek_id"], row["wrapped_key"])
-    sealed = SealedField("case_outcomes", row["id"], "outcome", OUTCOME_CLASS, row["data_key_id"], row["ciphertext"])
-    try:
-        text = open_field(decision, found.keyring, key, sealed)
-    except IntegrityFailure as failure:
-        found.audit.append(connection, AuditEvent(action=Action.FIELD_OPEN, outcome="integrity_failure", **event,
-                                                  detail={"case": row["case_id"], "reason": str(failure)}))
-        return OutcomeView(*base, UNREADABLE)
-    found.audit.append(connection, AuditEvent(action=Action.FIELD_OPEN, outcome="allowed", **event,
-                                              detail=_grant_detail(decision, "case", row["case_id"])))
-    return OutcomeView(*base, "open", text)
+    state, text = _open_audited(
+        found, connection, actor, decision, "casework", ("outcome", row["id"], OUTCOME_CLASS),
+        ("case", row["case_id"]),
+        WrappedDataKey(row["data_key_id"], row["id"], OUTCOME_CLASS, row["kek_id"], row["wrapped_key"]),
+        SealedField("case_outcomes", row["id"], "outcome", OUTCOME_CLASS, row["data_key_id"], row["ciphertext"]))
+    return OutcomeView(row["id"], row["recorded_at"], row["display_name"], state, text)
 
 
 # --- replies to feedback -------------------------------------------------------------------------
@@ -278,22 +281,9 @@ def _reply(found: Services, connection: Connection, policy: ServicePolicy, actor
            row: Any, purpose: str, receipt_submission_id: str | None) -> ReplyView:
     decision = decide(policy, actor, case, row["submission_id"], REPLY_CLASS, purpose,
                       receipt_submission_id=receipt_submission_id)
-    event = {"actor_id": actor.id, "actor_role": actor.role, "object_type": "reply", "object_id": row["id"],
-             "field_class": REPLY_CLASS, "purpose": purpose}
-    base = (row["id"], row["written_at"], row["display_name"], row["language"])
-    if not isinstance(decision, AccessGrant):
-        found.audit.append(connection, AuditEvent(action=Action.FIELD_WITHHOLD, outcome="denied", **event,
-                                                  detail=_grant_detail(decision, "submission", row["submission_id"])))
-        return ReplyView(*base, WITHHELD)
-    key = WrappedDataKey(row["data_key_id"], row["submission_id"], REPLY_CLASS, row["kek_id"], row["wrapped"])
-    sealed = SealedField("feedback_replies", row["id"], "reply", REPLY_CLASS, row["data_key_id"], row["ciphertext"])
-    try:
-        text = open_field(decision, found.keyring, key, sealed)
-    except IntegrityFailure as failure:
-        found.audit.append(connection, AuditEvent(action=Action.FIELD_OPEN, outcome="integrity_failure", **event,
-                                                  detail={"submission": row["submission_id"],
-                                                          "reason": str(failure)}))
-        return ReplyView(*base, UNREADABLE)
-    found.audit.append(connection, AuditEvent(action=Action.FIELD_OPEN, outcome="allowed", **event,
-                                              detail=_grant_detail(decision, "submission", row["submission_id"])))
-    return ReplyView(*base, "open", text)
+    state, text = _open_audited(
+        found, connection, actor, decision, purpose, ("reply", row["id"], REPLY_CLASS),
+        ("submission", row["submission_id"]),
+        WrappedDataKey(row["data_key_id"], row["submission_id"], REPLY_CLASS, row["kek_id"], row["wrapped"]),
+        SealedField("feedback_replies", row["id"], "reply", REPLY_CLASS, row["data_key_id"], row["ciphertext"]))
+    return ReplyView(row["id"], row["written_at"], row["display_name"], row["language"], state, text)

@@ -64,16 +64,11 @@ def _take_roles(r: Reader, tree: Table) -> tuple[str, ...]:
     if table is None:
         return AssistedRules().take_roles
     r.keys(table, "taking", ("roles",))
-    roles = r.strings(table, "taking", "roles")
-    if roles is None:
-        return AssistedRules().take_roles
     allowed = sorted(CONTENT_ROLES)
-    for i, role in enumerate(roles):
-        if role not in CONTENT_ROLES:
-            r.problem(f"taking.roles[{i}]", f"{quote(role)} cannot take feedback for a person; {expected(allowed)}")
-        elif role in roles[:i]:
-            r.problem(f"taking.roles[{i}]", f"{quote(role)} is listed twice")
-    return tuple(dict.fromkeys(role for role in roles if role in CONTENT_ROLES))
+    roles = r.members(table, "taking", "roles", CONTENT_ROLES,
+                      lambda role: f"{quote(role)} cannot take feedback for a person; {expected(allowed)}")
+    # A wrong list is a problem that stops the policy loading; until then, the default (the safest).
+    return roles if roles is not None else AssistedRules().take_roles
 
 
 def _categories(r: Reader, parent: Table, path: str, name: str) -> tuple[Category, ...]:

@@ -18,16 +18,7 @@ def read_changes(r: Reader, tree: Table) -> ChangeRules:
     if table is None:
         return ChangeRules()
     r.keys(table, "changes", _CHANGES_KEYS)
-    roles = r.strings(table, "changes", "publish")
-    if roles is None:
-        return ChangeRules()
-    ok = True
-    for i, role in enumerate(roles):
-        if role not in CHANGE_ROLES:
-            # Separation of duties: administrators, auditors and caseworkers never speak for the service.
-            r.problem(f"changes.publish[{i}]", f"{quote(role)} may not publish changes; {expected(_ALLOWED)}")
-            ok = False
-        elif role in roles[:i]:
-            r.problem(f"changes.publish[{i}]", f"{quote(role)} is listed twice")
-            ok = False
-    return ChangeRules(publish=tuple(roles)) if ok else ChangeRules()
+    # Separation of duties: administrators, auditors and caseworkers never speak for the service.
+    roles = r.members(table, "changes", "publish", CHANGE_ROLES,
+                      lambda role: f"{quote(role)} may not publish changes; {expected(_ALLOWED)}")
+    return ChangeRules(publish=roles) if roles is not None else ChangeRules()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 import tomllib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -236,20 +236,27 @@ class Reader:
         )
         return False
 
-    def relations(self, parent: Table, path: str, name: str) -> tuple[str, ...] | None:
+    def members(self, parent: Table, path: str, name: str, allowed: Collection[str],
+                refusal: Callable[[str], str]) -> tuple[str, ...] | None:
+        """A list of names each from ``allowed``, none twice; None (with a problem per bad entry, worded by
+        ``refusal`` for one not allowed) if the list is missing, or any entry is wrong."""
         values = self.strings(parent, path, name)
         if values is None:
             return None
         key = _join(path, name)
         ok = True
-        for i, relation in enumerate(values):
-            if relation not in RELATIONS:
-                self.problem(f"{key}[{i}]", f"{quote(relation)} is not a relation; {expected(RELATIONS)}")
+        for i, value in enumerate(values):
+            if value not in allowed:
+                self.problem(f"{key}[{i}]", refusal(value))
                 ok = False
-            elif relation in values[:i]:
-                self.problem(f"{key}[{i}]", f"{quote(relation)} is listed twice")
+            elif value in values[:i]:
+                self.problem(f"{key}[{i}]", f"{quote(value)} is listed twice")
                 ok = False
         return tuple(values) if ok else None
+
+    def relations(self, parent: Table, path: str, name: str) -> tuple[str, ...] | None:
+        return self.members(parent, path, name, RELATIONS,
+                            lambda relation: f"{quote(relation)} is not a relation; {expected(RELATIONS)}")
 
     def duration(
         self, parent: Table, path: str, name: str, *, default: str | None = None, positive: bool = False
