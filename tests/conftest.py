@@ -14,7 +14,7 @@ import pyotp
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
 from casefeedback import create_app
 from casefeedback.auth import accounts
@@ -53,8 +53,83 @@ def make_config(instance: Path, **overrides: object) -> Config:
                     secrets=load_secrets(instance, {}), secure_cookies=False,
                     log_path=instance / "logs" / "casefeedback.log")
     config = replace(config, **overrides)  # type: ignore[arg-type]
+    if not config.store.is_postgres and not config.database_path.exists():
+        _copy_sqlcipher_template(config)
     create_or_upgrade_database(config)
     return config
+
+
+# One SQLCipher file per test process already migrated to head, copied and re-keyed for every new test instance:
+# re-encrypting a hundred pages under the instance's own fresh key takes a fraction of running every migration
+# again. The copy is what `casefeedback init` makes (the same migrations, the same file settings), under the
+# instance's key, with an identity of its own.
+_sqlcipher_template: list[tuple[Path, bytes]] = []
+
+
+def _copy_sqlcipher_template(config: Config) -> None:
+    import os
+    import shutil
+    import tempfile
+
+    from casefeedback.storage.dialect import rekey_file, truncate_wal
+    from casefeedback.storage.engine import open_engine, open_store
+
+    if not _sqlcipher_template:
+        path, key = Path(tempfile.mkdtemp(prefix="casefeedback-template-")) / "template.db", os.urandom(32)
+        engine = open_engine(path, key, create=True)
+        try:
+            from casefeedback.storage import migrate
+
+            migrate.upgrade(engine)
+            assert truncate_wal(engine)  # everything in the one file, which is all that is copied
+        finally:
+            engine.dispose()
+        _sqlcipher_template.append((path, key))
+    path, key = _sqlcipher_template[0]
+    config.database_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    shutil.copyfile(path, config.database_path)
+    config.database_path.chmod(0o600)
+    rekey_file(config.database_path, key, config.store.key)
+    engine = open_store(config.store)
+    try:
+        with write(engine) as connection:
+            give_new_identity(connection)
+    finally:
+        engine.dispose()
+
+
+def give_new_identity(connection: Connection) -> None:
+    """A copied database is another instance: its own random id, as the migration that made the row gives one."""
+    import uuid
+
+    from casefeedback.storage.tables import instance_identity
+
+    connection.execute(instance_identity.update().values(instance_id=str(uuid.uuid4())))
+
+
+# Argon2id at its production cost (64 MiB, three passes) takes about 0.4 s a hash on this machine, and
+# thousands of tests make staff and sign them in: in this process they hash with the same algorithm at the
+# lowest cost instead, as Django's own test settings do. Everything about hashing but its cost is unchanged,
+# and a test marked ``production_password_hashing`` (the one checking the parameters) keeps the real ones.
+# Processes the tests start (gunicorn, the worker) always hash at the production cost.
+@pytest.fixture(autouse=True)
+def _cheap_password_hashing(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    if request.node.get_closest_marker("production_password_hashing"):
+        return
+    from casefeedback.auth import passwords
+
+    monkeypatch.setattr(passwords, "_hasher", _CHEAP_HASHER)
+    monkeypatch.setattr(passwords, "_DUMMY_HASH", _CHEAP_DUMMY)
+
+
+def _cheap_hasher() -> tuple[Any, str]:
+    from argon2 import PasswordHasher
+
+    hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    return hasher, hasher.hash("casefeedback-timing-equaliser")
+
+
+_CHEAP_HASHER, _CHEAP_DUMMY = _cheap_hasher()
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from html import unescape
 
 from flask.testing import FlaskClient
@@ -205,3 +206,16 @@ class HttpClient:
 
     def post(self, path: str, data: dict[str, object]) -> HttpResponse:
         return self._exchange("POST", path, data)
+
+
+def waited(condition: Callable[[], bool], timeout: float, every: float = 0.1) -> bool:
+    """Whether ``condition`` came true within ``timeout`` seconds (checked every ``every``): for what other
+    processes do in their own time. A bound against a hung test, never a timing assertion."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(every)
+    return condition()

@@ -21,7 +21,7 @@ from sqlalchemy.pool import NullPool
 from casefeedback.config import Config
 from casefeedback.storage import migrate
 from casefeedback.storage.engine import open_engine, open_postgres, open_store
-from tests.conftest import make_config
+from tests.conftest import give_new_identity, make_config
 from tests.services import postgres_url
 
 STORES = ("sqlcipher", "postgresql")
@@ -63,6 +63,13 @@ def fresh_postgres_database(at_head: bool = False) -> Iterator[str]:
         template = f' TEMPLATE "{_template_at_head(admin, admin_url)}"' if at_head else ""
         with admin.connect() as connection:
             connection.execute(text(f'CREATE DATABASE "{name}"{template}'))
+        if at_head:
+            copy = create_engine(_url_of(admin_url, name), poolclass=NullPool)
+            try:
+                with copy.begin() as connection:
+                    give_new_identity(connection)
+            finally:
+                copy.dispose()
         try:
             yield _url_of(admin_url, name)
         finally:

@@ -23,7 +23,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -39,9 +39,9 @@ from casefeedback.policy import load_policies
 from casefeedback.services import build_services
 from casefeedback.storage.engine import open_store, read, write
 from casefeedback.storage.tables import alerts, audit_events, submissions
-from tests.alerts.support import SMTPServer
+from tests.alerts.support import SMTPServer, free_port
 from tests.conftest import POLICIES, ROOT, canary, make_config
-from tests.helpers import HttpClient, ServiceUser
+from tests.helpers import HttpClient, ServiceUser, waited
 from tests.services import redis_url
 from tests.stores import fresh_postgres_database
 
@@ -51,23 +51,6 @@ JOURNEYS = 12
 START_UP = 120.0  # seconds: generous, the machine running the tests may be busy
 TAKEOVER = 10.0  # the bound for a standby to lead after the leader dies
 LEADS, STANDS_BY = "this worker leads", "standing by"
-
-
-def waited(condition: Callable[[], bool], timeout: float, every: float = 0.1) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(every)
-    return condition()
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass

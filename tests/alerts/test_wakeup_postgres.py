@@ -25,6 +25,7 @@ from tests.alerts.conftest import Team, alert_settings, email_of
 from tests.alerts.support import Receiver, SMTPServer, all_alerts
 from tests.casework.support import feedback
 from tests.conftest import canary, make_config
+from tests.helpers import waited
 from tests.stores import fresh_postgres_database
 
 WITHIN = 10.0  # seconds: generous for a busy machine; the benchmark measures the real latency
@@ -34,15 +35,6 @@ WITHIN = 10.0  # seconds: generous for a busy machine; the benchmark measures th
 def config(tmp_path: Path, smtp: SMTPServer, receiver: Receiver) -> Iterator[Config]:
     with fresh_postgres_database(at_head=True) as url:
         yield make_config(tmp_path / "instance", database_url=url, **alert_settings(smtp, receiver))
-
-
-def waited(condition, timeout: float = WITHIN) -> bool:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return bool(condition())
 
 
 @pytest.fixture
@@ -71,7 +63,7 @@ def test_a_commit_wakes_the_deliverer_and_a_rollback_does_not(found: Services, r
     assert times == []
     with write(found.engine) as connection:
         wake_deliverers(connection)
-    assert waited(lambda: len(times) == 1)
+    assert waited(lambda: len(times) == 1, WITHIN)
 
 
 def test_the_notification_carries_nothing(found: Services) -> None:
@@ -104,12 +96,12 @@ def test_an_urgent_answer_is_emailed_with_no_polling_job_running(app, found: Ser
                               kwargs={"wakeup": wakeup, "check_every": 0.2}, daemon=True)
     leader.start()
     try:
-        assert waited(lambda: bool(made) and made[0].listening.is_set())
+        assert waited(lambda: bool(made) and made[0].listening.is_set(), WITHIN)
         secret = canary()
         feedback(app, found, team.case_id, team.owner.id, {"safe_now": "no", "anything_else": secret})
         raised = all_alerts(found)
         assert len(raised) == 1
-        assert waited(lambda: len(smtp.mailbox.to(email_of(team.owner))) == 1)
+        assert waited(lambda: len(smtp.mailbox.to(email_of(team.owner))) == 1, WITHIN)
         assert secret.encode() not in smtp.mailbox.raw()
     finally:
         stop.set()
@@ -128,8 +120,8 @@ def test_a_lost_listening_connection_comes_back(found: Services, rounds) -> None
             "WHERE datname = current_database() AND query LIKE 'LISTEN%'")).scalars().all()
     assert ended == [True]
     assert waited(lambda: not listener.listening.is_set(), timeout=5.0)
-    assert waited(listener.listening.is_set)
+    assert waited(listener.listening.is_set, WITHIN)
     times.clear()
     with write(found.engine) as connection:
         wake_deliverers(connection)
-    assert waited(lambda: len(times) >= 1)
+    assert waited(lambda: len(times) >= 1, WITHIN)

@@ -5,8 +5,6 @@ Each example tampers inside a transaction that is then rolled back."""
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -21,6 +19,7 @@ from casefeedback.audit.watch import sign_and_witness
 from casefeedback.audit.witness import Witness
 from casefeedback.storage.engine import write
 from casefeedback.storage.tables import audit_chains, audit_checkpoints, audit_events
+from tests.audit.tampering import tampering
 from tests.stores import sqlcipher_only, storable_text
 
 WRITERS = 4  # chains 1–4 written, 5–8 made but empty
@@ -45,16 +44,6 @@ def chains(found):
             sign_and_witness(found.engine, found.audit, Signer(found.config.secrets.audit_signing.value),
                              Witness(found.config.witness_path))
     return found
-
-
-@contextmanager
-def tampering(found):
-    with found.engine.connect() as connection:
-        transaction = connection.begin()
-        try:
-            yield connection
-        finally:
-            transaction.rollback()
 
 
 def check(found, connection, *, witness: bool = False):

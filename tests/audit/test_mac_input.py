@@ -7,7 +7,6 @@ Each example tampers inside a transaction that is then rolled back."""
 from __future__ import annotations
 
 import json
-from contextlib import contextmanager
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
@@ -18,6 +17,7 @@ from casefeedback.audit import AuditEvent
 from casefeedback.audit.walk import WALK_SQL, encoded_walk_sql, heads_of, walk_connection, walk_log
 from casefeedback.storage.dialect import audit_mac_input_columns
 from casefeedback.storage.engine import write
+from tests.audit.tampering import tampering
 from tests.stores import sqlcipher_only
 
 # SQLite's own encodings of the MAC input: PostgreSQL's walk encodes every event itself.
@@ -40,16 +40,6 @@ def log(found):
                        object_id=text[:36], purpose=text, detail={"reason": text, "n": i})
             for i, text in enumerate([*ODD_TEXT, "plain", "plain"])])
     return found
-
-
-@contextmanager
-def tampering(found):
-    with found.engine.connect() as connection:
-        transaction = connection.begin()
-        try:
-            yield connection
-        finally:
-            transaction.rollback()
 
 
 def verdicts(found, connection):

@@ -4,7 +4,6 @@ and verification names where. Each example tampers inside a transaction that is 
 from __future__ import annotations
 
 import os
-from contextlib import contextmanager
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -17,6 +16,7 @@ from casefeedback.audit.verify import verify_log
 from casefeedback.audit.walk import genesis
 from casefeedback.storage.engine import write
 from casefeedback.storage.tables import audit_chains, audit_checkpoints, audit_events
+from tests.audit.tampering import tampering
 from tests.stores import storable_text
 
 N = 40
@@ -38,16 +38,6 @@ def log(found):
             if seq in CHECKPOINTS:
                 write_checkpoint(connection, found.audit, signer)
     return found
-
-
-@contextmanager
-def tampering(found):
-    with found.engine.connect() as connection:
-        transaction = connection.begin()
-        try:
-            yield connection
-        finally:
-            transaction.rollback()
 
 
 def chain_of(connection) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pyotp
+import pytest
 from sqlalchemy import select
 
 from casefeedback.auth import accounts
@@ -88,6 +89,7 @@ def test_the_code_page_cannot_be_used_without_the_password(client, staff_factory
     assert client.get("/casework/").status_code == 302
 
 
+@pytest.mark.production_password_hashing
 def test_password_hash_is_argon2id_and_rehashed_when_parameters_move_on(staff_factory, auth, found):
     from argon2 import PasswordHasher
 

@@ -32,6 +32,16 @@ class FakeClock:
         return self.now
 
 
+
+def read_lines(controller: int, lines: int) -> str:
+    """What the terminal shows up to its ``lines``-th line end: a pty hands over what it holds, maybe in pieces."""
+    written = ""
+    while written.count("\n") < lines:
+        ready, _, _ = select.select([controller], [], [], 5)
+        assert ready, f"the bar never ended its line: {written!r}"
+        written += os.read(controller, 10_000).decode()
+    return written
+
 def test_not_a_terminal_writes_plain_lines_with_counts_about_every_tenth():
     out, clock = io.StringIO(), FakeClock()
     with Progress("re-wrapped", out, clock=clock) as bar:
@@ -60,11 +70,7 @@ def test_at_a_terminal_one_bar_redrawn_in_place_with_time_left():
             clock.now += 60
             bar(100, 100)
         stream.flush()
-        written = ""
-        while "\n" not in written:  # a pty hands over what it holds, maybe in pieces: read to the line's end
-            ready, _, _ = select.select([controller], [], [], 5)
-            assert ready, f"the bar never ended its line: {written!r}"
-            written += os.read(controller, 10_000).decode()
+        written = read_lines(controller, 1)
     finally:
         os.close(controller)
         os.close(terminal)
@@ -188,11 +194,7 @@ def test_stages_in_one_call_keep_a_line_each_at_a_terminal():
             second(1, 2)
             second(2, 2)
         stream.flush()
-        written = ""
-        while written.count("\n") < 2:
-            ready, _, _ = select.select([controller], [], [], 5)
-            assert ready, f"a stage never ended its line: {written!r}"
-            written += os.read(controller, 10_000).decode()
+        written = read_lines(controller, 2)
     finally:
         os.close(controller)
         os.close(terminal)

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -30,6 +30,7 @@ from casefeedback.storage.engine import open_leader_engine
 from casefeedback.worker.job import Job
 from casefeedback.worker.leader import LeaderLock, lead_or_stand_by
 from tests.conftest import ROOT, Clock
+from tests.helpers import waited
 from tests.stores import instance_config
 
 LEADS = "this worker leads"
@@ -41,15 +42,6 @@ START_UP = 180.0  # seconds: generous, the machine running the tests may be busy
 def pg_config(tmp_path: Path) -> Iterator[Config]:
     with instance_config("postgresql", tmp_path) as config:
         yield config
-
-
-def wait_for(condition: Callable[[], bool], timeout: float, every: float = 0.1) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(every)
-    return condition()
 
 
 class Worker:
@@ -80,7 +72,7 @@ class Worker:
 def test_two_workers_one_leads_and_the_other_takes_over_within_10_s_of_a_kill(pg_config: Config) -> None:
     first, second = Worker(pg_config, "first"), Worker(pg_config, "second")
     try:
-        assert wait_for(lambda: (first.said(LEADS) or second.said(LEADS))
+        assert waited(lambda: (first.said(LEADS) or second.said(LEADS))
                         and (first.said(STANDS_BY) or second.said(STANDS_BY)), START_UP), \
             (first.errors.read_text(), second.errors.read_text())
         leader, standby = (first, second) if first.said(LEADS) else (second, first)
@@ -91,7 +83,7 @@ def test_two_workers_one_leads_and_the_other_takes_over_within_10_s_of_a_kill(pg
 
         leader.process.send_signal(signal.SIGKILL)
         killed_at = time.monotonic()
-        assert wait_for(lambda: standby.said(LEADS), 30, every=0.05), standby.errors.read_text()
+        assert waited(lambda: standby.said(LEADS), 30, every=0.05), standby.errors.read_text()
         took = time.monotonic() - killed_at
         print(f"takeover after kill -9: {took:.2f} s")
         assert took < 10, f"the standby took {took:.1f} s to lead"
@@ -144,9 +136,9 @@ def test_a_standby_never_runs_a_job_and_leads_once_the_lock_is_free(pg_found: Se
             other.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                                "WHERE application_name = 'casefeedback-worker-leader' "
                                "AND datname = current_database()"))
-        assert wait_for(lambda: "lost the leader lock's connection: stopped running jobs, standing by" in lines, 30)
+        assert waited(lambda: "lost the leader lock's connection: stopped running jobs, standing by" in lines, 30)
         # Nobody else leads, so it takes the lock again on a new connection.
-        assert wait_for(lambda: lines.count("this worker leads: running 1 job(s)") == 2, 30), lines
+        assert waited(lambda: lines.count("this worker leads: running 1 job(s)") == 2, 30), lines
     finally:
         stopping.set()
         loop.join(timeout=60)
