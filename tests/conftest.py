@@ -112,14 +112,19 @@ def give_new_identity(connection: Connection) -> None:
 # lowest cost instead, as Django's own test settings do. Everything about hashing but its cost is unchanged,
 # and a test marked ``production_password_hashing`` (the one checking the parameters) keeps the real ones.
 # Processes the tests start (gunicorn, the worker) always hash at the production cost.
+# (A MonkeyPatch of its own, not the ``monkeypatch`` fixture: an autouse fixture asking for that one would set
+# it up before every other fixture, and so undo a test's own patches only after the app fixture's teardown.)
 @pytest.fixture(autouse=True)
-def _cheap_password_hashing(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+def _cheap_password_hashing(request: pytest.FixtureRequest) -> Iterator[None]:
     if request.node.get_closest_marker("production_password_hashing"):
+        yield
         return
     from casefeedback.auth import passwords
 
-    monkeypatch.setattr(passwords, "_hasher", _CHEAP_HASHER)
-    monkeypatch.setattr(passwords, "_DUMMY_HASH", _CHEAP_DUMMY)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(passwords, "_hasher", _CHEAP_HASHER)
+        patch.setattr(passwords, "_DUMMY_HASH", _CHEAP_DUMMY)
+        yield
 
 
 def _cheap_hasher() -> tuple[Any, str]:

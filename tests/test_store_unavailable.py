@@ -47,6 +47,7 @@ def test_a_database_gone_mid_journey_is_a_calm_503_for_a_person_and_for_the_api(
 @pytest.mark.parametrize(("error", "expected"), [
     (OperationalError("SELECT 1", {}, Exception("server closed the connection")), True),
     (ValueError("a bug of ours"), False),
+    (OperationalError("SELECT 1", {}, Exception("no such table: rate_limits")), False),  # a schema fault
 ])
 def test_only_the_store_being_unreachable_is_called_unavailable(error: Exception, expected: bool) -> None:
     assert unavailable(error) is expected

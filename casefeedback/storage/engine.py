@@ -296,4 +296,6 @@ def unavailable(error: BaseException) -> bool:
     from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
     from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+    if isinstance(error, OperationalError) and "no such " in str(error.orig):
+        return False  # SQLite's words for a schema fault (a missing table or column): a fault of ours, not an outage
     return isinstance(error, OperationalError | InterfaceError | DisconnectionError | PoolTimeout | StoreOpenError)
