@@ -79,11 +79,26 @@ def _copy(config: Config, source: Engine, target: Engine, described: str, clock:
     except TransferRefused as refused:
         raise TransferRefused(f"{refused} {UNCHANGED}") from None
     except DBAPIError as error:
-        # The server's first line names the table, constraint or limit, never a value (hide_parameters).
-        reason = (str(error.orig or error).strip().splitlines() or [type(error).__name__])[0]
+        reason = failure_of(error)
         raise TransferRefused(f"the copy into the {described} failed ({reason}); it was rolled back. {UNCHANGED}"
                               ) from None
     return rows
+
+
+def failure_of(error: DBAPIError) -> str:
+    """What went wrong, in words that never quote a value: the error's class, its SQLSTATE and where.
+
+    Not the server's message: even its first line may quote the offending value ("invalid input syntax for
+    type integer: \"…\""), and a value here may be a plaintext column of the source."""
+    orig = error.orig
+    diag = getattr(orig, "diag", None)
+    parts = [type(orig or error).__name__]
+    if (sqlstate := getattr(orig, "sqlstate", None)):
+        parts.append(f"SQLSTATE {sqlstate}")
+    for label, name in (("table", "table_name"), ("column", "column_name"), ("constraint", "constraint_name")):
+        if diag is not None and (value := getattr(diag, name, None)):
+            parts.append(f"{label} {value}")
+    return ", ".join(parts)
 
 
 def _postgres_url(url: str) -> str:

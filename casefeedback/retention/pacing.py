@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, Engine
 
-from casefeedback.storage.dialect import checkpoint_wal
 from casefeedback.storage.engine import write
 
 # What a transaction may hold the lock for at most, and what the sizing aims at
@@ -34,10 +33,6 @@ AIM_HOLD = 0.003
 # back: a pause as long as the hold slowed the purge and did not help the sender.)
 LEAST_PAUSE = 0.001
 PAUSE_SHARE = 0.5
-# Time holding the lock after which the pause also folds the write-ahead log into
-# the database: about 300 pages of the job's own, well before the 1000 at which
-# SQLite would do it inside someone's commit (see dialect.checkpoint_wal).
-CHECKPOINT_AFTER = 0.015
 _RECENT = 5
 
 
@@ -61,7 +56,6 @@ class Pacer:
     pause: float = LEAST_PAUSE
     pause_share: float = PAUSE_SHARE
     held: list[float] = field(default_factory=list)
-    _since_checkpoint: float = 0.0
 
     @contextmanager
     def transaction(self, engine: Engine, items: int) -> Iterator[Connection]:
@@ -74,10 +68,6 @@ class Pacer:
         self.held.append(held)
         self._learn(held, items)
         pause_until = time.perf_counter() + max(self.pause, held * self.pause_share)
-        self._since_checkpoint += held
-        if self._since_checkpoint >= CHECKPOINT_AFTER:
-            checkpoint_wal(engine)
-            self._since_checkpoint = 0.0
         time.sleep(max(0.0, pause_until - time.perf_counter()))
 
     def _learn(self, held: float, items: int) -> None:

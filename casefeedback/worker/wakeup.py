@@ -58,11 +58,19 @@ class OutboxWakeup:
                 # The type only: a driver's message may name the host or the user.
                 log.warning("outbox wake-up lost its connection (%s): polling only until it is back",
                             type(error).__name__)
+            except Exception as error:
+                # Anything else must not end the thread either: urgent alerts would then wait for the poll
+                # for the rest of this leader's life. The type only, as above; the poll covers the gap.
+                log.error("outbox wake-up failed (%s): polling only until it is listening again",
+                          type(error).__name__)
             self.listening.clear()
             self._stop.wait(RECONNECT_AFTER)
 
     def _round(self) -> None:
         try:
             self._deliver()
-        except SQLAlchemyError as error:
+        except Exception as error:
+            # Whatever the round met (the store, a channel, a bug), the listener lives on and the poll retries:
+            # one bad round must not silence the wake-up for every later alert. The type only, never a message
+            # that might quote a row.
             log.warning("delivery on wake-up failed (%s): the next poll retries", type(error).__name__)

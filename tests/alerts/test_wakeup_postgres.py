@@ -125,3 +125,29 @@ def test_a_lost_listening_connection_comes_back(found: Services, rounds) -> None
     with write(found.engine) as connection:
         wake_deliverers(connection)
     assert waited(lambda: len(times) >= 1, WITHIN)
+
+
+def test_a_round_that_fails_in_any_way_leaves_the_listener_awake(found: Services, caplog) -> None:
+    """A delivery round that raises something other than a database error (a channel, a bug) is logged by its
+    type and the listener keeps listening: the next commit still wakes it."""
+    calls: list[float] = []
+
+    def deliver() -> None:
+        calls.append(time.monotonic())
+        if len(calls) == 2:  # the first wake-up after connecting
+            raise RuntimeError("CANARY-round-9c1 must not be logged")
+
+    listener = OutboxWakeup(open_leader_engine(found.config.store), deliver)
+    listener.start()
+    try:
+        assert listener.listening.wait(WITHIN)
+        assert waited(lambda: len(calls) >= 1, WITHIN)  # the round on connecting
+        for wanted in (2, 3):
+            with write(found.engine) as connection:
+                wake_deliverers(connection)
+            assert waited(lambda wanted=wanted: len(calls) >= wanted, WITHIN)
+        assert listener.listening.is_set()
+        assert "delivery on wake-up failed (RuntimeError)" in caplog.text
+        assert "CANARY" not in caplog.text
+    finally:
+        listener.stop()

@@ -226,8 +226,25 @@ def test_a_failure_part_way_leaves_the_target_without_even_the_schema(small: Con
     source.dispose()
     with fresh_postgres_database() as url:
         result = export(small, url)
-        refused(result, "failed (value too long for type character varying(120)); it was rolled back")
+        refused(result, "failed (StringDataRightTruncation, SQLSTATE 22001); it was rolled back")
         assert "n" * 20 not in result.stderr
+        assert tables_in(url) == []
+
+
+def test_a_failure_never_quotes_the_value_postgresql_refused(small: Config) -> None:
+    # PostgreSQL's own first line would be 'invalid input syntax for type integer: "<the value>"', and a
+    # value in the source may be a column that is plaintext there (a name, a reference): only its class,
+    # SQLSTATE and where are said.
+    source = open_engine(small.database_path, small.secrets.database.value)
+    with write(source) as connection:
+        connection.exec_driver_sql(
+            "INSERT INTO sign_in_throttle (username, failures, last_failure_at) VALUES (?, ?, ?)",
+            ("someone", "CANARY-throttle-7f3a", "2026-12-01 10:00:00.000000"))
+    source.dispose()
+    with fresh_postgres_database() as url:
+        result = export(small, url)
+        refused(result, "failed (InvalidTextRepresentation, SQLSTATE 22P02); it was rolled back")
+        assert "CANARY" not in result.stderr + result.stdout
         assert tables_in(url) == []
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import sqlite3
@@ -10,9 +11,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from casefeedback.storage import engine as engine_module
 from casefeedback.storage import migrate
-from casefeedback.storage.dialect import StoreOpenError
-from casefeedback.storage.engine import open_engine, read
+from casefeedback.storage.dialect import WAL_BACKSTOP_PAGES, StoreOpenError, checkpoint_wal
+from casefeedback.storage.engine import open_engine, read, write
 
 
 def _digest(path: Path) -> str:
@@ -43,6 +45,37 @@ def test_connection_settings(config):
         assert pragma("busy_timeout") == 5000
         assert pragma("auto_vacuum") == 1  # FULL
         assert pragma("cipher_version").startswith("4.")
+        assert pragma("wal_autocheckpoint") == WAL_BACKSTOP_PAGES  # write() folds the log in, outside the lock
+    engine.dispose()
+
+
+def test_the_write_ahead_log_is_folded_in_after_the_lock_is_let_go(config, monkeypatch):
+    """No writer waits on a checkpoint: write() runs it once the lock is free, and only every so often."""
+    engine = open_engine(config.database_path, config.secrets.database.value)
+    lock_file = config.database_path.with_name(config.database_path.name + "-writer.lock")
+    folded: list[bool] = []
+
+    def checkpoint(engine_given):
+        descriptor = os.open(lock_file, os.O_RDWR)
+        try:  # another holder could take the writer lock now: it is free
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(descriptor, fcntl.LOCK_UN)
+            folded.append(True)
+        finally:
+            os.close(descriptor)
+        checkpoint_wal(engine_given)
+
+    monkeypatch.setattr(engine_module, "checkpoint_wal", checkpoint)
+    monkeypatch.setattr(engine_module, "CHECKPOINT_AFTER_NS", 3_600 * 10**9)  # an hour of lock time
+    for _ in range(3):
+        with write(engine) as connection:
+            connection.execute(text("CREATE TABLE IF NOT EXISTS scratch (x)"))
+            connection.execute(text("INSERT INTO scratch VALUES (randomblob(3000))"))
+    assert folded == []  # far from the threshold: no checkpoint at all
+    monkeypatch.setattr(engine_module, "CHECKPOINT_AFTER_NS", 0)
+    with write(engine) as connection:
+        connection.execute(text("INSERT INTO scratch VALUES (randomblob(3000))"))
+    assert folded == [True]
     engine.dispose()
 
 
