@@ -42,6 +42,25 @@ def _(message: str, **variables: Any) -> str:
     return str(flask_babel.gettext(message, **variables))
 
 
+def _page_translations() -> Any:
+    """The catalog for the locale in force, found once per locale per request.
+
+    Kept beside Flask-Babel's own state for the request and tied to the very
+    locale object it was found for, so ``force_locale`` (a handout in each
+    language on one page) and a language switch still get the right words.
+    """
+    state = flask_babel._get_current_context()  # Flask-Babel's per-request namespace
+    if state is None:
+        return flask_babel.get_translations()
+    locale = getattr(state, "babel_locale", None)
+    kept = getattr(state, "casefeedback_catalog", None)
+    if locale is not None and kept is not None and kept[0] is locale:
+        return kept[1]
+    translations = flask_babel.get_translations()
+    state.casefeedback_catalog = (getattr(state, "babel_locale", None), translations)
+    return translations
+
+
 def ngettext(singular: str, plural: str, num: int, **variables: Any) -> str:
     return str(flask_babel.ngettext(singular, plural, num, **variables))
 
@@ -124,6 +143,15 @@ def install(app: Flask) -> None:
     app.jinja_env.policies["ext.i18n.trimmed"] = True
     flask_babel.Babel(app, locale_selector=select_language,
                       default_translation_directories=str(TRANSLATIONS))
+    # Flask-Babel's own callables find the domain, the locale and its catalog again on every _() in a
+    # template (a dozen context lookups each, some 13 times a page); these keep the catalog found first.
+    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]  # added by jinja2.ext.i18n
+        gettext=lambda message: _page_translations().ugettext(message),
+        ngettext=lambda singular, plural, n: _page_translations().ungettext(singular, plural, n),
+        pgettext=lambda context, message: _page_translations().upgettext(context, message),
+        npgettext=lambda context, singular, plural, n: _page_translations().unpgettext(context, singular, plural,
+                                                                                       n),
+        newstyle=True)
     app.before_request(_switch_language)
 
     # Globals, so that macros imported without context can use them too.
