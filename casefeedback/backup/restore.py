@@ -49,7 +49,7 @@ from casefeedback.crypto.rotation import KeyOperationError, keks_on_disk
 from casefeedback.instance import secrets_dir
 from casefeedback.retention import ledger
 from casefeedback.storage import migrate
-from casefeedback.storage.dialect import open_readonly, rekey_file, truncate_wal
+from casefeedback.storage.dialect import WRITER_LOCK_SUFFIXES, open_readonly, rekey_file, truncate_wal
 from casefeedback.storage.engine import open_engine, read, write
 from casefeedback.storage.generations import read_key_file
 from casefeedback.storage.tables import audit_events, instance_identity
@@ -269,7 +269,7 @@ def _swap(staging: Path, live: Path) -> None:
         with contextlib.suppress(FileNotFoundError):
             live.with_name(live.name + suffix).unlink()
     os.replace(staging, live)
-    for suffix in ("-wal", "-shm", "-writer.lock"):
+    for suffix in ("-wal", "-shm", *WRITER_LOCK_SUFFIXES):
         with contextlib.suppress(FileNotFoundError):
             staging.with_name(staging.name + suffix).unlink()
     fd = os.open(live.parent, os.O_RDONLY)
@@ -280,7 +280,7 @@ def _swap(staging: Path, live: Path) -> None:
 
 
 def _remove_with_sidecars(path: Path) -> None:
-    for suffix in ("", "-wal", "-shm", "-writer.lock"):
+    for suffix in ("", "-wal", "-shm", *WRITER_LOCK_SUFFIXES):
         with contextlib.suppress(FileNotFoundError):
             path.with_name(path.name + suffix).unlink()
 

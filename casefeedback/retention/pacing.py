@@ -4,9 +4,13 @@ The instance has one write lock (``storage.engine.write``). A person sending
 feedback waits for whoever holds it, so a background job that writes a lot
 (the retention purge, the ciphertext sweep) writes in transactions sized to
 hold the lock for a few milliseconds each, measured and adjusted as it goes,
-and pauses between them. The pause matters as much as the size: the lock (an
-flock) is not first come, first served, and a job that asks again at once
-would win it again and again over a sender already waiting.
+and between them lets in every writer already waiting. That matters as much
+as the size: the lock (an flock) is not first come, first served, and a job
+that asked again at once would win it again and again over a sender already
+waiting. The lock says who waits (``writers_waiting``), so with nobody
+waiting the job carries straight on, and with someone waiting it steps aside
+until they have the lock. On PostgreSQL, with no such lock, it pauses a
+little after each transaction instead.
 """
 
 from __future__ import annotations
@@ -19,20 +23,22 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, Engine
 
-from casefeedback.storage.engine import write
+from casefeedback.storage.engine import last_hold, write, writers_waiting
 
 # What a transaction may hold the lock for at most, and what the sizing aims at
 # for a typical one: below the limit, so that the spread around it (a page to
 # allocate, the machine busy elsewhere for a moment) still stays within it.
 MOST_HOLD = 0.005
 AIM_HOLD = 0.003
-# The pause after each transaction: at least this, and at least PAUSE_SHARE of
-# the time the transaction held the lock, so the job never has more than
-# 1 / (1 + PAUSE_SHARE) (two thirds) of the lock's time, and a sender already
-# waiting is woken and gets in first. (Measured with a sender sending back to
-# back: a pause as long as the hold slowed the purge and did not help the sender.)
+# PostgreSQL's pause after each transaction: at least this, and at least
+# PAUSE_SHARE of the time the transaction held its locks.
 LEAST_PAUSE = 0.001
 PAUSE_SHARE = 0.5
+# On SQLCipher, stepping aside for waiting writers: look this often whether they
+# have the lock yet, and give up after this long (a steady stream of senders
+# must not stop the purge for good; each of them waits one transaction at most).
+LET_IN_STEP = 0.0005
+LET_IN_AT_MOST = 0.05
 _RECENT = 5
 
 
@@ -56,19 +62,26 @@ class Pacer:
     pause: float = LEAST_PAUSE
     pause_share: float = PAUSE_SHARE
     held: list[float] = field(default_factory=list)
+    stepped_aside: int = 0  # times it found a writer waiting and let them in
 
     @contextmanager
     def transaction(self, engine: Engine, items: int) -> Iterator[Connection]:
-        """One write transaction of ``items`` items, timed; then the pause that lets senders in."""
+        """One write transaction of ``items`` items, timed; then every writer waiting is let in first."""
         began = 0.0
         with write(engine) as connection:
             began = time.perf_counter()
             yield connection
-        held = time.perf_counter() - began
+        # The lock's own measure where there is one (not the checkpoint write() may run after letting it go).
+        held = last_hold() if writers_waiting(engine) is not None else time.perf_counter() - began
         self.held.append(held)
         self._learn(held, items)
-        pause_until = time.perf_counter() + max(self.pause, held * self.pause_share)
-        time.sleep(max(0.0, pause_until - time.perf_counter()))
+        if writers_waiting(engine) is None:  # PostgreSQL
+            time.sleep(max(self.pause, held * self.pause_share))
+            return
+        given_up = time.perf_counter() + LET_IN_AT_MOST
+        while writers_waiting(engine) and time.perf_counter() < given_up:
+            self.stepped_aside += 1
+            time.sleep(LET_IN_STEP)
 
     def _learn(self, held: float, items: int) -> None:
         if held > 2 * MOST_HOLD:

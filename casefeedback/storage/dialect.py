@@ -102,6 +102,10 @@ def install_connection_hooks(engine: Engine, path: str) -> None:
             connection.exec_driver_sql("BEGIN")
 
 
+# The writer lock's files beside the database: the lock itself, and where waiting writers say so.
+WRITER_LOCK_SUFFIXES = ("-writer.lock", "-writer.queue")
+
+
 class WriterLock:
     """One writer at a time across every process and thread using this file.
 
@@ -110,41 +114,77 @@ class WriterLock:
     which wastes most of the wait. A kernel file lock wakes the next writer the
     moment the previous one commits, so throughput and tail latency follow the
     length of the transaction, not the busy handler's schedule.
+
+    A writer that waits says so, for ``others_waiting``: a shared lock on a
+    second file while it waits (other processes), a count (other threads). A
+    background job asks between its transactions and lets them in first: the
+    lock is not first come, first served, and a job that asked again at once
+    would win it again and again. Nobody waiting, it carries straight on.
     """
 
     def __init__(self, database: Path) -> None:
-        self._path = database.with_name(database.name + "-writer.lock")
+        self._path = database.with_name(database.name + WRITER_LOCK_SUFFIXES[0])
+        self._queue_path = database.with_name(database.name + WRITER_LOCK_SUFFIXES[1])
         self._threads = threading.Lock()
-        self._fd: int | None = None
+        self._counting = threading.Lock()
+        self._waiting = 0  # threads of this process waiting for the lock
+        self._fds: dict[str, int] = {}
         self._pid = 0
 
     def __enter__(self) -> None:
-        self._threads.acquire()
+        with self._counting:
+            self._waiting += 1
         try:
-            fcntl.flock(self._descriptor(), fcntl.LOCK_EX)
-        except BaseException:
-            self._threads.release()
-            raise
+            self._threads.acquire()
+            try:
+                queue = self._descriptor("queue")
+                fcntl.flock(queue, fcntl.LOCK_SH)
+                try:
+                    fcntl.flock(self._descriptor("lock"), fcntl.LOCK_EX)
+                finally:
+                    fcntl.flock(queue, fcntl.LOCK_UN)
+            except BaseException:
+                self._threads.release()
+                raise
+        finally:
+            with self._counting:
+                self._waiting -= 1
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
                  trace: TracebackType | None) -> None:
         try:
-            fcntl.flock(self._descriptor(), fcntl.LOCK_UN)
+            fcntl.flock(self._descriptor("lock"), fcntl.LOCK_UN)
         finally:
             self._threads.release()
 
-    def _descriptor(self) -> int:
-        # A forked child must not share the parent's open file description
+    def others_waiting(self) -> bool:
+        """Whether another writer, in any process, waits for the lock now (asked without holding it)."""
+        if self._waiting:
+            return True
+        # A description of its own: on the waiters' one, this lock would convert theirs, not test it.
+        probe = self._descriptor("probe")
+        try:
+            fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(probe, fcntl.LOCK_UN)
+        return False
+
+    def _descriptor(self, which: str) -> int:
+        # A forked child must not share the parent's open file descriptions
         # (flock would then treat both as one holder), so reopen after a fork.
-        if self._fd is None or self._pid != os.getpid():
-            self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
-            self._pid = os.getpid()
-        return self._fd
+        if self._pid != os.getpid():
+            self._fds, self._pid = {}, os.getpid()
+        if which not in self._fds:
+            path = self._path if which == "lock" else self._queue_path
+            self._fds[which] = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        return self._fds[which]
 
     def close(self) -> None:
-        if self._fd is not None and self._pid == os.getpid():
-            os.close(self._fd)
-        self._fd = None
+        if self._pid == os.getpid():
+            for descriptor in self._fds.values():
+                os.close(descriptor)
+        self._fds = {}
 
 
 def new_database_statements(dialect_name: str) -> tuple[str, ...]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import stat
+import threading
 import time
 import weakref
 from collections.abc import Iterator
@@ -29,8 +30,8 @@ from casefeedback.storage.dialect import (
     postgres_open_error,
 )
 
-__all__ = ["Store", "StoreOpenError", "current_key", "database_file", "keep_private", "open_engine",
-           "open_leader_engine", "open_postgres", "open_store", "read", "write"]
+__all__ = ["Store", "StoreOpenError", "current_key", "database_file", "keep_private", "last_hold", "open_engine",
+           "open_leader_engine", "open_postgres", "open_store", "read", "write", "writers_waiting"]
 
 SQLITE_PLAINTEXT_MAGIC = b"SQLite format 3\x00"
 # SQLite makes these beside the database, lazily, with the database file's own mode.
@@ -269,6 +270,7 @@ def write(engine: Engine) -> Iterator[Connection]:
                 yield connection
         finally:
             held = time.perf_counter_ns() - started
+            _LAST_HOLD.held_ns = held
             if stats is not None:
                 stats.add(held, time.thread_time_ns() - started_cpu)
     if lock is not None:
@@ -279,6 +281,7 @@ def write(engine: Engine) -> Iterator[Connection]:
 # time is mostly encrypting the pages it commits (measured: ~1000 pages in 50 ms here).
 CHECKPOINT_AFTER_NS = 50_000_000
 _SINCE_CHECKPOINT: weakref.WeakKeyDictionary[Engine, int] = weakref.WeakKeyDictionary()
+_LAST_HOLD = threading.local()
 
 
 def _fold_wal_after(engine: Engine, held_ns: int) -> None:
@@ -288,6 +291,18 @@ def _fold_wal_after(engine: Engine, held_ns: int) -> None:
         return
     _SINCE_CHECKPOINT[engine] = 0
     checkpoint_wal(engine)
+
+
+def last_hold() -> float:
+    """Seconds the calling thread's last write() held the writer lock (its commit included, the checkpoint
+    after it not); 0.0 on PostgreSQL, where there is no such lock."""
+    return float(getattr(_LAST_HOLD, "held_ns", 0)) / 1e9
+
+
+def writers_waiting(engine: Engine) -> bool | None:
+    """Whether a writer waits for the writer lock now; None on PostgreSQL, which has no such lock."""
+    lock = _WRITER_LOCKS.get(engine)
+    return None if lock is None else lock.others_waiting()
 
 
 @contextmanager

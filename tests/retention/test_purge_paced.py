@@ -3,17 +3,21 @@ paced transactions, and what is sent meanwhile is never touched."""
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import timedelta
 
 from sqlalchemy import func, select
 
+from casefeedback.retention import pacing
 from casefeedback.retention.pacing import MOST_HOLD, Pacer
 from casefeedback.retention.purge import purge
-from casefeedback.storage.engine import read
+from casefeedback.storage.engine import read, write, writers_waiting
 from casefeedback.storage.tables import answers, audit_events, data_keys
+from tests.helpers import waited
 from tests.retention.conftest import seed_submission
 from tests.retention.sending import GIVEN, GIVEN_KEYS, Sender, send, stored
+from tests.stores import sqlcipher_only
 
 ALL = {"treated": "2", "listened": "yes", "safe_now": "no", "anything_else": "words", "safer": "more words"}
 
@@ -76,3 +80,34 @@ def test_the_pacer_sizes_transactions_to_the_time_they_hold_the_lock():
     assert min(sizes[-100:]) >= typical // 3  # a stall now and then does not collapse it
     pacer.held = [0.001] * 99 + [0.004]
     assert pacer.summary() == {"transactions": 100, "p50_ms": 1.0, "p99_ms": 3.97, "max_ms": 4.0, "within_limit": 1.0}
+
+
+@sqlcipher_only  # PostgreSQL has no writer lock to wait for: the pacer pauses a little instead
+def test_the_pacer_lets_a_waiting_writer_in_before_its_next_transaction(found, monkeypatch):
+    """A sender that waits while the job holds the lock goes next; with nobody waiting the job never pauses."""
+    monkeypatch.setattr(pacing, "LET_IN_AT_MOST", 30.0)  # a busy machine must not make it give up early
+    pacer = Pacer()
+    order: list[str] = []
+    go = threading.Event()
+
+    def sender() -> None:
+        go.wait()
+        with write(found.engine):
+            order.append("sender")
+
+    thread = threading.Thread(target=sender)
+    thread.start()
+    with pacer.transaction(found.engine, 1):
+        go.set()
+        assert waited(lambda: bool(writers_waiting(found.engine)), timeout=30, every=0.01)
+        order.append("job 1")
+    with pacer.transaction(found.engine, 1):
+        order.append("job 2")
+    thread.join(timeout=30)
+    assert order == ["job 1", "sender", "job 2"]
+    assert pacer.stepped_aside >= 1
+    stepped = pacer.stepped_aside
+    for _ in range(5):  # nobody waiting: straight on
+        with pacer.transaction(found.engine, 1):
+            pass
+    assert pacer.stepped_aside == stepped

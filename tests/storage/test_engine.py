@@ -6,6 +6,9 @@ import fcntl
 import hashlib
 import os
 import sqlite3
+import subprocess
+import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -13,8 +16,9 @@ from sqlalchemy import text
 
 from casefeedback.storage import engine as engine_module
 from casefeedback.storage import migrate
-from casefeedback.storage.dialect import WAL_BACKSTOP_PAGES, StoreOpenError, checkpoint_wal
+from casefeedback.storage.dialect import WAL_BACKSTOP_PAGES, StoreOpenError, WriterLock, checkpoint_wal
 from casefeedback.storage.engine import open_engine, read, write
+from tests.helpers import waited
 
 
 def _digest(path: Path) -> str:
@@ -138,3 +142,47 @@ def test_schema_is_at_head_after_init(config):
     engine = open_engine(config.database_path, config.secrets.database.value)
     assert migrate.current_revision(engine) == migrate.head_revision()
     engine.dispose()
+
+
+_WAIT_FOR_THE_LOCK = """
+import sys
+from pathlib import Path
+from casefeedback.storage.dialect import WriterLock
+sys.stdin.readline()  # the test holds the lock now
+print("waiting", flush=True)
+with WriterLock(Path(sys.argv[1])):
+    print("in", flush=True)
+"""
+
+
+def test_a_writer_waiting_in_another_process_or_thread_is_seen(tmp_path):
+    """What lets a long job step aside for senders exactly when one waits (retention/pacing.py)."""
+    database = tmp_path / "store.db"
+    lock = WriterLock(database)
+    assert not lock.others_waiting()
+    with subprocess.Popen([sys.executable, "-c", _WAIT_FOR_THE_LOCK, str(database)],
+                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) as child:
+        assert child.stdin is not None and child.stdout is not None
+        with lock:
+            child.stdin.write("go\n")
+            child.stdin.flush()
+            assert child.stdout.readline().strip() == "waiting"
+            assert waited(lock.others_waiting, timeout=30, every=0.01)
+        assert child.stdout.readline().strip() == "in"  # it had the lock as soon as it was let go
+        assert child.wait(timeout=30) == 0
+    assert not lock.others_waiting()
+
+    # Another thread of this process, waiting for the same lock.
+    entered = threading.Event()
+
+    def other_thread() -> None:
+        with lock:
+            entered.set()
+
+    with lock:
+        thread = threading.Thread(target=other_thread)
+        thread.start()
+        assert waited(lock.others_waiting, timeout=30, every=0.01)
+    thread.join(timeout=30)
+    assert entered.is_set() and not lock.others_waiting()
+    lock.close()
