@@ -35,13 +35,18 @@ class SealedDraft:
     answers: Sequence[Row[Any]]
 
 
+# Built once, as every send reads the same two things (building them again costs more than running them).
+_LIVE_DRAFT = select(drafts).where(drafts.c.id == bindparam("draft_id"), drafts.c.service_id == bindparam("service"),
+                                   drafts.c.expires_at > bindparam("now"))
+_DRAFT_ANSWERS = select(draft_answers).where(draft_answers.c.draft_id == bindparam("draft_id"))
+
+
 def read_sealed(connection: Connection, policy: ServicePolicy, draft_id: str, now: datetime) -> SealedDraft | None:
     """The draft, if it is live and for this service; None if it is gone or its time is up."""
-    row = connection.execute(select(drafts).where(drafts.c.id == draft_id, drafts.c.service_id == policy.id,
-                                                  drafts.c.expires_at > now)).first()
+    row = connection.execute(_LIVE_DRAFT, {"draft_id": draft_id, "service": policy.id, "now": now}).first()
     if row is None:
         return None
-    return SealedDraft(row, connection.execute(select(draft_answers).where(draft_answers.c.draft_id == draft_id)).all())
+    return SealedDraft(row, connection.execute(_DRAFT_ANSWERS, {"draft_id": draft_id}).all())
 
 
 # One statement, built once: it erases the draft (its answer rows go with it, ON DELETE
