@@ -290,7 +290,13 @@ def _fold_wal_after(engine: Engine, held_ns: int) -> None:
         _SINCE_CHECKPOINT[engine] = since
         return
     _SINCE_CHECKPOINT[engine] = 0
-    checkpoint_wal(engine)
+    try:
+        checkpoint_wal(engine)
+    except Exception as error:
+        # The caller's transaction has committed: a failed fold must not turn an acknowledged write into an
+        # error page (a person would send again). SQLite's backstop, or the next fold, does it instead.
+        log.warning("folding the write-ahead log in failed (%s); the next write tries again", type(error).__name__)
+        _SINCE_CHECKPOINT[engine] = CHECKPOINT_AFTER_NS
 
 
 def last_hold() -> float:

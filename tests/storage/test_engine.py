@@ -144,6 +144,24 @@ def test_schema_is_at_head_after_init(config):
     engine.dispose()
 
 
+def test_a_failed_fold_never_fails_the_write_that_committed(config, monkeypatch, caplog):
+    engine = open_engine(config.database_path, config.secrets.database.value)
+
+    def broken(_engine):
+        raise OSError("CANARY-fold-5e2: disk trouble")
+
+    monkeypatch.setattr(engine_module, "checkpoint_wal", broken)
+    monkeypatch.setattr(engine_module, "CHECKPOINT_AFTER_NS", 0)
+    with write(engine) as connection:
+        connection.execute(text("CREATE TABLE scratch (x)"))
+        connection.execute(text("INSERT INTO scratch VALUES ('kept')"))
+    with read(engine) as connection:
+        assert connection.execute(text("SELECT x FROM scratch")).scalars().all() == ["kept"]
+    assert "folding the write-ahead log in failed (OSError)" in caplog.text
+    assert "CANARY" not in caplog.text
+    engine.dispose()
+
+
 _WAIT_FOR_THE_LOCK = """
 import sys
 from pathlib import Path
