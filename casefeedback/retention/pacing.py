@@ -71,17 +71,19 @@ class Pacer:
         with write(engine) as connection:
             began = time.perf_counter()
             yield connection
+        waiting = writers_waiting(engine)  # None: PostgreSQL, with no writer lock
         # The lock's own measure where there is one (not the checkpoint write() may run after letting it go).
-        held = last_hold() if writers_waiting(engine) is not None else time.perf_counter() - began
+        held = last_hold() if waiting is not None else time.perf_counter() - began
         self.held.append(held)
         self._learn(held, items)
-        if writers_waiting(engine) is None:  # PostgreSQL
+        if waiting is None:
             time.sleep(max(self.pause, held * self.pause_share))
             return
         given_up = time.perf_counter() + LET_IN_AT_MOST
-        while writers_waiting(engine) and time.perf_counter() < given_up:
+        while waiting and time.perf_counter() < given_up:
             self.stepped_aside += 1
             time.sleep(LET_IN_STEP)
+            waiting = writers_waiting(engine)
 
     def _learn(self, held: float, items: int) -> None:
         if held > 2 * MOST_HOLD:

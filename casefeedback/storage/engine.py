@@ -254,7 +254,7 @@ def write(engine: Engine) -> Iterator[Connection]:
 
     On SQLCipher, after the lock is let go, the write-ahead log is folded into
     the file once this process's writes since the last time held the lock for
-    CHECKPOINT_AFTER (about 1000 pages): here, not inside a commit, so no other
+    CHECKPOINT_AFTER_NS (about 1000 pages): here, not inside a commit, so no other
     writer waits on it (see dialect.checkpoint_wal).
     """
     lock, stats = _WRITER_LOCKS.get(engine), _LOCK_STATS.get(engine)
@@ -294,14 +294,15 @@ def _fold_wal_after(engine: Engine, held_ns: int) -> None:
         checkpoint_wal(engine)
     except Exception as error:
         # The caller's transaction has committed: a failed fold must not turn an acknowledged write into an
-        # error page (a person would send again). SQLite's backstop, or the next fold, does it instead.
-        log.warning("folding the write-ahead log in failed (%s); the next write tries again", type(error).__name__)
-        _SINCE_CHECKPOINT[engine] = CHECKPOINT_AFTER_NS
+        # error page (a person would send again). The next fold, a threshold later, or SQLite's backstop does it;
+        # not the very next write, so a fold that keeps failing logs once a threshold, not once a write.
+        log.warning("folding the write-ahead log in failed (%s); trying again after more writes",
+                    type(error).__name__)
 
 
 def last_hold() -> float:
     """Seconds the calling thread's last write() held the writer lock (its commit included, the checkpoint
-    after it not); 0.0 on PostgreSQL, where there is no such lock."""
+    after it not). Meaningful only where there is such a lock (``writers_waiting`` is not None)."""
     return float(getattr(_LAST_HOLD, "held_ns", 0)) / 1e9
 
 
