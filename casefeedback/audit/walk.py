@@ -36,7 +36,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import groupby
 from operator import itemgetter
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, text
 
@@ -135,6 +135,11 @@ def encoded_range_sql(columns: str) -> str:
             "ORDER BY chain_seq")
 
 
+def encoded_after_sql(columns: str) -> str:
+    """One chain's events after position ?, each row (chain, chain_seq, seq, mac, MAC input or NULL)."""
+    return f"SELECT {columns} FROM audit_events WHERE chain = ? AND chain_seq > ? ORDER BY chain_seq"  # noqa: S608
+
+
 def exact_rows(dbapi_connection: Any) -> ExactRow:
     """Fetch one stored event by its number, on its own cursor (the walk's cursor is mid-way)."""
 
@@ -157,15 +162,36 @@ def walk_connection(connection: Connection, key: bytes, heads: Heads | None, anc
 
     ``progress``: told (events verified, events the heads record) every ``PROGRESS_EVERY`` events."""
     proxied = connection.connection
-    raw = proxied.dbapi_connection or proxied
-    columns = dialect.audit_mac_input_columns(connection.dialect.name)
-    try:
-        return _walk_connection(raw, columns, key, heads, anchors, progress)
-    except Exception as error:
-        if not dialect.undecodable_text(error):
-            raise
-    with dialect.forgiving_text(raw):  # text that is not UTF-8 was stored: walk again to name where
-        return _walk_connection(raw, columns, key, heads, anchors, progress)
+    return walk_dbapi(proxied.dbapi_connection or proxied, connection.dialect.name, key, heads, anchors, progress)
+
+
+def walk_dbapi(dbapi_connection: Any, dialect_name: str, key: bytes, heads: Heads | None, anchors: Anchors,
+               progress: ProgressHook | None = None) -> VerifyReport:
+    """``walk_connection`` on a DB-API connection: also what checks the log inside a backup's copy."""
+    columns = dialect.audit_mac_input_columns(dialect_name)
+    return _text_as_stored(dbapi_connection,
+                           lambda: _walk_connection(dbapi_connection, columns, key, heads, anchors, progress))
+
+
+def walk_chain_after(dbapi_connection: Any, dialect_name: str, paramstyle: str, keyed: KeyedMac, chain: Any,
+                     start: Link | None) -> tuple[VerifyReport | None, Link, int]:
+    """``walk_chain`` over one chain's events after ``start`` (all of them when None), with the MAC inputs made
+    by the database where it can: the worker's minute-by-minute watch, walking only what is new."""
+    columns = dialect.audit_mac_input_columns(dialect_name)
+    after = (chain, start.position if start else 0)
+
+    def walk() -> tuple[VerifyReport | None, Link, int]:
+        cursor = dbapi_connection.cursor()
+        try:
+            if columns is None:
+                cursor.execute(dialect.driver_sql(AFTER_SQL, paramstyle), after)
+                return walk_chain(keyed, chain, batches(cursor), {}, start)
+            cursor.execute(dialect.driver_sql(encoded_after_sql(columns), paramstyle), after)
+            return walk_chain(keyed, chain, batches(cursor), {}, start, exact_rows(dbapi_connection))
+        finally:
+            cursor.close()
+
+    return _text_as_stored(dbapi_connection, walk)
 
 
 def _walk_connection(dbapi_connection: Any, columns: str | None, key: bytes, heads: Heads | None,
@@ -180,6 +206,21 @@ def _walk_connection(dbapi_connection: Any, columns: str | None, key: bytes, hea
         return walk_log(key, batches(cursor, progress, total), heads, anchors, exact_rows(dbapi_connection))
     finally:
         cursor.close()
+
+
+_T = TypeVar("_T")
+
+
+def _text_as_stored(dbapi_connection: Any, walk: Callable[[], _T]) -> _T:
+    """Run ``walk``; if stored text is not UTF-8 (nothing casefeedback writes: someone put it there), run it
+    again reading that text as it is, so the walk names the event as edited instead of failing."""
+    try:
+        return walk()
+    except Exception as error:
+        if not dialect.undecodable_text(error):
+            raise
+    with dialect.forgiving_text(dbapi_connection):
+        return walk()
 
 
 def events_in(heads: Heads) -> int:
@@ -406,26 +447,3 @@ def _bad_mac(chain: int, position: int, seq: Any) -> VerifyReport:
     return VerifyReport(False, 0, bad, f"event {seq} does not match its MAC (chain {chain}, its event {position}): "
                         "it was edited, inserted, moved, or the audit key is wrong", "edited", chain=chain,
                         position=position)
-
-
-_LEGACY_WALK_SQL = ("SELECT 0, seq, seq, at, actor_id, actor_role, action, object_type, object_id, field_class, "
-                    "purpose, outcome, detail, mac FROM audit_events ORDER BY seq")
-
-
-def check_copy(dbapi_connection: Any, key: bytes, audit_seq: int, audit_mac: str) -> VerifyReport:
-    """Walk the log inside a copy (a backup) and hold it to its manifest's (number, heads digest).
-
-    A copy made before chains (migration 0014) has one head row, and its
-    manifest that head's MAC: it is walked as chain 0, anchored there.
-    """
-    if not dialect.has_table(dbapi_connection, "audit_chains"):
-        head = dbapi_connection.execute("SELECT seq, mac FROM audit_head WHERE id = 1").fetchone()
-        heads = {LEGACY_CHAIN: (int(head[0]), str(head[1]))} if head else {}
-        anchors = {LEGACY_CHAIN: {audit_seq: audit_mac}} if audit_seq else {}
-        return walk_log(key, dbapi_connection.execute(_LEGACY_WALK_SQL).fetchall(), heads, anchors)
-    heads = {int(r[0]): (int(r[1]), str(r[2])) for r in dbapi_connection.execute(HEADS_SQL).fetchall()}
-    report = walk_log(key, dbapi_connection.execute(WALK_SQL).fetchall(), heads, {})
-    if report.ok and not hmac.compare_digest(report.last_mac, audit_mac):
-        return VerifyReport(False, report.checked, None, "its chains' heads are not the ones its manifest records",
-                            "truncated", report.last_seq, report.last_mac)
-    return report

@@ -21,10 +21,9 @@ from sqlalchemy import Connection, Engine, select
 from casefeedback.audit.actions import Action
 from casefeedback.audit.checkpoints import Checkpoint, Signer, latest_checkpoint, write_checkpoint
 from casefeedback.audit.log import AuditEvent, AuditLog
-from casefeedback.audit.walk import AFTER_SQL, KeyedMac, Link, batches, finish, heads_of, last_seq_of, walk_chain
+from casefeedback.audit.walk import KeyedMac, Link, finish, heads_of, last_seq_of, walk_chain_after
 from casefeedback.audit.witness import Standing, Witness, catch_up, compare
 from casefeedback.config import Config
-from casefeedback.storage import dialect
 from casefeedback.storage.engine import read, write
 from casefeedback.storage.tables import audit_events
 from casefeedback.worker import alarms
@@ -120,18 +119,14 @@ def _walk_new(connection: Connection, keyed: KeyedMac, walked: dict[int, Link]
     ends: dict[int, Link] = {}
     chains = set(heads_of(connection)) | set(walked) | set(connection.execute(
         select(audit_events.c.chain).distinct()).scalars())
-    cursor = connection.connection.cursor()
-    try:
-        for chain in sorted(chains, key=repr):
-            start = walked.get(chain)
-            cursor.execute(dialect.driver_sql(AFTER_SQL, connection.dialect.paramstyle),
-                           (chain, start.position if start else 0))
-            broken, end, _done = walk_chain(keyed, chain, batches(cursor), {}, start)
-            if broken is not None:
-                return ends, (broken.kind or "broken", str(broken.problem))
-            ends[chain] = end
-    finally:
-        cursor.close()
+    proxied = connection.connection
+    raw = proxied.dbapi_connection or proxied
+    for chain in sorted(chains, key=repr):
+        broken, end, _done = walk_chain_after(raw, connection.dialect.name, connection.dialect.paramstyle, keyed,
+                                              chain, walked.get(chain))
+        if broken is not None:
+            return ends, (broken.kind or "broken", str(broken.problem))
+        ends[chain] = end
     return ends, None
 
 

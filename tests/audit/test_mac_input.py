@@ -7,14 +7,24 @@ Each example tampers inside a transaction that is then rolled back."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
+import sqlcipher3
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.exc import IntegrityError
 
 from casefeedback.audit import AuditEvent
-from casefeedback.audit.walk import WALK_SQL, encoded_walk_sql, heads_of, walk_connection, walk_log
+from casefeedback.audit.walk import (
+    WALK_SQL,
+    KeyedMac,
+    encoded_walk_sql,
+    heads_of,
+    walk_chain_after,
+    walk_connection,
+    walk_log,
+)
 from casefeedback.storage.dialect import audit_mac_input_columns
 from casefeedback.storage.engine import write
 from tests.audit.tampering import tampering
@@ -156,3 +166,90 @@ def test_text_that_is_not_utf8_is_named_as_an_edit_not_a_crash_in_one_walk_or_ma
     assert (one.kind, one.first_bad_seq) == (many.kind, many.first_bad_seq)
     # A position that is not a number sorts after every number: its place reads as a deleted event.
     assert (one.kind, one.first_bad_seq) == (("deleted", None) if column == "chain_seq" else ("edited", target))
+
+
+@SETTINGS
+@given(index=st.integers(0, 6), column=st.sampled_from(COLUMNS), replacement=_stored_value())
+def test_the_workers_minute_walk_gets_the_exact_walks_verdict(log, index, column, replacement):
+    """The watch walks what is new chain by chain over SQLite's MAC input (``walk_chain_after``), with the
+    exact check behind it: its verdict on a tampered log is the whole exact walk's."""
+    key = log.config.secrets.audit_chain.value
+    with tampering(log) as connection:
+        rows = [tuple(row) for row in connection.exec_driver_sql(WALK_SQL)]
+        target = [row for row in rows if row[0] != 0][-7:][index]
+        try:
+            connection.exec_driver_sql(f"UPDATE audit_events SET {column} = ? WHERE seq = ?",  # noqa: S608
+                                       (replacement, target[2]))
+        except IntegrityError:
+            assume(False)
+        exact = walk_log(key, [tuple(row) for row in connection.exec_driver_sql(WALK_SQL)], heads_of(connection), {})
+        raw = connection.connection.dbapi_connection
+        chains = sorted({row[0] for row in connection.exec_driver_sql("SELECT chain FROM audit_events")}, key=repr)
+        breaks = [walk_chain_after(raw, "sqlite", "qmark", KeyedMac(key), chain, None)[0] for chain in chains]
+    broken = [b for b in breaks if b is not None]
+    if exact.ok or exact.kind == "truncated":  # a head mismatch is for ``finish``, after the chains
+        assert broken == [] or exact.kind == "truncated"
+    else:
+        # The watch walks every chain (in its own order); the exact walk stops at the first break it meets. (A
+        # position moved to 0 or below is one the watch never asks for: to it, that event is simply missing.)
+        assert exact.kind in [b.kind for b in broken]
+
+
+def test_the_minute_walk_and_a_backups_check_take_the_fast_path(found, clock, monkeypatch):
+    """Plain events are checked over the database's MAC input alone — none goes back for the exact check — in
+    the worker's watch and when a backup's copy is verified, as in ``audit verify``."""
+    from casefeedback.audit import walk
+    from casefeedback.audit.watch import keep_watch
+    from casefeedback.backup.restore import verify
+    from tests.backup.test_backup_restore import take_backup
+
+    with write(found.engine) as connection:
+        found.audit.append_many(connection, [AuditEvent(action="field.open", outcome="allowed", actor_id="staff-1",
+                                                        detail={"n": n}) for n in range(30)])
+    looked_up: list[object] = []
+    fast_walks: list[str] = []
+    real = walk.exact_rows
+
+    def counting(dbapi_connection):  # type: ignore[no-untyped-def]
+        fast_walks.append("walk")  # only a walk over the database's MAC input asks for this
+        fetch = real(dbapi_connection)
+        return lambda seq: looked_up.append(seq) or fetch(seq)
+
+    monkeypatch.setattr(walk, "exact_rows", counting)
+    summary = keep_watch(found.config, found.engine, found.audit, timedelta(minutes=1), clock())
+    assert not summary.startswith("ALARM"), summary
+    watched = len(fast_walks)
+    verified = verify(found.config, take_backup(found))
+    assert watched >= 1 and len(fast_walks) > watched  # the watch's walk, then the backup's
+    assert verified.events >= 30 and looked_up == []
+
+
+def test_a_backup_whose_audit_log_was_edited_is_refused_naming_the_event(found, clock):
+    """Someone with the database key edits an event inside a backup's copy and re-seals the manifest (here with
+    the signing key, which such a person lacks, to reach this last check): the walk names the event."""
+    from dataclasses import replace
+
+    from casefeedback.audit.checkpoints import Signer
+    from casefeedback.backup.archive import BackupError, read_manifest, sha256_of, signer_sign, write_manifest
+    from casefeedback.backup.restore import verify
+    from casefeedback.storage.dialect import raw_key_pragma_value
+    from tests.backup.test_backup_restore import take_backup
+
+    with write(found.engine) as connection:
+        found.audit.append_many(connection, [AuditEvent(action="field.open", outcome="allowed", actor_id="staff-1")
+                                             for _ in range(5)])
+    directory = take_backup(found)
+    copy = directory / "casefeedback.db"
+    database = sqlcipher3.connect(str(copy))
+    try:
+        database.execute(f"PRAGMA key = \"{raw_key_pragma_value(found.config.secrets.database.value)}\"")
+        target = database.execute("SELECT seq FROM audit_events WHERE chain > 0 ORDER BY seq LIMIT 1").fetchone()[0]
+        database.execute("UPDATE audit_events SET outcome = 'denied' WHERE seq = ?", (target,))
+        database.commit()
+    finally:
+        database.close()
+    manifest = replace(read_manifest(directory), database_sha256=sha256_of(copy), database_size=copy.stat().st_size)
+    (directory / "manifest.json").unlink()
+    write_manifest(directory, signer_sign(Signer(found.config.secrets.audit_signing.value), manifest))
+    with pytest.raises(BackupError, match=f"not intact: event {target} does not match its MAC"):
+        verify(found.config, directory)
