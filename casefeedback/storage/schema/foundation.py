@@ -110,7 +110,8 @@ submissions = Table(
     "submissions",
     metadata,
     id_column(),
-    Column("service_id", String(64), nullable=False, index=True),
+    # Looked up by service through ix_submissions_service_submitted (no index of its own: migration 0020).
+    Column("service_id", String(64), nullable=False),
     Column("policy_version", String(64), ForeignKey("policy_versions.version"), nullable=False),
     Column("case_id", String(ID), ForeignKey("cases.id"), nullable=True, index=True),
     Column("language", String(8), nullable=False),
@@ -154,8 +155,8 @@ answers = Table(
     "answers",
     metadata,
     id_column(),
-    Column("submission_id", String(ID), ForeignKey("submissions.id", ondelete="CASCADE"),
-           nullable=False, index=True),
+    # Found by submission through the unique (submission_id, question_id) below (migration 0020).
+    Column("submission_id", String(ID), ForeignKey("submissions.id", ondelete="CASCADE"), nullable=False),
     Column("question_id", String(64), nullable=False),
     Column("field_class", String(64), nullable=False),
     # No foreign key to data_keys, on purpose: retention destroys the key first (crypto-shredding, in a

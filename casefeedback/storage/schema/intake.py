@@ -37,7 +37,8 @@ draft_answers = Table(
     "draft_answers",
     metadata,
     id_column(),
-    Column("draft_id", String(ID), ForeignKey("drafts.id", ondelete="CASCADE"), nullable=False, index=True),
+    # Found by draft through the unique (draft_id, question_id) below (migration 0020).
+    Column("draft_id", String(ID), ForeignKey("drafts.id", ondelete="CASCADE"), nullable=False),
     Column("question_id", String(64), nullable=False),
     Column("field_class", String(64), nullable=False),
     Column("data_key_id", String(ID), nullable=False),
