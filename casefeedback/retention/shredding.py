@@ -40,6 +40,7 @@ from casefeedback.retention.planning import (
     is_fact_due,
 )
 from casefeedback.services import Services
+from casefeedback.storage.dialect import insertion_order
 from casefeedback.storage.engine import read
 from casefeedback.storage.tables import cases, consent_receipts, data_keys, insight_contributed, submissions
 
@@ -56,7 +57,6 @@ _STATE = (select(submissions.c.id, submissions.c.status, cases.c.closed_at, cons
           .where(submissions.c.id.in_(bindparam("ids", expanding=True))))
 _KEY_FACTS = (facts_query().add_columns(submissions.c.status, consent_receipts.c.choices, _contributed)
               .where(data_keys.c.submission_id.in_(bindparam("ids", expanding=True))))
-_NEXT = select(submissions.c.id).where(submissions.c.id > bindparam("after")).order_by(submissions.c.id)
 
 
 @dataclass(frozen=True)
@@ -98,31 +98,38 @@ class Shredder:
 
     def __init__(self, found: Services, as_of: datetime, report: PurgeReport, warnings: set[str]) -> None:
         self.found, self.as_of, self.report, self.warnings = found, as_of, report, warnings
+        # Submissions in the order they were stored, so each transaction's keys and, in the sweep, answers
+        # are neighbours on the pages a commit writes (measured: a quarter less time shredding, half
+        # sweeping, against walking them by their random ids).
+        order = insertion_order(submissions, found.engine.dialect.name)
+        self._first = select(submissions.c.id, order).order_by(order).limit(PLAN_CHUNK)
+        self._next = self._first.where(order > bindparam("after"))
         self.source = InsightSource(found.policies, found.keyring)
         self.pacer = Pacer()
         self.destroyed: list[str] = []  # data key ids, for the sweep
         self.ledger_file = ledger.ledger_path(found.config.database_path)
 
     def run_all(self, progress: Callable[[int, int], None] | None) -> list[str]:
-        """Every submission, in id order, a chunk at a time; the ids put off (see ``_contribution``)."""
+        """Every submission, in the order stored, a chunk at a time; the ids put off (see ``_contribution``)."""
         with read(self.found.engine) as connection:
             total = int(connection.execute(select(func.count()).select_from(submissions)).scalar_one())
         put_off: list[str] = []
-        after, seen = "", 0
+        after: object = None
+        seen = 0
         while True:
             with read(self.found.engine) as connection:
-                chunk = list(connection.execute(_NEXT.limit(PLAN_CHUNK), {"after": after}).scalars())
-            if not chunk:
+                rows = connection.execute(self._first if after is None else self._next, {"after": after}).all()
+            if not rows:
                 return put_off
-            put_off += self.run(chunk)
-            after, seen = chunk[-1], seen + len(chunk)
+            put_off += self.run([row[0] for row in rows])
+            after, seen = rows[-1][1], seen + len(rows)
             if progress is not None:
                 progress(min(seen, total), total)
 
     def run(self, submission_ids: Sequence[str]) -> list[str]:
         """Plan these submissions (reading only), then destroy their due keys; the ids put off."""
         planned, offered = self._plan(submission_ids)
-        pending = sorted(planned)
+        pending = [submission_id for submission_id in submission_ids if submission_id in planned]  # as given
         put_off: list[str] = []
         while pending:
             batch, pending = _take(pending, planned, self.pacer.size)

@@ -1,11 +1,11 @@
 # bench: retention purge of 100 000 expired answers while feedback keeps arriving (rate, submission p99)
 """Benchmark the retention purge against live submissions.
 
-A throwaway instance is filled with --fields expired answers, stored through
-intake's own ``record_submissions`` (a data key per class, AES-GCM per answer,
-consent receipt, audit event), half of them from people who consented to
-share_insight, whose de-identified contributions are written then, as at any
-send (so the purge finds them kept already). Then:
+A throwaway instance is filled with --fields expired answers, sent a second
+apart and stored through intake's own ``record_submissions`` (a data key per
+class, AES-GCM per answer, consent receipt, audit event), half of them from
+people who consented to share_insight, whose de-identified contributions are
+written then, as at any send (so the purge finds them kept already). Then:
 
 1. submissions alone: a separate process records submissions back to back for
    --baseline-seconds — each through the same service, one transaction each
@@ -76,8 +76,10 @@ def seed(instance: Path, fields: int) -> int:
     when = datetime.now(UTC) - timedelta(days=3 * 366)  # every class is due (P2Y at most)
     per = len(ANSWERS)
     count = fields // per
-    for start in range(0, count, BATCH):  # one transaction per batch
-        _record(found, [_sent(policy, when, share=i % 2 == 0) for i in range(start, min(start + BATCH, count))])
+    # One transaction per batch, a second apart: feedback arrives over time (and is stored in that order).
+    for start in range(0, count, BATCH):
+        _record(found, [_sent(policy, when + timedelta(seconds=i), share=i % 2 == 0)
+                        for i in range(start, min(start + BATCH, count))])
     found.engine.dispose()
     return count * per
 

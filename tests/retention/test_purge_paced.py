@@ -65,6 +65,20 @@ def test_the_purge_audits_one_erasure_per_submission_however_it_is_batched(found
     assert (left, rows) == (0, 0)
 
 
+def test_the_purge_walks_submissions_in_the_order_they_were_stored(found, clock):
+    """On SQLite, in the order stored (their rowid: neighbours on the pages each commit writes), whatever their
+    random ids; on PostgreSQL, which has no such order, by id. The erasure events follow the walk."""
+    long_ago = clock.now - timedelta(days=3 * 366)
+    stored_order = [seed_submission(found, ALL, at=long_ago) for _ in range(30)]
+    assert stored_order != sorted(stored_order)  # random ids: the two orders differ
+    purge(found, clock.now)
+    with read(found.engine) as connection:
+        erased = list(connection.execute(select(audit_events.c.object_id).where(audit_events.c.action == "erasure")
+                                         .order_by(audit_events.c.seq)).scalars())
+    expected = stored_order if found.engine.dialect.name == "sqlite" else sorted(stored_order)
+    assert erased == expected
+
+
 def test_the_pacer_sizes_transactions_to_the_time_they_hold_the_lock():
     """A transaction costs 1 ms plus 40 µs an item, and now and then the machine stalls it for 20 ms."""
     pacer = Pacer(size=400)
