@@ -15,7 +15,6 @@ seed through it) by the very same code, ``prepare`` and ``insert_prepared``.
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -207,7 +206,7 @@ def prepare(found: Services, policy: ServicePolicy, sent: Sequence[Sent], receip
             "receipt_hash": lookup_hash(lookup, "receipt", code.replace("-", ""))}
             for one, code in zip(sent, receipt_codes, strict=True)],
         consents=[{
-            "id": str(uuid.uuid4()), "submission_id": one.id, "consent_version": one.consent.version,
+            "id": ordered_row_id(), "submission_id": one.id, "consent_version": one.consent.version,
             "language": one.consent.language, "choices": json.dumps(dict(one.consent.choices), sort_keys=True),
             "given_at": one.consent_given_at, "withdrawn_at": None} for one in sent],
         keys=[key for one_keys, _rows in sealed for key in one_keys],

@@ -18,8 +18,8 @@ def ordered_row_id() -> str:
     written again at commit: the eight answers of one submission touched eight
     index pages. Ids that grow with time share the newest page. The price is
     that the id tells when the row was made, so these ids are only for rows
-    whose time is recorded beside them anyway (answers, saved draft values;
-    see SECURITY.md) — never for ids shown to people or written outside the
+    whose time is recorded beside them anyway (answers, saved draft values,
+    consent receipts; see SECURITY.md) — never for ids shown to people or written outside the
     database without that time, such as data key ids (the erasure ledger) or
     submission ids.
     """

@@ -29,3 +29,28 @@ def test_ordered_row_ids_do_not_repeat() -> None:
     assert len(set(made)) == len(made)
     # 74 random bits per id: within one millisecond they still differ in their random part.
     assert len({uuid.UUID(i).int & ((1 << 62) - 1) for i in made}) == len(made)
+
+
+def test_a_send_gives_time_ordered_ids_only_to_rows_whose_time_is_beside_them(found) -> None:
+    """Answers and the consent receipt share the newest index pages; the submission and its data keys, whose
+    ids leave the database (receipts, the erasure ledger), stay random (SECURITY.md, "Row ids that carry a
+    time")."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import select
+
+    from casefeedback.intake.submissions import ConsentGiven, Sent, record_submissions
+    from casefeedback.storage.engine import read
+    from casefeedback.storage.tables import answers, consent_receipts, data_keys, submissions
+
+    policy = found.policies.service("victim-support")
+    now = datetime.now(UTC)
+    sent = Sent(str(uuid.uuid4()), {"treated": "4", "anything_else": "fine"},
+                ConsentGiven(policy.consent.version, "en", {"store": True}), consent_given_at=now, submitted_at=now,
+                language="en")
+    record_submissions(found, policy, [sent])
+    with read(found.engine) as connection:
+        versions = {name: {uuid.UUID(i).version for i in connection.execute(select(table.c.id)).scalars()}
+                    for name, table in (("answers", answers), ("consent", consent_receipts),
+                                        ("submissions", submissions), ("data_keys", data_keys))}
+    assert versions == {"answers": {7}, "consent": {7}, "submissions": {4}, "data_keys": {4}}

@@ -1,5 +1,5 @@
-"""Migration 0020 drops three indexes a unique constraint's index already provides: up, down and up again on
-a real encrypted file, and every lookup they served still goes through an index, never a scan."""
+"""Migration 0020 drops three indexes a unique constraint's index already provides, and one nothing reads: up,
+down and up again on a real encrypted file, and every lookup the three served still goes through an index."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from casefeedback.storage import migrate
 from casefeedback.storage.engine import open_engine
 
 DROPPED = {"submissions": "ix_submissions_service_id", "answers": "ix_answers_submission_id",
-           "draft_answers": "ix_draft_answers_draft_id"}
+           "draft_answers": "ix_draft_answers_draft_id", "erased_keys": "ix_erased_keys_submission_id"}
 # The lookups by the dropped indexes' columns, as the services make them (and as ON DELETE CASCADE does).
 LOOKUPS = ("SELECT id FROM submissions WHERE service_id = 'victim-support' ORDER BY submitted_at DESC",
            "SELECT id FROM answers WHERE submission_id = 's-1'",

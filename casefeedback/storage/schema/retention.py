@@ -62,7 +62,8 @@ erased_keys = Table(
     "erased_keys",
     metadata,
     Column("data_key_id", String(ID), primary_key=True),
-    Column("submission_id", String(ID), nullable=False, index=True),
+    # Not indexed (migration 0020): the ledger is read whole or by data key, never by submission.
+    Column("submission_id", String(ID), nullable=False),
     Column("field_class", String(64), nullable=False),
     Column("reason", String(32), nullable=False),
     Column("erased_at", UTCDateTime(), nullable=False),

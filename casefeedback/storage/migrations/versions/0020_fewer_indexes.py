@@ -1,4 +1,4 @@
-"""Drop three indexes that a unique constraint's index already provides.
+"""Drop four indexes: three that a unique constraint's index already provides, one that nothing reads.
 
 Revision ID: 0020
 Revises: 0019
@@ -11,6 +11,10 @@ already has, which serves every query (and every ON DELETE CASCADE) they did:
 * ``submissions.service_id``  — ``ix_submissions_service_submitted`` (service_id, submitted_at)
 * ``answers.submission_id``   — the unique (submission_id, question_id)
 * ``draft_answers.draft_id``  — the unique (draft_id, question_id)
+
+and ``erased_keys.submission_id``, which no query has ever used (the ledger is
+read whole, or by data key id): one more random page per destroyed key in every
+retention purge's transactions.
 """
 
 from alembic import op
@@ -22,7 +26,8 @@ depends_on = None
 
 _DROPPED = (("ix_submissions_service_id", "submissions", "service_id"),
             ("ix_answers_submission_id", "answers", "submission_id"),
-            ("ix_draft_answers_draft_id", "draft_answers", "draft_id"))
+            ("ix_draft_answers_draft_id", "draft_answers", "draft_id"),
+            ("ix_erased_keys_submission_id", "erased_keys", "submission_id"))
 
 
 def upgrade() -> None:
