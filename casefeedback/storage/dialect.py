@@ -399,9 +399,22 @@ def driver_sql(sql: str, paramstyle: str) -> str:
     """SQL written with ``?`` placeholders, in the style of the driver whose cursor runs it.
 
     The audit walk runs on DB-API cursors directly (a million rows through SQLAlchemy's
-    row objects is most of the time); SQLite's driver takes ``?``, psycopg ``%s``.
+    row objects is most of the time), and so does every audit append; SQLite's driver takes ``?``,
+    psycopg ``%s``.
     """
-    return sql.replace("?", "%s") if paramstyle in ("format", "pyformat") else sql
+    if paramstyle in ("format", "pyformat"):  # psycopg: a literal % is written %% once parameters are given
+        return sql.replace("%", "%%").replace("?", "%s")
+    return sql
+
+
+def execute_plain(connection: Connection, sql: str, parameters: Any) -> Any:
+    """Run SQL written with ``?`` placeholders straight through the driver (a list of tuples: once per tuple).
+
+    For statements on every write path whose values are plain integers and
+    text (the audit append): SQLAlchemy's compiling and type processing would
+    cost more than the statement itself. Errors are still SQLAlchemy's.
+    """
+    return connection.exec_driver_sql(driver_sql(sql, connection.dialect.paramstyle), parameters)
 
 
 def claiming(query: Any, table: Any) -> Any:
@@ -560,8 +573,9 @@ def insert_if_absent(table: Any, keys: Sequence[str], *, dialect_name: str) -> A
 # LOCKED), so writers never queue on one head row, and numbers come from a
 # sequence (they may then have gaps from rolled-back transactions; verifying
 # relies on each chain's own positions, never on the log's numbers being gapless).
+# Run through the driver (``driver_sql``): ``?`` is the writer's number.
 _AUDIT_LANE = ("SELECT chain, seq, mac, {last} FROM audit_chains WHERE chain > 0 ORDER BY chain = "
-               "(:writer % (SELECT count(*) FROM audit_chains WHERE chain > 0)) + 1 DESC, chain LIMIT 1")
+               "(? % (SELECT count(*) FROM audit_chains WHERE chain > 0)) + 1 DESC, chain LIMIT 1")
 
 
 def audit_lane_sql(dialect_name: str) -> str:
