@@ -40,6 +40,7 @@ from casefeedback.crypto.rotation import (
     activated_at,
     kek_usage,
     keks_on_disk,
+    retirable_from,
     retire,
     rewrap_all,
     start_rotation,
@@ -233,6 +234,9 @@ def _retire(found: Services, say: Progress) -> str | None:
         # without telling anyone. Held back (and shown by `keys status`) until the location is back.
         return None
     ids, active = keks_on_disk(found.config)
+    allowed = retirable_from(found.engine, active)
+    if allowed is not None and found.clock() < allowed:
+        ids = []  # a rotation this recent: its old key stays until every process has moved off it (a later round)
     needed = {k for b in shelf.backups for k in b.kek_ids}
     live = {u.kek_id: u.data_keys for u in kek_usage(found.engine, found.keyring)}
     gone = []

@@ -53,7 +53,7 @@ def purge(dry_run: bool, as_of_text: str | None) -> None:
             if dry_run:
                 report = plan(found, as_of)
             else:
-                with Progress("purge: data keys") as bar:
+                with Progress("purge: submissions") as bar:
                     report = run_purge(found, as_of, trigger="command", progress=bar)
         except PurgeRefused as error:
             raise CommandError(str(error)) from None

@@ -16,7 +16,7 @@ import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -223,14 +223,36 @@ def _rewrap_batch(engine: Engine, keyring: Keyring, spec: WrappedKeys, table: Ta
     return len(rows)
 
 
+# How long after a rotation the keys it replaced stay, whatever else says they may go. Every running
+# process (each web worker, the worker) goes on wrapping new data keys — a saved answer, a send — under
+# the key it last read as active until its keyring next looks (``Keyring.refresh_every_s``, 10 s), and a
+# transaction that wrapped one may commit a moment later. Destroyed inside that window, the key would take
+# an acknowledged answer with it. After it, retirement's own count finds anything wrapped meanwhile, and a
+# rotation re-wraps it first.
+RETIRE_AFTER = timedelta(minutes=15)
+
+
+def retirable_from(engine: Engine, active_id: str) -> datetime | None:
+    """From when keys other than the active one (``active_id``, as on disk now) may be destroyed (None: at
+    once, no rotation on record)."""
+    since = activated_at(engine, active_id)
+    return None if since is None else since + RETIRE_AFTER
+
+
 def retire(config: Config, engine: Engine, audit: AuditLog, kek_id: str, *, actor_role: str = "cli",
            reason: str = "by hand") -> None:
-    """Destroy an old KEK's file, once no data key uses it."""
+    """Destroy an old KEK's file, once no data key uses it and every process has moved off it."""
     _refuse_environment(config)
     keyring = _keyring_now(config)
     if kek_id == keyring.current_active_id:
         raise KeyOperationError(f"{kek_id} is the active key-encryption key: rotate first "
                                 "(`casefeedback keys rotate`), then retire it")
+    allowed = retirable_from(engine, keyring.current_active_id)
+    if allowed is not None and audit.now() < allowed:
+        raise KeyOperationError(f"{kek_id} was the active key-encryption key until {allowed - RETIRE_AFTER:%H:%M} "
+                                f"UTC, and a running process may still be wrapping new answers under it: retire it "
+                                f"after {allowed:%H:%M} UTC (`casefeedback keys rotate` first, if it says data keys "
+                                "are still wrapped by it). Nothing was changed.")
     path = secrets_dir(config.instance_dir) / f"kek-{kek_id}.key"
     with write(engine) as connection:
         using = sum(int(connection.execute(select(func.count()).select_from(table)

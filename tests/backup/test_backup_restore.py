@@ -151,6 +151,7 @@ def test_a_backup_needing_a_retired_key_encryption_key_is_refused(found, clock):
     old = found.keyring.current_active_id
     start_rotation(found.config, found.engine, found.audit)
     rewrap_all(found.config, found.engine, found.audit)
+    clock.advance(minutes=16)  # every process has moved off the old key (rotation.RETIRE_AFTER)
     retire(found.config, found.engine, found.audit, old)  # its file destroyed: the backup needs it
     with pytest.raises(BackupError, match=f"needs key-encryption key\\(s\\) {old}"):
         verify(found.config, directory)

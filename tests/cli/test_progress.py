@@ -61,7 +61,7 @@ def test_at_a_terminal_one_bar_redrawn_in_place_with_time_left():
     try:
         stream = os.fdopen(terminal, "w", encoding="utf-8", closefd=False)
         clock = FakeClock()
-        with Progress("purge: data keys", stream, clock=clock) as bar:
+        with Progress("purge: submissions", stream, clock=clock) as bar:
             assert bar.tty
             clock.now += 30
             bar(25, 100)
@@ -75,7 +75,7 @@ def test_at_a_terminal_one_bar_redrawn_in_place_with_time_left():
         os.close(controller)
         os.close(terminal)
     frames = [f for f in re.split(r"\r", written) if f.strip()]
-    assert "purge: data keys [######------------------] 25 of 100 (25%) about 1 min 30 s left" in frames[0]
+    assert "purge: submissions [######------------------] 25 of 100 (25%) about 1 min 30 s left" in frames[0]
     assert "50 of 100 (50%) about 1 min 00 s left" in frames[1]
     assert "100 of 100 (100%)" in frames[2] and "left" not in frames[2]
     assert written.count("\n") == 1  # one line in all, ended when the work is
@@ -107,7 +107,7 @@ def test_the_commands_report_their_counts(found, cli):
     found.engine.dispose()
     purged = cli.invoke(main, ["purge"])
     assert purged.exit_code == 0, purged.output
-    assert re.search(r"^purge: data keys \d+ of \d+ \(100%\)$", purged.output, re.MULTILINE), purged.output
+    assert re.search(r"^purge: submissions \d+ of \d+ \(100%\)$", purged.output, re.MULTILINE), purged.output
     rotated = cli.invoke(main, ["keys", "rotate"])
     assert rotated.exit_code == 0, rotated.output
     verified = cli.invoke(main, ["audit", "verify"])

@@ -115,12 +115,13 @@ def test_killed_midway_and_run_again_nothing_is_undecryptable(found):
     assert list(done.values()) == [30] and old not in done
 
 
-def test_retiring_a_key_is_refused_while_any_data_key_uses_it(found):
+def test_retiring_a_key_is_refused_while_any_data_key_uses_it(found, clock):
     seed_many(found, 2)
     old = found.keyring.current_active_id
     with pytest.raises(KeyOperationError, match="active key-encryption key"):
         retire(found.config, found.engine, found.audit, old)
     start_rotation(found.config, found.engine, found.audit)
+    clock.advance(minutes=16)
     with pytest.raises(KeyOperationError, match="still wrapped by"):
         retire(found.config, found.engine, found.audit, old)
     assert (found.config.instance_dir / "secrets" / f"kek-{old}.key").exists()
@@ -137,7 +138,30 @@ def cli(found, monkeypatch):
     return CliRunner()
 
 
-def test_keys_commands(found, cli):
+def test_an_old_key_stays_until_every_process_has_moved_off_it(found, clock):
+    """A web worker wraps under the key it last read as active for up to ten seconds after a rotation: an answer
+    saved then must not lose its key. Within RETIRE_AFTER of the rotation the old key is refused retirement even
+    with nothing wrapped by it; afterwards, what was wrapped meanwhile is found and re-wrapped first."""
+    from casefeedback.crypto.rotation import RETIRE_AFTER
+
+    old = found.keyring.current_active_id
+    start_rotation(found.config, found.engine, found.audit)  # this process's keyring still wraps under `old`
+    seed_many(found, 1)
+    clock.advance(seconds=RETIRE_AFTER.total_seconds() - 60)
+    with pytest.raises(KeyOperationError, match="may still be wrapping"):
+        retire(found.config, found.engine, found.audit, old)
+    clock.advance(minutes=2)
+    with pytest.raises(KeyOperationError, match="still wrapped by"):
+        retire(found.config, found.engine, found.audit, old)
+    rewrap_all(found.config, found.engine, found.audit)
+    retire(found.config, found.engine, found.audit, old)
+    assert sum(every_field_opens(found.config).values()) == 3
+
+
+def test_keys_commands(found, cli, monkeypatch):
+    from casefeedback.crypto import rotation
+
+    monkeypatch.setattr(rotation, "RETIRE_AFTER", rotation.timedelta(0))  # the command runs on the real clock
     seed_many(found, 1)
     status = cli.invoke(main, ["keys", "status"])
     assert status.exit_code == 0 and "active" in status.output and "3 data key(s)" in status.output
