@@ -161,8 +161,12 @@ def walk_connection(connection: Connection, key: bytes, heads: Heads | None, anc
     dominated by per-row overhead), with the MAC inputs made by the database where it can.
 
     ``progress``: told (events verified, events the heads record) every ``PROGRESS_EVERY`` events."""
+    return walk_dbapi(_dbapi(connection), connection.dialect.name, key, heads, anchors, progress)
+
+
+def _dbapi(connection: Connection) -> Any:
     proxied = connection.connection
-    return walk_dbapi(proxied.dbapi_connection or proxied, connection.dialect.name, key, heads, anchors, progress)
+    return proxied.dbapi_connection or proxied
 
 
 def walk_dbapi(dbapi_connection: Any, dialect_name: str, key: bytes, heads: Heads | None, anchors: Anchors,
@@ -173,11 +177,12 @@ def walk_dbapi(dbapi_connection: Any, dialect_name: str, key: bytes, heads: Head
                            lambda: _walk_connection(dbapi_connection, columns, key, heads, anchors, progress))
 
 
-def walk_chain_after(dbapi_connection: Any, dialect_name: str, paramstyle: str, keyed: KeyedMac, chain: Any,
+def walk_chain_after(connection: Connection, keyed: KeyedMac, chain: Any,
                      start: Link | None) -> tuple[VerifyReport | None, Link, int]:
     """``walk_chain`` over one chain's events after ``start`` (all of them when None), with the MAC inputs made
     by the database where it can: the worker's minute-by-minute watch, walking only what is new."""
-    columns = dialect.audit_mac_input_columns(dialect_name)
+    dbapi_connection, paramstyle = _dbapi(connection), connection.dialect.paramstyle
+    columns = dialect.audit_mac_input_columns(connection.dialect.name)
     after = (chain, start.position if start else 0)
 
     def walk() -> tuple[VerifyReport | None, Link, int]:

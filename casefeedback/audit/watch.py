@@ -119,11 +119,8 @@ def _walk_new(connection: Connection, keyed: KeyedMac, walked: dict[int, Link]
     ends: dict[int, Link] = {}
     chains = set(heads_of(connection)) | set(walked) | set(connection.execute(
         select(audit_events.c.chain).distinct()).scalars())
-    proxied = connection.connection
-    raw = proxied.dbapi_connection or proxied
     for chain in sorted(chains, key=repr):
-        broken, end, _done = walk_chain_after(raw, connection.dialect.name, connection.dialect.paramstyle, keyed,
-                                              chain, walked.get(chain))
+        broken, end, _done = walk_chain_after(connection, keyed, chain, walked.get(chain))
         if broken is not None:
             return ends, (broken.kind or "broken", str(broken.problem))
         ends[chain] = end

@@ -183,9 +183,8 @@ def test_the_workers_minute_walk_gets_the_exact_walks_verdict(log, index, column
         except IntegrityError:
             assume(False)
         exact = walk_log(key, [tuple(row) for row in connection.exec_driver_sql(WALK_SQL)], heads_of(connection), {})
-        raw = connection.connection.dbapi_connection
         chains = sorted({row[0] for row in connection.exec_driver_sql("SELECT chain FROM audit_events")}, key=repr)
-        breaks = [walk_chain_after(raw, "sqlite", "qmark", KeyedMac(key), chain, None)[0] for chain in chains]
+        breaks = [walk_chain_after(connection, KeyedMac(key), chain, None)[0] for chain in chains]
     broken = [b for b in breaks if b is not None]
     if exact.ok or exact.kind == "truncated":  # a head mismatch is for ``finish``, after the chains
         assert broken == [] or exact.kind == "truncated"
