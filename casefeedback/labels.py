@@ -56,6 +56,7 @@ STATE_NAMES = {
     "withdrawn": "Withdrawn",
     "disabled": "Disabled",
     "can be retired": "Can be retired",
+    "can be retired later": "Can be retired soon",
     "old": "Old",
     "retired": "Retired",
 }
@@ -65,7 +66,8 @@ STATE_COLOURS: dict[str, TagColour] = {
     "open": "blue", "stranded": "red", "acknowledged": "yellow", "resolved": "green", "closed": "grey",
     "active": "green", "used": "grey", "expired": "grey", "revoked": "grey", "pending": "blue",
     "sending": "blue", "sent": "green", "failed": "red", "dead": "red", "cancelled": "grey",
-    "withdrawn": "grey", "disabled": "grey", "can be retired": "yellow", "old": "yellow", "retired": "grey",
+    "withdrawn": "grey", "disabled": "grey", "can be retired": "yellow", "can be retired later": "blue",
+    "old": "yellow", "retired": "grey",
 }
 SEVERITY_COLOURS: dict[str, TagColour] = {"urgent": "red", "high": "yellow", "routine": "blue"}
 

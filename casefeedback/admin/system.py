@@ -15,7 +15,15 @@ from datetime import date, datetime
 from sqlalchemy import select
 
 from casefeedback.backup.horizon import HorizonReport, compute
-from casefeedback.crypto.rotation import kek_usage, retired
+from casefeedback.crypto.rotation import (
+    ACTIVE,
+    RETIRABLE,
+    RETIRABLE_LATER,
+    kek_state,
+    kek_usage,
+    retirable_from,
+    retired,
+)
 from casefeedback.instance import Secret
 from casefeedback.services import Services
 from casefeedback.storage.engine import read
@@ -35,7 +43,7 @@ COMMANDS = {"rotate": ROTATE, "rekey_db": REKEY_DB, "status": STATUS, "policy_ch
 @dataclass(frozen=True)
 class KekRow:
     kek_id: str
-    state: str  # active, can be retired, old, retired
+    state: str  # active, can be retired, can be retired later, old, retired
     created: date | None  # from the id (``instance.new_kek_id`` stamps the day it was made)
     data_keys: int
     origin: str  # development, provisioned, environment, or "" once retired / missing
@@ -67,16 +75,21 @@ def overview(found: Services) -> SystemOverview:
     found.keyring.refresh()
     usage = kek_usage(found.engine, found.keyring)
     gone = retired(found.engine)
+    retire_from = retirable_from(found.engine, found.keyring.current_active_id)
     secrets = found.config.secrets
     keks = []
     for use in usage:
         secret = secrets.keks.get(use.kek_id)
-        if use.active:
-            state, command = "active", ROTATE
-        elif use.data_keys == 0 and use.on_disk:
-            state, command = "can be retired", RETIRE.format(kek_id=use.kek_id)
+        state = kek_state(use, retire_from, found.clock())
+        if state == ACTIVE:
+            command = ROTATE
+        elif state == RETIRABLE:
+            command = RETIRE.format(kek_id=use.kek_id)
+        elif state == RETIRABLE_LATER and retire_from is not None:
+            # A running process may still wrap under it for a moment after the rotation (crypto/rotation.py).
+            command = f"after {retire_from:%H:%M} UTC: " + RETIRE.format(kek_id=use.kek_id)
         else:
-            state, command = ("old", ROTATE) if use.kek_id not in gone else ("retired", "")
+            state, command = (state, ROTATE) if use.kek_id not in gone else ("retired", "")
         keks.append(KekRow(use.kek_id, state, _created(use.kek_id), use.data_keys,
                            _origin(secret) if secret is not None else "", command))
     keks += [KekRow(kek_id, f"retired {when}", _created(kek_id), 0, "", "")

@@ -22,13 +22,14 @@ def keys() -> None:
 def keys_status() -> None:
     """Which keys exist, which is active, how many data keys each wraps, and what to do next."""
     from casefeedback.audit.checkpoints import latest_checkpoint, public_key_of
-    from casefeedback.crypto.rotation import kek_usage, retired
+    from casefeedback.crypto.rotation import RETIRABLE_LATER, kek_state, kek_usage, retirable_from, retired
     from casefeedback.storage.engine import read
 
     found = open_services()
     try:
         usage = kek_usage(found.engine, found.keyring)
         gone = retired(found.engine)
+        retire_from = retirable_from(found.engine, found.keyring.current_active_id)
         with read(found.engine) as connection:
             checkpoint = latest_checkpoint(connection)
     finally:
@@ -38,7 +39,9 @@ def keys_status() -> None:
     for use in usage:
         secret = secrets.keks.get(use.kek_id)
         where = _where(secret) if secret is not None else ("NOT ON DISK" if use.kek_id not in gone else "retired")
-        state = "active" if use.active else ("can be retired" if use.data_keys == 0 and use.on_disk else "old")
+        state = kek_state(use, retire_from, found.clock())
+        if state == RETIRABLE_LATER and retire_from is not None:
+            state = f"can be retired after {retire_from:%H:%M} UTC"
         click.echo(f"  {use.kek_id:<24} {state:<15} {use.data_keys:>8} data key(s)   {where}")
     for kek_id, when in sorted(gone.items()):
         click.echo(f"  {kek_id:<24} retired {when}")

@@ -239,6 +239,20 @@ def retirable_from(engine: Engine, active_id: str) -> datetime | None:
     return None if since is None else since + RETIRE_AFTER
 
 
+# A key's state as the command line (`keys status`) and the administrator's system page both give it.
+ACTIVE, RETIRABLE, RETIRABLE_LATER, OLD = "active", "can be retired", "can be retired later", "old"
+
+
+def kek_state(use: KekUse, retire_from: datetime | None, now: datetime) -> str:
+    """``retire_from``: ``retirable_from`` for the active key now. Within that grace an unused old key is
+    "can be retired later" — `keys retire` would refuse it until then — not "can be retired"."""
+    if use.active:
+        return ACTIVE
+    if use.data_keys == 0 and use.on_disk:
+        return RETIRABLE_LATER if retire_from is not None and now < retire_from else RETIRABLE
+    return OLD
+
+
 def retire(config: Config, engine: Engine, audit: AuditLog, kek_id: str, *, actor_role: str = "cli",
            reason: str = "by hand") -> None:
     """Destroy an old KEK's file, once no data key uses it and every process has moved off it."""

@@ -158,6 +158,36 @@ def test_an_old_key_stays_until_every_process_has_moved_off_it(found, clock):
     assert sum(every_field_opens(found.config).values()) == 3
 
 
+def test_an_unused_old_key_is_shown_as_retirable_only_once_its_grace_is_over(found, clock, cli):
+    """`keys status` and the administrator's system page say when the old key may go, not "can be retired"
+    while `keys retire` would still refuse it."""
+    from casefeedback.admin.system import overview
+    from casefeedback.crypto.rotation import RETIRE_AFTER
+
+    seed_many(found, 1)
+    old = found.keyring.current_active_id
+    start_rotation(found.config, found.engine, found.audit)
+    rewrap_all(found.config, found.engine, found.audit)
+    shown = {kek.kek_id: kek for kek in overview(found).keks}
+    assert shown[old].state == "can be retired later" and shown[old].data_keys == 0
+    allowed = clock() + RETIRE_AFTER
+    assert shown[old].command == f"after {allowed:%H:%M} UTC: casefeedback keys retire {old}"
+    clock.advance(seconds=RETIRE_AFTER.total_seconds() + 1)
+    shown = {kek.kek_id: kek for kek in overview(found).keks}
+    assert shown[old].state == "can be retired" and shown[old].command == f"casefeedback keys retire {old}"
+    retire(found.config, found.engine, found.audit, old)  # what the page offered now runs
+
+
+def test_keys_status_gives_the_time_an_old_key_may_be_retired(found, cli):
+    seed_many(found, 1)
+    rotated = cli.invoke(main, ["keys", "rotate"])  # the command runs on the real clock: the grace has begun
+    assert rotated.exit_code == 0, rotated.output
+    status = cli.invoke(main, ["keys", "status"])
+    assert status.exit_code == 0 and "can be retired after " in status.output and " UTC" in status.output
+    old_line = next(line for line in status.output.splitlines() if "can be retired after" in line)
+    assert "0 data key(s)" in old_line
+
+
 def test_keys_commands(found, cli, monkeypatch):
     from casefeedback.crypto import rotation
 
