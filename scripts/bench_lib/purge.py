@@ -101,6 +101,13 @@ def main(argv: Sequence[str]) -> int:
     print()
     for number, run in enumerate(runs, start=1):
         print(f"run {number}: {_run_line(run)}")
+    if len(runs) > 1:  # the key figures over the runs, min / median (the machine is shared: compare these)
+        for key, label in (("purge_fields_per_s", "whole purge, answers/s"),
+                           ("unreadable_fields_per_s", "made unreadable, answers/s"),
+                           ("p99_ratio", "submission p99 during ÷ alone")):
+            values = [float(run[key]) for run in runs if run[key] is not None]  # type: ignore[arg-type]
+            if values:
+                print(f"{label}: min {min(values):.2f}, median {statistics.median(values):.2f} over {len(values)} runs")
     print(f"written to {write_json('purge', results)}")
     return 0
 
@@ -139,6 +146,8 @@ def one_run(fields: int, baseline_seconds: float) -> dict[str, object]:
         "submissions_purged": report.submissions, "contributions_kept": report.contributions,
         "ciphertext_rows_removed": report.ciphertext_removed,
         "purge_seconds": round(seconds, 2), "purge_fields_per_s": round(report.fields / seconds, 1),
+        "unreadable_fields_per_s": _rate(report.fields, report.seconds.get("plan_and_shred", 0.0)),
+        "sweep_fields_per_s": _rate(report.ciphertext_removed, report.seconds.get("sweep", 0.0)),
         "purge_steps_seconds": {step: round(s, 2) for step, s in report.seconds.items()},
         "purge_lock_hold": report.lock,
         "submissions_alone": alone, "submissions_during_purge": during,
@@ -149,6 +158,9 @@ def one_run(fields: int, baseline_seconds: float) -> dict[str, object]:
     print(f"purge: {report.fields} answers ({report.data_keys} data keys, {report.submissions} submissions) in "
           f"{seconds:.1f} s = {report.fields / seconds:.0f} answers/s; "
           f"{report.contributions} insight contributions kept")
+    print(f"  made unreadable (planned, keys destroyed, ledger and audit written): "
+          f"{run['unreadable_fields_per_s']:.0f} answers/s; "
+          f"ciphertext then removed: {run['sweep_fields_per_s']:.0f} answers/s")
     print("  steps: " + ", ".join(f"{step} {s:.1f} s" for step, s in report.seconds.items()))
     print(f"  write lock held per purge transaction: {report.lock.get('transactions', 0):.0f} transactions, "
           f"p50 {report.lock.get('p50_ms', 0):.2f} ms, p99 {report.lock.get('p99_ms', 0):.2f} ms, "
@@ -159,6 +171,10 @@ def one_run(fields: int, baseline_seconds: float) -> dict[str, object]:
     return run
 
 
+def _rate(count: int, seconds: float) -> float:
+    return round(count / seconds, 1) if seconds > 0 else 0.0
+
+
 def _load(values: tuple[float, float, float]) -> str:
     return " ".join(f"{v:.2f}" for v in values)
 
@@ -167,7 +183,8 @@ def _run_line(run: dict[str, object]) -> str:
     lock = run["purge_lock_hold"]
     alone, during = run["submissions_alone"], run["submissions_during_purge"]
     assert isinstance(lock, dict) and isinstance(alone, dict) and isinstance(during, dict)  # noqa: S101
-    return (f"{run['purge_fields_per_s']:.0f} answers/s; submission p99 {during['p99_ms']:.1f} ms during ÷ "
+    return (f"{run['purge_fields_per_s']:.0f} answers/s (made unreadable {run['unreadable_fields_per_s']:.0f}/s, "
+            f"swept {run['sweep_fields_per_s']:.0f}/s); submission p99 {during['p99_ms']:.1f} ms during ÷ "
             f"{alone['p99_ms']:.1f} ms alone = {run['p99_ratio']}×; lock held p50 {lock.get('p50_ms', 0):.2f} ms, "
             f"p99 {lock.get('p99_ms', 0):.2f} ms, max {lock.get('max_ms', 0):.2f} ms, "
             f"{lock.get('within_limit', 0):.1%} within 5 ms; load {run['load_average_before'][0]}→"  # type: ignore[index]
