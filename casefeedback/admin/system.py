@@ -19,8 +19,10 @@ from casefeedback.crypto.rotation import (
     ACTIVE,
     RETIRABLE,
     RETIRABLE_LATER,
+    KeyOperationError,
     kek_state,
     kek_usage,
+    keks_now,
     retirable_from,
     retired,
 )
@@ -77,9 +79,13 @@ def overview(found: Services) -> SystemOverview:
     gone = retired(found.engine)
     retire_from = retirable_from(found.engine, found.keyring.current_active_id)
     secrets = found.config.secrets
+    try:
+        on_disk = keks_now(found.config)  # a key the worker made since this process started has its origin too
+    except KeyOperationError:
+        on_disk = secrets.keks  # unreadable now: `keys status` says why; the page shows what it started with
     keks = []
     for use in usage:
-        secret = secrets.keks.get(use.kek_id)
+        secret = on_disk.get(use.kek_id)
         state = kek_state(use, retire_from, found.clock())
         if state == ACTIVE:
             command = ROTATE

@@ -36,13 +36,15 @@ def keys_status() -> None:
         found.engine.dispose()
     secrets = found.config.secrets
     click.echo("Key-encryption keys:")
+    states = {use.kek_id: kek_state(use, retire_from, found.clock()) for use in usage}
+    if retire_from is not None:
+        states = {k: f"can be retired after {retire_from:%H:%M} UTC" if state == RETIRABLE_LATER else state
+                  for k, state in states.items()}
+    width = max([15, *(len(state) for state in states.values())])
     for use in usage:
         secret = secrets.keks.get(use.kek_id)
         where = _where(secret) if secret is not None else ("NOT ON DISK" if use.kek_id not in gone else "retired")
-        state = kek_state(use, retire_from, found.clock())
-        if state == RETIRABLE_LATER and retire_from is not None:
-            state = f"can be retired after {retire_from:%H:%M} UTC"
-        click.echo(f"  {use.kek_id:<24} {state:<15} {use.data_keys:>8} data key(s)   {where}")
+        click.echo(f"  {use.kek_id:<24} {states[use.kek_id]:<{width}} {use.data_keys:>8} data key(s)   {where}")
     for kek_id, when in sorted(gone.items()):
         click.echo(f"  {kek_id:<24} retired {when}")
     left = sum(u.data_keys for u in usage if not u.active)

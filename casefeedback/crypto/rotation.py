@@ -28,6 +28,7 @@ from casefeedback.config import Config
 from casefeedback.crypto.keyring import KekSource, Keyring, UnknownKeyError, new_kek
 from casefeedback.instance import (
     ACTIVE_KEK_FILE,
+    Secret,
     SecretError,
     load_secrets,
     new_kek_id,
@@ -72,6 +73,17 @@ def kek_source(instance_dir: Path, environ: Mapping[str, str] | None = None) -> 
         return {kek_id: s.value for kek_id, s in loaded.keks.items()}, loaded.active_kek
 
     return load
+
+
+def keks_now(config: Config) -> Mapping[str, Secret]:
+    """Every KEK the instance holds now, fresh from its files (or the environment), with where each came from.
+
+    A long-running process's ``config.secrets`` has only the keys there were when it started; the worker
+    rotates them meanwhile."""
+    try:
+        return load_secrets(config.instance_dir, os.environ).keks
+    except SecretError as error:
+        raise KeyOperationError(str(error)) from None
 
 
 def _keyring_now(config: Config) -> Keyring:

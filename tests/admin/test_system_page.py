@@ -65,3 +65,23 @@ def test_the_page_shows_the_erasure_horizon_and_what_holds_it_back(app, found, c
     page = _page(app)
     assert "Not met" in page and "is older than 35 days and has not been removed" in page
     assert "has not been changed for 40 days; the policy says every 30 days" in page
+
+
+def test_after_a_rotation_the_new_key_has_its_origin_and_the_old_one_says_when_it_may_go(app, found, clock):
+    """The worker rotates while the web process runs: the page reads the keys afresh, and during the grace
+    after a rotation it offers retiring the old key only from the time `keys retire` would allow it."""
+    from casefeedback.crypto.rotation import RETIRE_AFTER, rewrap_all, start_rotation
+
+    old = found.keyring.current_active_id
+    new, _previous, _left = start_rotation(found.config, found.engine, found.audit)
+    rewrap_all(found.config, found.engine, found.audit)
+    page = _page(app)
+    origin = page.split(f"<code>{new}</code>", 1)[1].split('data-label="Origin">', 1)[1].split("<", 1)[0]
+    assert origin and origin != "None"  # as the first key's: where its file came from
+    row = page.split(f"<code>{old}</code>", 1)[1].split("</tr>", 1)[0]
+    allowed = clock() + RETIRE_AFTER
+    assert "Can be retired soon" in row and f"after {allowed:%H:%M} UTC: casefeedback keys retire {old}" in row
+    assert "Not met" not in page  # the old key's grace holds nothing back
+    clock.advance(seconds=RETIRE_AFTER.total_seconds() + 1)
+    row = _page(app).split(f"<code>{old}</code>", 1)[1].split("</tr>", 1)[0]
+    assert "Can be retired<" in row and f"<code>casefeedback keys retire {old}</code>" in row

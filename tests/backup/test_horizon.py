@@ -13,12 +13,13 @@ from sqlalchemy import select
 
 from casefeedback.audit.actions import Action
 from casefeedback.backup.archive import DATABASE_FILE, BackupError
+from casefeedback.backup.horizon import compute, grace
 from casefeedback.backup.locations import catalogue
 from casefeedback.backup.restore import restore
 from casefeedback.backup.schedule import keep_horizon
 from casefeedback.crypto.aead import IntegrityFailure
 from casefeedback.crypto.keyring import Keyring
-from casefeedback.crypto.rotation import kek_source
+from casefeedback.crypto.rotation import RETIRE_AFTER, kek_source, rewrap_all, start_rotation
 from casefeedback.retention import ledger
 from casefeedback.retention.erasure import erase
 from casefeedback.storage.dialect import open_readonly
@@ -104,6 +105,23 @@ def test_an_erased_answer_is_unreadable_everywhere_within_the_horizon(found, clo
     found.engine.dispose()
     with pytest.raises(BackupError, match="older than the erasure horizon"):
         restore(config, snapshot, clock, horizon=horizon)
+
+
+def test_an_old_key_in_its_grace_after_a_rotation_does_not_hold_the_horizon_back(found, clock):
+    """Right after a rotation the old key must stay (a running process may still wrap under it) and the worker
+    destroys it at a later round: the horizon says so only once that round is late, not at once."""
+    seed_submission(found, {"treated": "3"})
+    assert not keep_horizon(found).failed  # a backup, made under the first key
+    shutil.rmtree(catalogue(found.config, _instance(found)).backups[0].directory)  # so no backup needs it
+    old = found.keyring.current_active_id
+    start_rotation(found.config, found.engine, found.audit)
+    rewrap_all(found.config, found.engine, found.audit)
+    report = compute(found)
+    assert [k.state for k in report.keks if k.kek_id == old] == ["waiting"]
+    assert not any(old in reason for reason in report.held_back)
+    clock.advance(seconds=(RETIRE_AFTER + grace(found)).total_seconds() + 60)  # the worker never came
+    late = compute(found)
+    assert any(f"The old key {old} is no longer needed by any backup" in reason for reason in late.held_back)
 
 
 def _instance(found) -> str:
