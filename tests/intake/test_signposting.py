@@ -88,3 +88,22 @@ def test_changing_the_answer_takes_the_notice_away(client):
     user.answer_question("safe_now", "no")
     user.answer_question("safe_now", "yes", change=True)
     assert "What will happen when you send them" not in text(user.check_answers())
+
+
+def test_two_rules_met_each_say_their_part_and_what_holds_for_both_is_said_once(client):
+    """Feeling unsafe and a very low score meet two rules: the check page and the receipt page give each rule's
+    message and who is told, and say the lines both share ("we do not know who you are", "nothing is passed
+    on until you send") once, not once per rule."""
+    user = ServiceUser(client)
+    user.consent("store")
+    check = text(user.answer_all({"treated": "1", "safe_now": "no"}))
+    assert POLICY_MESSAGE in check and "A manager will look at what you told us." in check
+    assert check.count("When you send your answers, we will tell the duty manager straight away.") == 1
+    for shared in ("Nothing is passed on until you send your answers at the end",
+                   "We do not know who you are, so we cannot contact you about this.",
+                   "Your feedback is not linked to a caseworker, so nobody can pass this on to one for you."):
+        assert check.count(shared) == 1, shared
+    done = text(user.send())
+    assert "We are telling the duty manager now." in done and "A manager will look at what you told us." in done
+    assert done.count("We do not know who you are, so we cannot contact you about this.") == 1
+    assert "Nothing is passed on until you send" not in done  # sent: it has been
