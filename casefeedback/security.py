@@ -11,6 +11,7 @@ from flask_talisman import Talisman
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from casefeedback.crypto.keyring import KeysUnavailable
 from casefeedback.policy import pages
 
 log = logging.getLogger(__name__)
@@ -108,7 +109,7 @@ def _for_the_api() -> bool:
 def _unexpected_error(error: Exception) -> Any:
     from casefeedback.storage.engine import unavailable
 
-    if unavailable(error):
+    if unavailable(error) or isinstance(error, KeysUnavailable):
         return _store_unavailable(error)
     # The log gets the type and where it happened; the SQL parameters are hidden
     # by the engine (hide_parameters), and no page ever shows a traceback.
@@ -131,11 +132,16 @@ RETRY_AFTER = 30
 def _store_unavailable(error: Exception) -> Any:
     """The database could not answer (down, failing over, too busy): a calm 503, never a 500 or a trace.
     Whatever the request was writing rolled back whole with its transaction."""
-    log.warning("database unavailable (%s) on %s %s", type(error).__name__, request.method, request.endpoint)
+    keys = isinstance(error, KeysUnavailable)
+    if keys:  # an operator must act (crypto/keyring.py says what); the message names no key, only the problem
+        log.error("refused to seal on %s %s: %s", request.method, request.endpoint, error)
+    else:
+        log.warning("database unavailable (%s) on %s %s", type(error).__name__, request.method, request.endpoint)
     if _for_the_api():
         from casefeedback.api.problems import problem_response
 
-        response = problem_response(503, "The service cannot reach its database just now; nothing was changed. "
+        cannot = "read its keys" if keys else "reach its database"
+        response = problem_response(503, f"The service cannot {cannot} just now; nothing was changed. "
                                          f"Try again in {RETRY_AFTER} seconds.")
     else:
         response = current_app.make_response((render_template(

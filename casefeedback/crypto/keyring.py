@@ -8,6 +8,7 @@ when wrapping (so new data keys follow the newly active KEK promptly).
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -17,6 +18,8 @@ from dataclasses import dataclass, field
 from casefeedback.crypto.aead import IntegrityFailure, associated_data, decrypt, encrypt
 
 KEK_BYTES = 32
+log = logging.getLogger(__name__)
+_clock = time.monotonic  # (tests put their own in its place)
 # (every KEK by id, the active id), freshly read from wherever the instance keeps them.
 KekSource = Callable[[], tuple[Mapping[str, bytes], str]]
 
@@ -25,13 +28,27 @@ class UnknownKeyError(IntegrityFailure):
     """A data key was wrapped by a key-encryption key this instance does not hold."""
 
 
+class KeysUnavailable(Exception):
+    """This process has not been able to read the instance's keys for too long to wrap anything new."""
+
+
+# Wrapping stops when the keys could not be re-read for this long. Within it a process may go on wrapping
+# under the key it last read as active, which a rotation may have replaced meanwhile; the replaced key is
+# destroyed no sooner than ``rotation.RETIRE_AFTER`` (15 minutes) after the rotation, and its retirement
+# counts (in its write transaction) what was wrapped under it before then. A process that cannot read its
+# key files for longer — a permissions change, a secret store down — refuses new answers (a calm 503) rather
+# than seal them under a key that may be gone by the time they are read: nothing acknowledged is lost.
+STALE_WRAP_AFTER_S = 300.0
+
+
 class _Live:
     """The keys in force now; replaced whole on refresh, so readers never see half an update."""
 
     def __init__(self, keks: Mapping[str, bytes], active_id: str) -> None:
         self.keks = dict(keks)
         self.active_id = active_id
-        self.read_at = time.monotonic()
+        self.read_at = _clock()
+        self.confirmed_at = self.read_at  # when the source last answered (``read_at``: when it was last asked)
         self.lock = threading.Lock()
 
 
@@ -60,9 +77,14 @@ class Keyring:
 
     def wrap(self, data_key: bytes, context: tuple[str, ...]) -> tuple[str, bytes]:
         """Wrap under the active KEK; the KEK id is bound into the associated data."""
-        if self.source is not None and time.monotonic() - self._live.read_at >= self.refresh_every_s:
+        if self.source is not None and _clock() - self._live.read_at >= self.refresh_every_s:
             self.refresh()
         live = self._live
+        if self.source is not None and _clock() - live.confirmed_at > STALE_WRAP_AFTER_S:
+            raise KeysUnavailable("this process has not been able to read the instance's key-encryption keys "
+                                  f"for over {STALE_WRAP_AFTER_S / 60:.0f} minutes, so it cannot know which one is "
+                                  "active: nothing new is sealed until it can (check the key files' permissions, "
+                                  "or the secret store)")
         aad = associated_data("data_keys", *context, live.active_id)
         return live.active_id, encrypt(live.keks[live.active_id], data_key, aad)
 
@@ -86,8 +108,12 @@ class Keyring:
         with self._live.lock:
             try:
                 keks, active = self.source()
-            except Exception:  # a half-written key file must not take the keyring down
-                self._live.read_at = time.monotonic()
+            except Exception as error:  # a half-written key file must not take the keyring down
+                if self._live.confirmed_at == self._live.read_at:  # the first failure after a good read
+                    log.warning("could not re-read the key-encryption keys (%s); keeping those held, and "
+                                "sealing nothing new if this lasts %.0f minutes", type(error).__name__,
+                                STALE_WRAP_AFTER_S / 60)
+                self._live.read_at = _clock()
                 return
             if active in keks:
                 # Replaced, not merged: a KEK retired on disk (destroyed only once no data key
@@ -96,7 +122,7 @@ class Keyring:
                 fresh = _Live(keks, active)
                 object.__setattr__(self, "_live", fresh)
             else:
-                self._live.read_at = time.monotonic()
+                self._live.read_at = _clock()
 
 
 def new_kek() -> bytes:
