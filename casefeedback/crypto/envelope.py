@@ -8,12 +8,12 @@ wrapped data key: every ciphertext under it becomes noise (crypto-shredding).
 from __future__ import annotations
 
 import os
-import uuid
 from dataclasses import dataclass, field
 
 from casefeedback.crypto.aead import IntegrityFailure, associated_data, decrypt, encrypt
 from casefeedback.crypto.keyring import Keyring
 from casefeedback.policy.decisions import AccessGrant
+from casefeedback.storage.ids import grouped_id
 
 __all__ = ["IntegrityFailure", "SealedField", "SubmissionSealer", "WrappedDataKey", "open_field", "seal_under"]
 
@@ -72,7 +72,8 @@ class SubmissionSealer:
 
     def _data_key(self, field_class: str) -> tuple[str, bytes]:
         if field_class not in self._keys:
-            self._keys[field_class] = (str(uuid.uuid4()), os.urandom(DATA_KEY_BYTES))
+            # Beside the record's other keys in the indexes, not on a page of its own (storage/ids.py).
+            self._keys[field_class] = (grouped_id(self._submission_id), os.urandom(DATA_KEY_BYTES))
         return self._keys[field_class]
 
 

@@ -1,4 +1,4 @@
-"""Row ids for rows that are written many at a time and never leave the store."""
+"""Row ids that put rows written together on the same index pages, and what each reveals."""
 
 from __future__ import annotations
 
@@ -27,4 +27,30 @@ def ordered_row_id() -> str:
     rand = secrets.randbits(_RANDOM_BITS)
     value = ((millis & ((1 << 48) - 1)) << 80) | (0x7 << 76) | ((rand >> _LOW_BITS) << 64) \
         | (0b10 << 62) | (rand & ((1 << _LOW_BITS) - 1))
+    return str(uuid.UUID(int=value))
+
+
+_GROUP_BITS = 64
+
+
+def grouped_id(group: str) -> str:
+    """A random id that sorts beside every other id made for the same ``group`` (a UUID: a submission's id).
+
+    A version 4 UUID whose first 64 bits are the group's own (its version
+    nibble included) and whose last 64 are the variant and 62 fresh random
+    bits. A submission's data keys — one per field class — then sit together in
+    the data key index and in the answers' index of their keys: one page for
+    each at a send, and one for each when retention destroys them, instead of a
+    random page per key (every page a write transaction touches is encrypted and
+    written at commit, and on SQLCipher read and decrypted again after another
+    writer's commit). Unlike a time-ordered id, it tells nothing that is not
+    beside it: which submission the key belongs to, which its row and every
+    erasure ledger line name anyway. A group that is not a UUID gets a plain
+    random (version 4) id.
+    """
+    try:
+        prefix = uuid.UUID(group).int >> _GROUP_BITS
+    except ValueError:
+        return str(uuid.uuid4())
+    value = (prefix << _GROUP_BITS) | (0b10 << _LOW_BITS) | secrets.randbits(_LOW_BITS)
     return str(uuid.UUID(int=value))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 
-from casefeedback.storage.ids import ordered_row_id
+from casefeedback.storage.ids import grouped_id, ordered_row_id
 
 
 def test_an_ordered_row_id_is_a_version_7_uuid_carrying_the_time() -> None:
@@ -54,3 +54,21 @@ def test_a_send_gives_time_ordered_ids_only_to_rows_whose_time_is_beside_them(fo
                     for name, table in (("answers", answers), ("consent", consent_receipts),
                                         ("submissions", submissions), ("data_keys", data_keys))}
     assert versions == {"answers": {7}, "consent": {7}, "submissions": {4}, "data_keys": {4}}
+    with read(found.engine) as connection:
+        keys = connection.execute(select(data_keys.c.id, data_keys.c.submission_id)).all()
+    assert len(keys) == 2 and all(key[:19] == submission[:19] for key, submission in keys)  # side by side
+
+
+def test_a_grouped_id_shares_its_groups_first_half_and_nothing_else() -> None:
+    group = str(uuid.uuid4())
+    made = [grouped_id(group) for _ in range(5000)]
+    assert len(set(made)) == len(made)
+    for each in made:
+        parsed = uuid.UUID(each)
+        assert parsed.version == 4 and parsed.variant == uuid.RFC_4122
+        assert parsed.int >> 64 == uuid.UUID(group).int >> 64  # sorts beside the group's other ids
+    assert len({uuid.UUID(i).int & ((1 << 62) - 1) for i in made}) == len(made)  # 62 fresh random bits each
+    other = grouped_id(str(uuid.uuid4()))
+    assert uuid.UUID(other).int >> 64 != uuid.UUID(group).int >> 64
+    plain = uuid.UUID(grouped_id("hold-1"))  # not a UUID: a plain random id
+    assert plain.version == 4
