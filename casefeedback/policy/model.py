@@ -74,6 +74,18 @@ class Duration:
             weeks=self.weeks, days=self.days, hours=self.hours, minutes=self.minutes, seconds=self.seconds
         )
 
+    def least(self) -> timedelta:
+        """The shortest this duration can be, wherever it starts: ``after(m) - m >= least()`` for every ``m``.
+
+        Any twelve months in a row make at least 365 days and any month at
+        least 28; the end-of-month rule takes at most 3 days off the total
+        (31 January + P1M = 28 February). What the retention purge uses to
+        pass over, unread, feedback far too recent to be due.
+        """
+        calendar_days = 365 * self.years + 28 * self.months
+        return timedelta(days=max(calendar_days - 3, 0) + self.days, weeks=self.weeks, hours=self.hours,
+                         minutes=self.minutes, seconds=self.seconds)
+
     def __str__(self) -> str:
         return self.text
 

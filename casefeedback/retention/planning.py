@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Select, exists, func, select
+from sqlalchemy import ColumnElement, Connection, Select, exists, false, func, or_, select
 
-from casefeedback.retention.schedule import Events, is_due
+from casefeedback.retention.schedule import Events, effective_retention, is_due
 from casefeedback.services import Services
 from casefeedback.storage.engine import read
 from casefeedback.storage.tables import (
@@ -91,6 +91,46 @@ def facts_query() -> Select[Any]:
             .select_from(data_keys.join(submissions, submissions.c.id == data_keys.c.submission_id)
                          .outerjoin(cases, cases.c.id == submissions.c.case_id)
                          .outerjoin(consent_receipts, consent_receipts.c.submission_id == submissions.c.id)))
+
+
+def may_be_due(found: Services, as_of: datetime) -> ColumnElement[bool]:
+    """A condition on ``submissions`` that holds for every submission with a class due as of ``as_of``.
+
+    Most of what is stored is nowhere near its time (two years' feedback, a
+    purge a day), and reading every data key of it to decide so, each purge, is
+    most of the purge's work. This passes over, unread, what cannot be due yet,
+    by the same rule as ``is_fact_due``: a class whose effective retention
+    (``schedule.effective_retention``, with a case and without) counts from
+    sending is due no sooner than the least its keep can be after sending
+    (``Duration.least``); from its case's closing, the least after closing;
+    from withdrawal, once consent is withdrawn; from nothing, never. Taken over
+    every class of every loaded policy, so it lets through more than is due,
+    never less (tests/retention/test_may_be_due.py); what it lets through is
+    then decided exactly, fact by fact.
+    """
+    sent: timedelta | None = None
+    closed: timedelta | None = None
+    withdrawn = False
+    for policy in found.policies.services.values():
+        for declared in policy.classes.values():
+            for linked_to_case in (False, True):
+                rule = effective_retention(declared.retention, linked_to_case)
+                if rule.after == "submitted":
+                    sent = min(sent, rule.keep.least()) if sent is not None else rule.keep.least()
+                elif rule.after == "case_closed":
+                    closed = min(closed, rule.keep.least()) if closed is not None else rule.keep.least()
+                elif rule.after == "consent_withdrawn":
+                    withdrawn = True
+    # EXISTS rather than joins: a submission is walked once, whatever else is stored beside it.
+    parts: list[ColumnElement[bool]] = []
+    if sent is not None:
+        parts.append(submissions.c.submitted_at <= as_of - sent)
+    if closed is not None:
+        parts.append(exists().where(cases.c.id == submissions.c.case_id, cases.c.closed_at <= as_of - closed))
+    if withdrawn:
+        parts.append(exists().where(consent_receipts.c.submission_id == submissions.c.id,
+                                    consent_receipts.c.withdrawn_at.is_not(None)))
+    return or_(*parts) if parts else false()
 
 
 def fact_of(row: Any) -> Fact:

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from casefeedback.policy import Duration, parse_duration
 
@@ -108,3 +110,29 @@ def test_after_uses_calendar_rules(start: datetime, text: str, expected: datetim
 def test_after_keeps_the_time_zone() -> None:
     start = datetime(2024, 1, 31, 9, 30, tzinfo=UTC)
     assert parse_duration("P1M").after(start) == datetime(2024, 2, 29, 9, 30, tzinfo=UTC)
+
+
+@settings(max_examples=600, deadline=None)
+@given(years=st.integers(0, 10), months=st.integers(0, 30), weeks=st.integers(0, 10), days=st.integers(0, 400),
+       hours=st.integers(0, 48), moment=st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2090, 1, 1)))
+def test_the_least_a_duration_can_be_is_never_more_than_it_is(years, months, weeks, days, hours, moment) -> None:
+    """What lets the purge pass over recent feedback unread: for any start, ``after`` is at least ``least``."""
+    duration = Duration(years=years, months=months, weeks=weeks, days=days, hours=hours)
+    assert duration.after(moment) - moment >= duration.least()
+
+
+def test_the_least_is_tight_where_the_end_of_month_rule_bites() -> None:
+    assert Duration(months=1).after(datetime(2026, 1, 31)) - datetime(2026, 1, 31) == timedelta(days=28)
+    assert Duration(months=1).least() == timedelta(days=25)
+    assert Duration(years=2).least() == timedelta(days=727) and Duration(days=180).least() == timedelta(days=180)
+    assert Duration().least() == timedelta(0)
+
+
+def test_the_least_holds_from_every_day_of_a_leap_cycle() -> None:
+    start = datetime(2023, 1, 1)
+    for offset in range(0, 4 * 366, 1):
+        moment = start + timedelta(days=offset)
+        for years in range(4):
+            for months in range(25):
+                duration = Duration(years=years, months=months)
+                assert duration.after(moment) - moment >= duration.least(), (moment, years, months)
