@@ -130,8 +130,9 @@ RETRY_AFTER = 30
 
 
 def _store_unavailable(error: Exception) -> Any:
-    """The database could not answer (down, failing over, too busy): a calm 503, never a 500 or a trace.
-    Whatever the request was writing rolled back whole with its transaction."""
+    """The database could not answer (down, failing over, too busy), or this process could not read its keys
+    (``KeysUnavailable``): a calm 503, never a 500 or a trace. Whatever the request was writing rolled back
+    whole with its transaction, or was never begun."""
     keys = isinstance(error, KeysUnavailable)
     if keys:  # an operator must act (crypto/keyring.py says what); the message names no key, only the problem
         log.error("refused to seal on %s %s: %s", request.method, request.endpoint, error)

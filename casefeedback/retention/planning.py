@@ -108,26 +108,21 @@ def may_be_due(found: Services, as_of: datetime) -> ColumnElement[bool]:
     never less (tests/retention/test_may_be_due.py); what it lets through is
     then decided exactly, fact by fact.
     """
-    sent: timedelta | None = None
-    closed: timedelta | None = None
-    withdrawn = False
+    least: dict[str, timedelta] = {}  # per event a class can count from: the least any keep after it can be
     for policy in found.policies.services.values():
         for declared in policy.classes.values():
             for linked_to_case in (False, True):
                 rule = effective_retention(declared.retention, linked_to_case)
-                if rule.after == "submitted":
-                    sent = min(sent, rule.keep.least()) if sent is not None else rule.keep.least()
-                elif rule.after == "case_closed":
-                    closed = min(closed, rule.keep.least()) if closed is not None else rule.keep.least()
-                elif rule.after == "consent_withdrawn":
-                    withdrawn = True
+                if rule.after is not None:
+                    least[rule.after] = min(least.get(rule.after, rule.keep.least()), rule.keep.least())
     # EXISTS rather than joins: a submission is walked once, whatever else is stored beside it.
     parts: list[ColumnElement[bool]] = []
-    if sent is not None:
-        parts.append(submissions.c.submitted_at <= as_of - sent)
-    if closed is not None:
-        parts.append(exists().where(cases.c.id == submissions.c.case_id, cases.c.closed_at <= as_of - closed))
-    if withdrawn:
+    if "submitted" in least:
+        parts.append(submissions.c.submitted_at <= as_of - least["submitted"])
+    if "case_closed" in least:
+        parts.append(exists().where(cases.c.id == submissions.c.case_id,
+                                    cases.c.closed_at <= as_of - least["case_closed"]))
+    if "consent_withdrawn" in least:  # (its keep is nothing: erased when withdrawn)
         parts.append(exists().where(consent_receipts.c.submission_id == submissions.c.id,
                                     consent_receipts.c.withdrawn_at.is_not(None)))
     return or_(*parts) if parts else false()

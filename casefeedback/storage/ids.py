@@ -36,9 +36,9 @@ _GROUP_BITS = 64
 def grouped_id(group: str) -> str:
     """A random id that sorts beside every other id made for the same ``group`` (a UUID: a submission's id).
 
-    A version 4 UUID whose first 64 bits are the group's own (its version
-    nibble included) and whose last 64 are the variant and 62 fresh random
-    bits. A submission's data keys — one per field class — then sit together in
+    A UUID whose first 64 bits are the group's own (its version nibble
+    included: version 4 for a random group) and whose last 64 are the variant
+    and 62 fresh random bits. A submission's data keys — one per field class — then sit together in
     the data key index and in the answers' index of their keys: one page for
     each at a send, and one for each when retention destroys them, instead of a
     random page per key (every page a write transaction touches is encrypted and
