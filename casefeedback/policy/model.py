@@ -86,6 +86,17 @@ class Duration:
         return timedelta(days=max(calendar_days - 3, 0) + self.days, weeks=self.weeks, hours=self.hours,
                          minutes=self.minutes, seconds=self.seconds)
 
+    def most(self) -> timedelta:
+        """The longest this duration can be, wherever it starts: ``after(m) - m <= most()`` for every ``m``.
+
+        Twelve months in a row make at most 366 days and one month at most 31;
+        the end-of-month rule only ever takes days off. With ``least`` it lets
+        the retention purge decide feedback long past its time without calendar
+        arithmetic (``schedule.is_due``).
+        """
+        return timedelta(days=366 * self.years + 31 * self.months + self.days, weeks=self.weeks,
+                         hours=self.hours, minutes=self.minutes, seconds=self.seconds)
+
     def __str__(self) -> str:
         return self.text
 

@@ -84,5 +84,21 @@ def due_at(retention: Retention, events: Events) -> datetime | None:
 
 
 def is_due(retention: Retention, events: Events, as_of: datetime) -> bool:
-    due = due_at(retention, events)
-    return due is not None and due <= as_of
+    """Whether the class is due as of ``as_of``: exactly ``due_at(...) <= as_of``.
+
+    The purge asks this of every data key it walks; most are long past their
+    moment, or nowhere near it, and ``Duration.least``/``most`` bound the
+    calendar sum tightly enough to say so without working it out.
+    """
+    effective = effective_retention(retention, events.has_case)
+    moment = events.moment(effective.after)
+    if moment is None:
+        return False
+    try:
+        if moment + effective.keep.most() <= as_of:
+            return True
+        if moment + effective.keep.least() > as_of:
+            return False
+    except OverflowError:  # past the year 9999: the calendar sum below says the same, or cannot be made
+        pass
+    return effective.keep.after(moment) <= as_of

@@ -35,7 +35,6 @@ from casefeedback.retention.planning import (
     count_held,
     fact_of,
     facts_query,
-    field_counts,
     held_now,
     is_fact_due,
     may_be_due,
@@ -43,7 +42,7 @@ from casefeedback.retention.planning import (
 from casefeedback.services import Services
 from casefeedback.storage.dialect import insertion_order
 from casefeedback.storage.engine import read
-from casefeedback.storage.tables import cases, consent_receipts, data_keys, insight_contributed, submissions
+from casefeedback.storage.tables import answers, cases, consent_receipts, data_keys, insight_contributed, submissions
 
 # Submissions planned at a time (answers counted, contributions opened) before their write
 # transactions: enough to keep reads efficient, few enough that a plan is seconds old at most.
@@ -56,8 +55,13 @@ _STATE = (select(submissions.c.id, submissions.c.status, cases.c.closed_at, cons
           .select_from(submissions.outerjoin(cases, cases.c.id == submissions.c.case_id)
                        .outerjoin(consent_receipts, consent_receipts.c.submission_id == submissions.c.id))
           .where(submissions.c.id.in_(bindparam("ids", expanding=True))))
+# The answers a key sealed, counted beside it (for the report and the audit event's "fields"): a walk of the
+# key's entries in the answers' key index, in the same statement rather than a second query over the chunk.
+_ANSWERS_UNDER = (select(func.count()).select_from(answers)
+                  .where(answers.c.data_key_id == data_keys.c.id).scalar_subquery().label("answers"))
 _KEY_FACTS = (facts_query().add_columns(submissions.c.status, consent_receipts.c.choices, _contributed)
               .where(data_keys.c.submission_id.in_(bindparam("ids", expanding=True))))
+_PLAN_FACTS = _KEY_FACTS.add_columns(_ANSWERS_UNDER)
 
 
 @dataclass(frozen=True)
@@ -149,7 +153,7 @@ class Shredder:
         planned: dict[str, _Planned] = {}
         due: list[Fact] = []
         with read(self.found.engine) as connection:
-            for row in connection.execute(_KEY_FACTS, {"ids": list(submission_ids)}):
+            for row in connection.execute(_PLAN_FACTS, {"ids": list(submission_ids)}):
                 fact = fact_of(row)
                 if not is_fact_due(self.found, fact, self.as_of, self.warnings):
                     continue
@@ -157,12 +161,11 @@ class Shredder:
                     count_held(self.report, fact)
                     continue
                 due.append(fact)
-                planned.setdefault(fact.submission_id, _Planned(fact.service_id, _state_of(row), []))
-            counts = field_counts(connection, due)
+                plan = planned.get(fact.submission_id)
+                if plan is None:  # the submission's state is the same on each of its keys' rows
+                    plan = planned[fact.submission_id] = _Planned(fact.service_id, _state_of(row), [])
+                plan.keys.append(DoomedKey(fact.key_id, fact.submission_id, fact.field_class, int(row.answers)))
             offered = prepare_contributions(connection, self.source, _classes(due)) if due else {}
-        for fact in due:
-            planned[fact.submission_id].keys.append(
-                DoomedKey(fact.key_id, fact.submission_id, fact.field_class, counts.get(fact.key_id, 0)))
         return planned, offered
 
     def _shred(self, connection: Connection, batch: Sequence[str], planned: Mapping[str, _Planned],

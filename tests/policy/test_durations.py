@@ -116,9 +116,10 @@ def test_after_keeps_the_time_zone() -> None:
 @given(years=st.integers(0, 10), months=st.integers(0, 30), weeks=st.integers(0, 10), days=st.integers(0, 400),
        hours=st.integers(0, 48), moment=st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2090, 1, 1)))
 def test_the_least_a_duration_can_be_is_never_more_than_it_is(years, months, weeks, days, hours, moment) -> None:
-    """What lets the purge pass over recent feedback unread: for any start, ``after`` is at least ``least``."""
+    """What lets the purge pass over recent feedback unread, and decide old feedback without calendar
+    arithmetic: for any start, ``after`` is at least ``least`` and at most ``most``."""
     duration = Duration(years=years, months=months, weeks=weeks, days=days, hours=hours)
-    assert duration.after(moment) - moment >= duration.least()
+    assert duration.least() <= duration.after(moment) - moment <= duration.most()
 
 
 def test_the_least_is_tight_where_the_end_of_month_rule_bites() -> None:
@@ -135,4 +136,10 @@ def test_the_least_holds_from_every_day_of_a_leap_cycle() -> None:
         for years in range(4):
             for months in range(25):
                 duration = Duration(years=years, months=months)
-                assert duration.after(moment) - moment >= duration.least(), (moment, years, months)
+                assert duration.least() <= duration.after(moment) - moment <= duration.most(), (moment, years, months)
+
+
+def test_the_most_is_tight_where_months_are_long() -> None:
+    assert Duration(months=1).after(datetime(2026, 1, 1)) - datetime(2026, 1, 1) == Duration(months=1).most()
+    assert Duration(years=1).after(datetime(2024, 1, 1)) - datetime(2024, 1, 1) == Duration(years=1).most()
+    assert Duration().most() == timedelta(0)

@@ -11,11 +11,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from casefeedback.policy.model import REPLY_CLASS, Duration, Retention
 from casefeedback.receipts.consent import withdraw
 from casefeedback.retention.purge import purge
-from casefeedback.retention.schedule import EffectiveRetention, Events, due_at, effective_retention
+from casefeedback.retention.schedule import EffectiveRetention, Events, due_at, effective_retention, is_due
 from casefeedback.services import build_services
 from tests.retention.conftest import close_case, key_classes, policies_with, seed_case, seed_submission
 
@@ -99,3 +101,22 @@ def test_a_class_counted_from_withdrawal_goes_the_moment_consent_is_withdrawn(tm
         assert key_classes(found, submission_id) == set()  # not 30 days later: now
     finally:
         found.engine.dispose()
+
+
+@settings(max_examples=400, deadline=None)
+@given(years=st.integers(0, 3), months=st.integers(0, 14), days=st.integers(0, 60),
+       after=st.sampled_from(["submitted", "case_closed", "consent_withdrawn", "draft_abandoned"]),
+       linked=st.booleans(), closed=st.booleans(), withdrawn=st.booleans(),
+       sent=st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2030, 1, 1), timezones=st.just(UTC)),
+       offset=st.integers(-5, 5))
+def test_is_due_is_exactly_the_due_moment_reached(years, months, days, after, linked, closed, withdrawn, sent,
+                                                  offset):
+    """``is_due`` decides most keys from ``Duration.least``/``most`` alone: never otherwise than ``due_at``,
+    including a day either side of the calendar sum, where only the calendar can tell."""
+    retention = Retention(Duration(years=years, months=months, days=days), after)
+    events = Events(sent, linked, sent + timedelta(days=40) if closed else None,
+                    sent + timedelta(days=3) if withdrawn else None)
+    due = due_at(retention, events)
+    pivot = due if due is not None else sent + timedelta(days=400 * years + 31 * months + days)
+    for as_of in (pivot + timedelta(days=offset), pivot + timedelta(seconds=offset), sent + timedelta(days=offset)):
+        assert is_due(retention, events, as_of) == (due is not None and due <= as_of)
