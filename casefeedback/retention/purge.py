@@ -101,7 +101,8 @@ def _purge_locked(found: Services, as_of: datetime, trigger: str,
     sweeping = Pacer(most=2000)
     # In the order the keys were destroyed, which is the order their submissions were stored: their answers
     # are neighbours on the table's pages, so a transaction rewrites few of them.
-    report.ciphertext_removed = ciphertext.remove(found, shredder.destroyed, sweeping)
+    report.ciphertext_removed = ciphertext.remove(found, shredder.destroyed, sweeping,
+                                                 replies=shredder.destroyed_replies)
     ledger.sync(shredder.ledger_file)
     report.seconds = {"plan_and_shred": shredded - began, "sweep": time.perf_counter() - shredded}
     report.lock = Pacer(held=shredder.pacer.held + sweeping.held).summary()

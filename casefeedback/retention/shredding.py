@@ -26,6 +26,7 @@ from casefeedback.insight.contributions import (
     shares_insight,
     store_contributions,
 )
+from casefeedback.policy.model import REPLY_CLASS
 from casefeedback.retention import ledger
 from casefeedback.retention.erasure import DoomedKey, shred
 from casefeedback.retention.pacing import Pacer
@@ -114,6 +115,7 @@ class Shredder:
         self.source = InsightSource(found.policies, found.keyring)
         self.pacer = Pacer()
         self.destroyed: list[str] = []  # data key ids, for the sweep
+        self.destroyed_replies: set[str] = set()  # those of them that can have sealed replies
         self.ledger_file = ledger.ledger_path(found.config.database_path)
 
     def run_all(self, progress: Callable[[int, int], None] | None) -> list[str]:
@@ -244,6 +246,8 @@ class Shredder:
             self.report.counts[(service_id, key.field_class)][0] += 1
             self.report.counts[(service_id, key.field_class)][1] += key.fields
             self.destroyed.append(key.id)
+            if key.field_class == REPLY_CLASS:
+                self.destroyed_replies.add(key.id)
         self.report.submissions += len({key.submission_id for _service, key in done.keys})
         self.report.contributions += sum(done.contributions.values())
 

@@ -32,9 +32,9 @@ def test_keys_go_first_unreadable_at_once_and_the_rows_follow(found, clock, monk
     seen = {}
     remove = ciphertext.remove
 
-    def between(found_, key_ids, pacer=None):
+    def between(found_, key_ids, pacer=None, replies=None):
         seen["between"] = stored(found, [due, kept])
-        return remove(found_, key_ids, pacer)
+        return remove(found_, key_ids, pacer, replies)
 
     monkeypatch.setattr(ciphertext, "remove", between)
     report = purge(found, clock.now)
