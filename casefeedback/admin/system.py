@@ -24,6 +24,7 @@ from casefeedback.crypto.rotation import (
     kek_usage,
     keks_now,
     retirable_from,
+    retirable_when,
     retired,
 )
 from casefeedback.instance import Secret
@@ -93,7 +94,7 @@ def overview(found: Services) -> SystemOverview:
             command = RETIRE.format(kek_id=use.kek_id)
         elif state == RETIRABLE_LATER and retire_from is not None:
             # A running process may still wrap under it for a moment after the rotation (crypto/rotation.py).
-            command = f"after {retire_from:%H:%M} UTC: " + RETIRE.format(kek_id=use.kek_id)
+            command = f"{retirable_when(retire_from)}: " + RETIRE.format(kek_id=use.kek_id)
         else:
             state, command = (state, ROTATE) if use.kek_id not in gone else ("retired", "")
         keks.append(KekRow(use.kek_id, state, _created(use.kek_id), use.data_keys,

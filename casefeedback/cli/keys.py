@@ -22,7 +22,14 @@ def keys() -> None:
 def keys_status() -> None:
     """Which keys exist, which is active, how many data keys each wraps, and what to do next."""
     from casefeedback.audit.checkpoints import latest_checkpoint, public_key_of
-    from casefeedback.crypto.rotation import RETIRABLE_LATER, kek_state, kek_usage, retirable_from, retired
+    from casefeedback.crypto.rotation import (
+        RETIRABLE_LATER,
+        kek_state,
+        kek_usage,
+        retirable_from,
+        retirable_when,
+        retired,
+    )
     from casefeedback.storage.engine import read
 
     found = open_services()
@@ -38,7 +45,7 @@ def keys_status() -> None:
     click.echo("Key-encryption keys:")
     states = {use.kek_id: kek_state(use, retire_from, found.clock()) for use in usage}
     if retire_from is not None:
-        states = {k: f"can be retired after {retire_from:%H:%M} UTC" if state == RETIRABLE_LATER else state
+        states = {k: f"can be retired {retirable_when(retire_from)}" if state == RETIRABLE_LATER else state
                   for k, state in states.items()}
     width = max([15, *(len(state) for state in states.values())])
     for use in usage:

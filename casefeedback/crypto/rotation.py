@@ -265,6 +265,11 @@ def kek_state(use: KekUse, retire_from: datetime | None, now: datetime) -> str:
     return OLD
 
 
+def retirable_when(retire_from: datetime) -> str:
+    """When a key "can be retired later" can be: the same words on the command line and the system page."""
+    return f"after {retire_from.astimezone(UTC):%H:%M} UTC"
+
+
 def retire(config: Config, engine: Engine, audit: AuditLog, kek_id: str, *, actor_role: str = "cli",
            reason: str = "by hand") -> None:
     """Destroy an old KEK's file, once no data key uses it and every process has moved off it."""
