@@ -7,6 +7,7 @@ inside each of its short write transactions.
 
 from __future__ import annotations
 
+import tomllib
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from casefeedback.storage.tables import (
     consent_receipts,
     data_keys,
     legal_holds,
+    policy_versions,
     purge_runs,
     submissions,
 )
@@ -146,10 +148,48 @@ def is_fact_due(found: Services, fact: Fact, as_of: datetime, warnings: set[str]
     policy = found.policies.service(fact.service_id)
     declared = policy.classes.get(fact.field_class) if policy else None
     if declared is None:
-        warnings.add(f"{fact.service_id}/{fact.field_class}: no longer declared by a loaded policy, so kept "
-                     "until the policy declares it again (or consent is withdrawn)")
+        warnings.add(undeclared_warning(fact.service_id, fact.field_class))
         return False
     return is_due(declared.retention, fact.events, as_of)
+
+
+def undeclared_warning(service_id: str, field_class: str) -> str:
+    return (f"{service_id}/{field_class}: no longer declared by a loaded policy, so kept until the policy "
+            "declares it again (or consent is withdrawn)")
+
+
+def undeclared_warnings(found: Services, connection: Connection) -> set[str]:
+    """The warning for every class an earlier policy version declared, the loaded policy does not, and that
+    still has data keys stored: none of them is ever due, whenever it was sent.
+
+    The purge walks only what may be due (``may_be_due``), so it would meet such a
+    key, and warn, only on feedback old enough; an administrator must hear of a
+    class left without a rule the day the policy drops it. Every policy text
+    feedback was sent under is kept (``policy_versions``), so the classes that
+    could have keys are known without reading any: only a class the loaded
+    policy has dropped is looked for, and the look stops at the first key.
+    """
+    found_warnings: set[str] = set()
+    looked: set[tuple[str, str]] = set()
+    for service_id, document in connection.execute(select(policy_versions.c.service_id,
+                                                          policy_versions.c.document)):
+        try:
+            declared_then = tomllib.loads(document).get("classes", {})
+        except tomllib.TOMLDecodeError:
+            continue  # recorded only after loading, so never; a text that will not parse declares nothing here
+        policy = found.policies.service(service_id)
+        for field_class in declared_then:
+            if (policy is not None and field_class in policy.classes) or (service_id, field_class) in looked:
+                continue
+            looked.add((service_id, field_class))
+            stored = connection.execute(
+                select(data_keys.c.id).select_from(data_keys.join(submissions,
+                                                                  submissions.c.id == data_keys.c.submission_id))
+                .where(submissions.c.service_id == service_id, data_keys.c.field_class == field_class)
+                .limit(1)).first()
+            if stored is not None:
+                found_warnings.add(undeclared_warning(service_id, field_class))
+    return found_warnings
 
 
 def last_purge_as_of(connection: Connection) -> datetime | None:

@@ -49,11 +49,12 @@ from casefeedback.retention.planning import (
     iso,
     last_purge_as_of,
     plan,
+    undeclared_warnings,
 )
 from casefeedback.retention.shredding import Shredder
 from casefeedback.services import Services
 from casefeedback.storage.dialect import truncate_wal
-from casefeedback.storage.engine import write
+from casefeedback.storage.engine import read, write
 from casefeedback.storage.tables import purge_runs
 
 __all__ = ["PurgeRefused", "PurgeReport", "check_as_of", "last_purge_as_of", "plan", "purge", "purge_lock"]
@@ -110,6 +111,8 @@ def _purge_locked(found: Services, as_of: datetime, trigger: str,
     with write(found.engine) as connection:
         report.outcomes = purge_outcomes(connection, found.audit, found.policies.organisation.outcomes.keep,
                                          as_of, found.clock())
+    with read(found.engine) as connection:
+        warnings |= undeclared_warnings(found, connection)
     report.warnings = sorted(warnings) + draft_warnings(found)
     with write(found.engine) as connection:
         connection.execute(update(purge_runs).where(purge_runs.c.id == run_id).values(
