@@ -76,11 +76,17 @@ class Events:
         return None
 
 
-def due_at(retention: Retention, events: Events) -> datetime | None:
-    """The moment this class is due to go, or None while its event has not happened."""
+def _counted_from(retention: Retention, events: Events) -> tuple[Duration, datetime] | None:
+    """What is kept after what moment for this submission, or None while its event has not happened."""
     effective = effective_retention(retention, events.has_case)
     moment = events.moment(effective.after)
-    return None if moment is None else effective.keep.after(moment)
+    return None if moment is None else (effective.keep, moment)
+
+
+def due_at(retention: Retention, events: Events) -> datetime | None:
+    """The moment this class is due to go, or None while its event has not happened."""
+    counted = _counted_from(retention, events)
+    return None if counted is None else counted[0].after(counted[1])
 
 
 def is_due(retention: Retention, events: Events, as_of: datetime) -> bool:
@@ -90,15 +96,15 @@ def is_due(retention: Retention, events: Events, as_of: datetime) -> bool:
     moment, or nowhere near it, and ``Duration.least``/``most`` bound the
     calendar sum tightly enough to say so without working it out.
     """
-    effective = effective_retention(retention, events.has_case)
-    moment = events.moment(effective.after)
-    if moment is None:
+    counted = _counted_from(retention, events)
+    if counted is None:
         return False
+    keep, moment = counted
     try:
-        if moment + effective.keep.most() <= as_of:
+        if moment + keep.most() <= as_of:
             return True
-        if moment + effective.keep.least() > as_of:
+        if moment + keep.least() > as_of:
             return False
     except OverflowError:  # past the year 9999: the calendar sum below says the same, or cannot be made
         pass
-    return effective.keep.after(moment) <= as_of
+    return keep.after(moment) <= as_of

@@ -33,6 +33,7 @@ from casefeedback.retention.pacing import Pacer
 from casefeedback.retention.planning import (
     Fact,
     PurgeReport,
+    answers_under_key,
     count_held,
     fact_of,
     facts_query,
@@ -43,7 +44,7 @@ from casefeedback.retention.planning import (
 from casefeedback.services import Services
 from casefeedback.storage.dialect import insertion_order
 from casefeedback.storage.engine import read
-from casefeedback.storage.tables import answers, cases, consent_receipts, data_keys, insight_contributed, submissions
+from casefeedback.storage.tables import cases, consent_receipts, data_keys, insight_contributed, submissions
 
 # Submissions planned at a time (answers counted, contributions opened) before their write
 # transactions: enough to keep reads efficient, few enough that a plan is seconds old at most.
@@ -56,13 +57,10 @@ _STATE = (select(submissions.c.id, submissions.c.status, cases.c.closed_at, cons
           .select_from(submissions.outerjoin(cases, cases.c.id == submissions.c.case_id)
                        .outerjoin(consent_receipts, consent_receipts.c.submission_id == submissions.c.id))
           .where(submissions.c.id.in_(bindparam("ids", expanding=True))))
-# The answers a key sealed, counted beside it (for the report and the audit event's "fields"): a walk of the
-# key's entries in the answers' key index, in the same statement rather than a second query over the chunk.
-_ANSWERS_UNDER = (select(func.count()).select_from(answers)
-                  .where(answers.c.data_key_id == data_keys.c.id).scalar_subquery().label("answers"))
 _KEY_FACTS = (facts_query().add_columns(submissions.c.status, consent_receipts.c.choices, _contributed)
               .where(data_keys.c.submission_id.in_(bindparam("ids", expanding=True))))
-_PLAN_FACTS = _KEY_FACTS.add_columns(_ANSWERS_UNDER)
+# The answers each key sealed counted in the same statement, not a second query over the chunk.
+_PLAN_FACTS = _KEY_FACTS.add_columns(answers_under_key())
 
 
 @dataclass(frozen=True)
