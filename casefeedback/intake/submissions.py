@@ -33,6 +33,7 @@ from casefeedback.intake.drafts import ConsentGiven, DraftGone, erase_event, ope
 from casefeedback.intake.sending import DraftChanged, SealedDraft, erase_as_read, read_sealed
 from casefeedback.policy.model import AlertRule, ServicePolicy
 from casefeedback.services import Services
+from casefeedback.storage.driver_rows import DriverRows, driver_rows, insert_rows
 from casefeedback.storage.engine import read, write
 from casefeedback.storage.ids import ordered_row_id
 from casefeedback.storage.tables import answers, consent_receipts, data_keys, invitations, submissions
@@ -83,10 +84,11 @@ class Prepared:
     """Everything some submissions write, ready before the write transaction: rows, audit events, rules met."""
 
     sent: Sequence[Sent]
-    submissions: list[Row]
-    consents: list[Row]
-    keys: list[Row]
-    answers: list[Row]
+    # Ready for the driver (storage.driver_rows): nothing is converted while the writer lock is held.
+    submissions: DriverRows
+    consents: DriverRows
+    keys: DriverRows
+    answers: DriverRows
     received: list[AuditEvent]
     met: list[list[AlertRule]]
     sharing: list[str]  # the submissions whose person agreed to share insight
@@ -198,19 +200,20 @@ def prepare(found: Services, policy: ServicePolicy, sent: Sequence[Sent], receip
     """Seal, hash and match with no lock held: every row and audit event the write will need."""
     lookup = found.config.secrets.lookup.value
     sealed = [seal_answers(found, policy, one.id, one.given, one.submitted_at) for one in sent]
+    dialect = found.engine.dialect
     return Prepared(
         sent=sent,
-        submissions=[{
+        submissions=driver_rows(submissions, [{
             "id": one.id, "service_id": policy.id, "policy_version": policy.version, "case_id": one.case_id,
             "language": one.language, "submitted_at": one.submitted_at, "status": "active",
             "receipt_hash": lookup_hash(lookup, "receipt", code.replace("-", ""))}
-            for one, code in zip(sent, receipt_codes, strict=True)],
-        consents=[{
+            for one, code in zip(sent, receipt_codes, strict=True)], dialect),
+        consents=driver_rows(consent_receipts, [{
             "id": ordered_row_id(), "submission_id": one.id, "consent_version": one.consent.version,
             "language": one.consent.language, "choices": json.dumps(dict(one.consent.choices), sort_keys=True),
-            "given_at": one.consent_given_at, "withdrawn_at": None} for one in sent],
-        keys=[key for one_keys, _rows in sealed for key in one_keys],
-        answers=[row for _keys, rows in sealed for row in rows],
+            "given_at": one.consent_given_at, "withdrawn_at": None} for one in sent], dialect),
+        keys=driver_rows(data_keys, [key for one_keys, _rows in sealed for key in one_keys], dialect),
+        answers=driver_rows(answers, [row for _keys, rows in sealed for row in rows], dialect),
         received=[AuditEvent(
             action=Action.SUBMISSION_RECEIVE, outcome="stored", actor_role="service_user",
             object_type="submission", object_id=one.id,
@@ -224,11 +227,8 @@ def prepare(found: Services, policy: ServicePolicy, sent: Sequence[Sent], receip
 def insert_prepared(found: Services, connection: Connection, policy: ServicePolicy, prepared: Prepared,
             events: Sequence[AuditEvent]) -> None:
     """Write what ``prepare`` made in the caller's write transaction: one statement per table, one audit append."""
-    connection.execute(submissions.insert(), prepared.submissions)
-    connection.execute(consent_receipts.insert(), prepared.consents)
-    if prepared.keys:
-        connection.execute(data_keys.insert(), prepared.keys)
-        connection.execute(answers.insert(), prepared.answers)
+    for rows in (prepared.submissions, prepared.consents, prepared.keys, prepared.answers):
+        insert_rows(connection, rows)  # none when nothing was answered: no statement
     found.audit.append_many(connection, events)
     # De-identified contributions now, for a person who agreed to share
     # insight, so trends are current and outlive the answers' retention.
