@@ -17,14 +17,16 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, delete, func, select, update
+from sqlalchemy import Connection, Row, delete, func, select, update
 
 from casefeedback.audit import AuditEvent, AuditLog
 from casefeedback.audit.actions import Action
 from casefeedback.audit.log import DetailValue
 from casefeedback.retention import ledger
+from casefeedback.storage.dialect import execute_plain
 from casefeedback.storage.tables import answers, consent_receipts, data_keys, feedback_replies, submissions
 
 
@@ -101,7 +103,8 @@ def shred(connection: Connection, audit: AuditLog, keys: Sequence[DoomedKey], *,
     """
     gone: set[str] = set()
     for start in range(0, len(keys), _CHUNK):
-        gone.update(connection.execute(_DESTROY, {"ids": [k.id for k in keys[start:start + _CHUNK]]}).scalars())
+        chunk = tuple(k.id for k in keys[start:start + _CHUNK])
+        gone.update(execute_plain(connection, _destroy_sql(len(chunk)), chunk).scalars())
     keys = [k for k in keys if k.id in gone]  # (the caller checked; a key already gone is not claimed twice)
     entries = _entries(keys, reason, audit.now())
     ledger.record(connection, entries, file=False)
@@ -114,7 +117,14 @@ def shred(connection: Connection, audit: AuditLog, keys: Sequence[DoomedKey], *,
 
 
 _CHUNK = 500
-_DESTROY = delete(data_keys).where(data_keys.c.id.in_(bindparam("ids", expanding=True))).returning(data_keys.c.id)
+
+
+@cache
+def _destroy_sql(count: int) -> str:
+    """Destroy ``count`` keys by id, naming those that were there. Straight to the driver: it runs inside every
+    purge transaction, where SQLAlchemy's expanding of the id list cost about a tenth of the transaction."""
+    return (f"DELETE FROM {data_keys.name} WHERE id IN ({', '.join('?' * count)}) "  # noqa: S608 - ids are parameters
+            "RETURNING id")
 
 
 def _entries(keys: Sequence[DoomedKey], reason: str, now: datetime) -> list[ledger.LedgerEntry]:
