@@ -77,8 +77,8 @@ def _erase_sql(answer_rows: int) -> str:
 
 def _erase_as_read(connection: Connection, row: Row[Any], found: Sequence[Row[Any]]) -> tuple[str, tuple[Any, ...]]:
     """The erase's statement and values, the values converted as the columns store them (times), now, with no
-    lock held: inside the write transaction the driver only runs it (SQLAlchemy's building and converting of
-    its sixteen-odd values took about a tenth of a send's lock time)."""
+    lock held: inside the write transaction the driver only runs it, rather than SQLAlchemy building the
+    statement, expanding the id list and converting some sixteen values there."""
     stored = tuple(value if binder is None else binder(value) for value, binder in zip(
         (getattr(row, column) for column in _COMPARED), binders_of(drafts, _COMPARED, connection.dialect),
         strict=True))
