@@ -51,7 +51,7 @@ def read_sealed(connection: Connection, policy: ServicePolicy, draft_id: str, no
     if row is None:
         return None
     found = connection.execute(_DRAFT_ANSWERS, {"draft_id": draft_id}).all()
-    return SealedDraft(row, found, _erase_as_read(connection, row, found))
+    return SealedDraft(row, found, _erase_statement(connection, row, found))
 
 
 # What "exactly as read" compares on the draft's own row; the answer rows are compared by their ids.
@@ -65,7 +65,7 @@ _COMPARED = ("id", "updated_at", "expires_at", "consent_version", "consent_langu
 def _erase_sql(answer_rows: int) -> str:
     """One statement: it erases the draft (its answer rows go with it, ON DELETE CASCADE) only if the draft
     row is as read and its answer rows are exactly those read. Written for the driver (see
-    ``_erase_as_read``); the invitation is compared as text so that an absent one needs no type of its own."""
+    ``_erase_statement``); the invitation is compared as text so that an absent one needs no type of its own."""
     same_row = " AND ".join(f"{column} = ?" for column in _COMPARED)
     placeholders = ", ".join("?" * answer_rows)
     others = (" AND NOT EXISTS (SELECT 1 FROM draft_answers WHERE draft_answers.draft_id = ? "  # noqa: S608 - as below
@@ -75,7 +75,7 @@ def _erase_sql(answer_rows: int) -> str:
             "AND (SELECT count(*) FROM draft_answers WHERE draft_answers.draft_id = ?) = ?" + others)
 
 
-def _erase_as_read(connection: Connection, row: Row[Any], found: Sequence[Row[Any]]) -> tuple[str, tuple[Any, ...]]:
+def _erase_statement(connection: Connection, row: Row[Any], found: Sequence[Row[Any]]) -> tuple[str, tuple[Any, ...]]:
     """The erase's statement and values, the values converted as the columns store them (times), now, with no
     lock held: inside the write transaction the driver only runs it, rather than SQLAlchemy building the
     statement, expanding the id list and converting some sixteen values there."""

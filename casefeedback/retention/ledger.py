@@ -43,7 +43,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine, delete, event, insert, select
 
-from casefeedback.storage.driver_rows import DriverRows, insert_rows, shape
+from casefeedback.storage.driver_rows import DriverRows, binders_of, insert_rows, insert_sql
 from casefeedback.storage.engine import database_file
 from casefeedback.storage.tables import answers, case_outcomes, data_keys, erased_keys, feedback_replies
 
@@ -117,10 +117,9 @@ def record(connection: Connection, entries: list[LedgerEntry], *, file: bool = T
     # 3.4 ms transaction). The time goes through the column's own type, so it is stored exactly as before.
     # The rows are made here, inside the transaction, so each distinct moment is converted once (one erasure:
     # one moment), not once a row as driver_rows would.
-    sql, binders = shape(erased_keys, _COLUMNS, connection.dialect)
-    stored_time = binders[-1] or (lambda moment: moment)
+    stored_time = binders_of(erased_keys, ("erased_at",), connection.dialect)[0] or (lambda moment: moment)
     times = {moment: stored_time(moment) for moment in {e.erased_at for e in entries}}
-    insert_rows(connection, DriverRows(erased_keys.name, sql, [
+    insert_rows(connection, DriverRows(insert_sql(erased_keys, _COLUMNS, connection.dialect), [
         (e.data_key_id, e.submission_id, e.field_class, e.reason, times[e.erased_at]) for e in entries]))
     path = _file_of(connection)
     if path is None or not file:

@@ -21,7 +21,7 @@ from sqlalchemy.engine import Dialect
 
 from casefeedback.storage.dialect import execute_plain
 
-__all__ = ["DriverRows", "binders_of", "driver_rows", "insert_rows", "shape"]
+__all__ = ["DriverRows", "binders_of", "driver_rows", "insert_rows", "insert_sql"]
 
 Binder = Callable[[Any], Any] | None
 
@@ -30,7 +30,6 @@ Binder = Callable[[Any], Any] | None
 class DriverRows:
     """One table's rows, as the driver takes them: the statement and a tuple of stored values per row."""
 
-    table: str
     sql: str
     values: list[tuple[Any, ...]]
 
@@ -38,24 +37,24 @@ class DriverRows:
         return len(self.values)
 
 
-# (table, columns, dialect) -> (statement, each column's bind processor): built once per shape.
-_SHAPES: dict[tuple[str, tuple[str, ...], str], tuple[str, tuple[Binder, ...]]] = {}
+# Keyed by (table, columns, dialect): built once each.
+_STATEMENTS: dict[tuple[str, tuple[str, ...], str], str] = {}
 _BINDERS: dict[tuple[str, tuple[str, ...], str], tuple[Binder, ...]] = {}
 
 
 def driver_rows(table: Table, rows: Sequence[Mapping[str, Any]], dialect: Dialect) -> DriverRows:
     """``rows`` (each with the same columns) converted as SQLAlchemy would store them on ``dialect``."""
     if not rows:
-        return DriverRows(table.name, "", [])
+        return DriverRows("", [])
     columns = tuple(rows[0])
-    sql, binders = shape(table, columns, dialect)
+    binders = binders_of(table, columns, dialect)
     values = []
     for row in rows:
         if len(row) != len(columns):
             raise ValueError(f"rows for {table.name} differ in their columns")
         values.append(tuple(row[name] if binder is None else binder(row[name])
                             for name, binder in zip(columns, binders, strict=True)))
-    return DriverRows(table.name, sql, values)
+    return DriverRows(insert_sql(table, columns, dialect), values)
 
 
 def insert_rows(connection: Connection, rows: DriverRows) -> None:
@@ -75,14 +74,13 @@ def binders_of(table: Table, columns: tuple[str, ...], dialect: Dialect) -> tupl
     return binders
 
 
-def shape(table: Table, columns: tuple[str, ...], dialect: Dialect) -> tuple[str, tuple[Binder, ...]]:
-    """The driver's INSERT for these columns of ``table``, and each column's bind processor (None: as is)."""
+def insert_sql(table: Table, columns: tuple[str, ...], dialect: Dialect) -> str:
+    """The driver's INSERT for these columns of ``table`` (``?`` placeholders: see ``dialect.execute_plain``)."""
     key = (table.name, columns, dialect.name)
-    shape = _SHAPES.get(key)
-    if shape is None:
+    sql = _STATEMENTS.get(key)
+    if sql is None:
         quote = dialect.identifier_preparer.quote
-        binders = binders_of(table, columns, dialect)
-        sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(name) for name in columns)}) "  # noqa: S608
-               f"VALUES ({', '.join('?' * len(columns))})")
-        shape = _SHAPES[key] = (sql, binders)
-    return shape
+        sql = _STATEMENTS[key] = (f"INSERT INTO {quote(table.name)} "  # noqa: S608 - declared names only
+                                  f"({', '.join(quote(table.c[name].name) for name in columns)}) "
+                                  f"VALUES ({', '.join('?' * len(columns))})")
+    return sql
