@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from casefeedback.storage.dialect import StoreOpenError, raw_key_pragma_value, verify_readable
+from casefeedback.storage.dialect import StoreOpenError, open_keyed
 
 GENERATION = ".gen-"
 SIDECARS = ("-wal", "-shm")
@@ -132,7 +132,6 @@ def connect(live: Path, key: DatabaseKey, *, create: bool, options: dict[str, An
     between looking it up and opening it is an error here, never a new empty
     database that something then writes into.
     """
-    import sqlcipher3
 
     problem: StoreOpenError | None = None
     for attempt in range(5):
@@ -144,13 +143,10 @@ def connect(live: Path, key: DatabaseKey, *, create: bool, options: dict[str, An
                 raise StoreOpenError(f"there is no database at {live}: run `casefeedback init` first.") from None
             inode = 0
         for candidate in key.candidates():
-            connection = sqlcipher3.connect(f"file:{quote(str(target))}?mode={'rwc' if create else 'rw'}", uri=True,
-                                            **options)
             try:
-                connection.execute(f"PRAGMA key = \"{raw_key_pragma_value(candidate)}\"")
-                verify_readable(connection, str(live))
+                connection = open_keyed(f"file:{quote(str(target))}?mode={'rwc' if create else 'rw'}", candidate,
+                                        str(live), uri=True, **options)
             except StoreOpenError as error:
-                connection.close()
                 problem = error
                 continue
             key.current = candidate

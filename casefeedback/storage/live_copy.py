@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from casefeedback.storage.dialect import APPLICATION_ID, BUSY_TIMEOUT_MS, raw_key_pragma_value, verify_readable
+from casefeedback.storage.dialect import APPLICATION_ID, BUSY_TIMEOUT_MS, open_keyed, raw_key_pragma_value
 
 PREFIX = "casefeedback_rekey_"
 CHANGES = PREFIX + "changes"
@@ -119,14 +119,10 @@ class LiveCopy:
     """One connection on the live file with the new file attached under the new key."""
 
     def __init__(self, live: Path, live_key: bytes, target: Path, target_key: bytes) -> None:
-        import sqlcipher3
-
         self.target = target
-        self._db = sqlcipher3.connect(f"file:{quote(str(live))}?mode=rw", uri=True, isolation_level=None,
-                                      check_same_thread=False)
+        self._db = open_keyed(f"file:{quote(str(live))}?mode=rw", live_key, str(live), uri=True, isolation_level=None,
+                              check_same_thread=False)
         try:
-            self._db.execute(f"PRAGMA key = \"{raw_key_pragma_value(live_key)}\"")
-            verify_readable(self._db, str(live))
             for pragma in (f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}", "PRAGMA temp_store = MEMORY",
                            # Catch-up deletes then re-inserts rows: any order of tables must be allowed.
                            "PRAGMA foreign_keys = OFF"):
