@@ -34,7 +34,7 @@ from casefeedback.policy.decisions import AccessGrant, Actor, decide
 from casefeedback.policy.model import PREFER_NOT_TO_SAY, Question, ServicePolicy
 from casefeedback.services import Services
 from casefeedback.storage.engine import read, write
-from casefeedback.storage.ids import ordered_row_id
+from casefeedback.storage.ids import grouped_id
 from casefeedback.storage.tables import draft_answers, drafts
 
 Answer = str | list[str]
@@ -150,7 +150,7 @@ def _sealed_row(found: Services, draft_id: str, question: Question | None, value
         raise ValueError("only a validated answer to a known question can be saved")
     # A fresh data key for every saved value: nothing is ever re-encrypted under
     # an old key, and replacing an answer destroys the old key with the old row.
-    sealer, row_id = SubmissionSealer(found.keyring, draft_id), ordered_row_id()
+    sealer, row_id = SubmissionSealer(found.keyring, draft_id), grouped_id(draft_id)  # beside its draft's others
     sealed = sealer.seal(table=TABLE, row_id=row_id, field_id=question.id, field_class=question.field_class,
                          plaintext=json.dumps(value))
     (key,) = sealer.wrapped_keys()

@@ -18,8 +18,8 @@ def ordered_row_id() -> str:
     written again at commit: the eight answers of one submission touched eight
     index pages. Ids that grow with time share the newest page. The price is
     that the id tells when the row was made, so these ids are only for rows
-    whose time is recorded beside them anyway (answers, saved draft values,
-    consent receipts; see SECURITY.md) — never for ids shown to people or written outside the
+    whose time is recorded beside them anyway (answers, consent receipts;
+    see SECURITY.md) — never for ids shown to people or written outside the
     database without that time, such as data key ids (the erasure ledger) or
     submission ids.
     """
@@ -45,7 +45,8 @@ def grouped_id(group: str) -> str:
     written at commit, and on SQLCipher read and decrypted again after another
     writer's commit). Unlike a time-ordered id, it tells nothing that is not
     beside it: which submission the key belongs to, which its row and every
-    erasure ledger line name anyway. A group that is not a UUID gets a plain
+    erasure ledger line name anyway. A draft's saved values get ids grouped by
+    their draft's id the same way (their table is stored in id order). A group that is not a UUID gets a plain
     random (version 4) id.
     """
     try:

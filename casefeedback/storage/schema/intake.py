@@ -47,4 +47,8 @@ draft_answers = Table(
     Column("ciphertext", LargeBinary, nullable=False),
     Column("saved_at", UTCDateTime(), nullable=False),
     UniqueConstraint("draft_id", "question_id", name="one_draft_answer_per_question"),
+    # Stored in key order, and the key begins with the draft's id (storage.ids.grouped_id): a draft's answers
+    # share a page or two, so erasing a sent draft inside the send's write transaction changes those, not a
+    # page for every answer among everyone else's (migration 0022).
+    sqlite_with_rowid=False,
 )
