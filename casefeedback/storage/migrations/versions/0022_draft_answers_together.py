@@ -18,6 +18,8 @@ WITHOUT ROWID means nothing to PostgreSQL: the table is made again there the
 same way, with the same columns, constraints and index.
 """
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -32,9 +34,9 @@ _COLUMNS = "id, draft_id, question_id, field_class, data_key_id, kek_id, wrapped
 
 
 def _columns(keyed: bool) -> list[sa.Column]:  # type: ignore[type-arg]
+    draft = [sa.ForeignKey("drafts.id", ondelete="CASCADE")] if keyed else []
     return [sa.Column("id", sa.String(ID), primary_key=keyed, nullable=False),
-            sa.Column("draft_id", sa.String(ID), sa.ForeignKey("drafts.id", ondelete="CASCADE") if keyed else None,
-                      nullable=False),
+            sa.Column("draft_id", sa.String(ID), *draft, nullable=False),
             sa.Column("question_id", sa.String(64), nullable=False),
             sa.Column("field_class", sa.String(64), nullable=False),
             sa.Column("data_key_id", sa.String(ID), nullable=False),
@@ -44,7 +46,7 @@ def _columns(keyed: bool) -> list[sa.Column]:  # type: ignore[type-arg]
             sa.Column("saved_at", UTCDateTime(), nullable=False)]
 
 
-def _rebuild(**options: object) -> None:
+def _rebuild(**options: Any) -> None:
     # Aside and back, as a primary key's storage cannot change in place on SQLite, and constraint and index
     # names must be free again on PostgreSQL before the table is made anew.
     op.create_table("draft_answers_aside", *_columns(keyed=False))
