@@ -108,11 +108,17 @@ def _not_compared_by_alembic(connection: Connection, declared: MetaData,
                            for c in table.constraints if isinstance(c, CheckConstraint)}
         primary_key = reflected.get_pk_constraint(table.name)["constrained_columns"]
         options = {k: v for k, v in reflected.get_table_options(table.name).items() if k.startswith(prefix)}
+        partial = {i["name"]: _condition(i["dialect_options"][f"{prefix}where"])
+                   for i in reflected.get_indexes(table.name)
+                   if i.get("dialect_options", {}).get(f"{prefix}where") is not None}
+        declared_partial = {i.name: _condition(i.dialect_kwargs[f"{prefix}where"]) for i in table.indexes
+                            if i.dialect_kwargs.get(f"{prefix}where") is not None}
         for what, database, declaration in (
             ("unique", uniques, declared_uniques),
             ("check", checks, declared_checks),
             ("primary_key", primary_key, [c.name for c in table.primary_key.columns]),
             ("options", options, {k: v for k, v in table.dialect_kwargs.items() if k.startswith(prefix)}),
+            ("partial_index", partial, declared_partial),  # Alembic compares an index's columns, not its WHERE
         ):
             if database != declaration:
                 found.append((what, table.name, database, declaration))
@@ -121,6 +127,11 @@ def _not_compared_by_alembic(connection: Connection, declared: MetaData,
         if sequences != declared_sequences:
             found.append(("sequences", sequences, declared_sequences))
     return found
+
+
+def _condition(where: object) -> str:
+    """A partial index's WHERE as written or as reflected (PostgreSQL adds parentheses), compared as words."""
+    return " ".join(str(where).replace("(", " ").replace(")", " ").split())
 
 
 def _standalone_sequences(connection: Connection) -> set[str]:
@@ -190,6 +201,12 @@ def _drop_index(declared: MetaData) -> None:
     indexes.discard(next(i for i in indexes if i.name == "ix_cases_owner_id"))
 
 
+def _whole_index(declared: MetaData) -> None:
+    index = next(i for i in _table(declared, "submissions").indexes if i.name == "ix_submissions_case_id")
+    for option in ("sqlite_where", "postgresql_where"):
+        index.dialect_options[option.split("_")[0]]["where"] = None
+
+
 def _plain_foreign_key(declared: MetaData) -> None:
     foreign_key = next(iter(_table(declared, "staff_sessions").c.staff_id.foreign_keys))
     foreign_key.constraint.ondelete = None
@@ -204,6 +221,7 @@ DRIFTS: dict[str, Callable[[MetaData], None]] = {
     "nullability": _set_column("staff", "email", nullable=False),
     "server_default": _set_column("staff", "enabled", server_default=DefaultClause(text("1"))),
     "index": _drop_index,
+    "partial_index": _whole_index,
     "named_unique": _drop_constraint("data_keys", lambda c: c.name == "one_data_key_per_class"),
     "unnamed_unique": _drop_constraint("teams", lambda c: isinstance(c, UniqueConstraint)),
     "foreign_key_on_delete": _plain_foreign_key,
