@@ -60,14 +60,14 @@ def raw_key_pragma_value(key: bytes) -> str:
 
 # Every page SQLCipher writes is AES-256-CBC encrypted and authenticated with an HMAC; every page it reads
 # again (after another process's commit SQLite drops its whole page cache) is checked. SQLCipher 4 uses
-# HMAC-SHA512 by default. Files we make use HMAC-SHA256: a 256-bit key and a 256-bit tag are as strong a
-# page MAC (forging one is a 2^256 search; SHA-512's longer tag adds nothing a MAC needs), and with the
-# CPU's SHA extensions it costs a third as much per page. Measured with two processes sending side by
-# side: the writer lock held 14 % less per send. The setting is SQLCipher's process-wide default, so the
-# files SQLCipher makes for us (a new database, a backup's export, a re-key's copy) all get it.
+# HMAC-SHA512 by default. Files we make use HMAC-SHA256: under a 256-bit key its 256-bit tag is as strong a
+# page MAC (SHA-512's longer tag adds nothing a MAC needs here), and with the CPU's SHA extensions it costs
+# a third as much per page. Measured with two processes sending side by side: the writer lock held 14 %
+# less per send. The setting is SQLCipher's process-wide default, so every file SQLCipher makes for us (a
+# new database, a backup's export, an online re-key's copy) gets it.
 CIPHER_DEFAULTS = ("PRAGMA cipher_default_hmac_algorithm = HMAC_SHA256",)
-# Files made before (SQLCipher 4's own settings: HMAC-SHA512) still open, tried second. `casefeedback keys
-# rekey-db` and a backup restored copy the data into a file of the current kind.
+# Files made before (SQLCipher 4's own settings: HMAC-SHA512) still open, tried second; a backup taken of
+# one, or `casefeedback keys rekey-db`, writes the data into a file of the current kind.
 EARLIER_CIPHER = "PRAGMA cipher_compatibility = 4"
 
 

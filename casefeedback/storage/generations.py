@@ -132,7 +132,6 @@ def connect(live: Path, key: DatabaseKey, *, create: bool, options: dict[str, An
     between looking it up and opening it is an error here, never a new empty
     database that something then writes into.
     """
-
     problem: StoreOpenError | None = None
     for attempt in range(5):
         target = live_file(live)

@@ -46,8 +46,8 @@ def grouped_id(group: str) -> str:
     writer's commit). Unlike a time-ordered id, it tells nothing that is not
     beside it: which submission the key belongs to, which its row and every
     erasure ledger line name anyway. A draft's saved values get ids grouped by
-    their draft's id the same way (their table is stored in id order). A group that is not a UUID gets a plain
-    random (version 4) id.
+    their draft's id the same way (their table is stored in id order). A group
+    that is not a UUID gets a plain random (version 4) id.
     """
     try:
         prefix = uuid.UUID(group).int >> _GROUP_BITS

@@ -6,13 +6,17 @@ Revises: 0021
 Sending a draft erases it with every saved answer, inside the write
 transaction every other writer waits on. Its rows were stored in the order
 they were saved, among the answers of every other draft being filled in at the
-time, and its time-ordered ids were spread the same way through the key's
-index: one send changed, encrypted and wrote about five pages of the table and
-one of that index (counted from the write-ahead log's frames). Now the row id
-begins with its draft's id (``storage.ids.grouped_id``) and the table is
-stored by that key, so a draft's answers share a page or two and the key needs
-no index of its own. The ids of answers already saved stay as they are (each
-is bound into its ciphertext); they are simply stored in key order too.
+same time, and its time-ordered ids were spread the same way through the key's
+index. Now the row id begins with its draft's id (``storage.ids.grouped_id``)
+and the table is stored by that key, so a draft's answers sit together however
+many people are answering at once, and the key needs no index of its own. The
+ids of answers already saved stay as they are (each is bound into its
+ciphertext); they are simply stored in key order too.
+
+Measured in process, two processes sending: with drafts filled in forty at a
+time, the writer lock is held 3-7 % less per send; with drafts filled one after
+another (their rows were together anyway) there is no difference. Deleting a
+run of rows still rebalances a neighbouring page or two either way.
 
 WITHOUT ROWID means nothing to PostgreSQL: the table is made again there the
 same way, with the same columns, constraints and index.
