@@ -37,10 +37,11 @@ def page_mac_of(path: Path, key: bytes) -> str:
     raise AssertionError(f"{path} opens with neither setting")
 
 
-def make_earlier_kind(config) -> None:
-    """Turn the instance's file into one made as before: SQLCipher 4's own settings (HMAC-SHA512)."""
+def make_earlier_kind(config, live: Path | None = None) -> None:
+    """Turn the instance's file (or ``live``, a copy under the same key) into one made as before: SQLCipher 4's
+    own settings (HMAC-SHA512)."""
     key = config.secrets.database.value
-    live = config.database_path.resolve()
+    live = live or config.database_path.resolve()
     earlier = live.with_name("earlier.db")
     connection = open_keyed(str(live), key, str(live))
     try:
@@ -132,3 +133,4 @@ def test_a_backup_of_an_earlier_file_is_of_the_current_kind(found):
     make_earlier_kind(config)  # the services' engine opens the new file at its next connection
     directory = take_backup(found)
     assert page_mac_of(directory / "casefeedback.db", config.secrets.database.value) == "HMAC_SHA256"
+
