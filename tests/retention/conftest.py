@@ -123,31 +123,45 @@ def found(config, clock):
 # SQLCipher 4's defaults, as casefeedback opens files (raw key, so no key derivation for encryption):
 # AES-256-CBC per page, 80 reserved bytes at the end of each page (16-byte IV, 64-byte HMAC), the first
 # 16 bytes of the file are the salt.
-PAGE, RESERVE, WAL_HEADER, FRAME_HEADER = 4096, 80, 32, 24
+PAGE, WAL_HEADER, FRAME_HEADER = 4096, 32, 24
+# Bytes SQLCipher keeps at the end of each page: the IV (16) and the page MAC (32 for HMAC-SHA256, what files
+# are made with now; 64 for HMAC-SHA512, SQLCipher 4's own default, which earlier files have).
+RESERVES = (48, 80)
 
 
-def _decrypt_page(page: bytes, key: bytes, first: bool) -> bytes:
+def _decrypt_page(page: bytes, key: bytes, first: bool, reserve: int) -> bytes:
     from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
     start = 16 if first else 0
-    iv = page[PAGE - RESERVE:PAGE - RESERVE + 16]
+    iv = page[PAGE - reserve:PAGE - reserve + 16]
     decryptor = Cipher(algorithms.AES(key), modes.CBC(iv)).decryptor()
-    return decryptor.update(page[start:PAGE - RESERVE]) + decryptor.finalize()
+    return decryptor.update(page[start:PAGE - reserve]) + decryptor.finalize()
+
+
+def _reserve_of(first_page: bytes, key: bytes) -> int:
+    """The file's per-page reserve, told by which one decrypts page 1 into a true SQLite header (page size,
+    the reserve itself at byte 20, and the fixed payload fractions 64, 32, 32 at bytes 21-23). Never a guess:
+    a decryption that went wrong would make every "the canary is not in the file" check pass for nothing."""
+    for reserve in RESERVES:
+        header = _decrypt_page(first_page, key, True, reserve)  # page bytes 16 onwards
+        if header[0:2] == PAGE.to_bytes(2, "big") and header[4:8] == bytes([reserve, 64, 32, 32]):
+            return reserve
+    raise AssertionError("decrypted_image cannot decrypt this file: its page settings are not ones it knows")
 
 
 def decrypted_image(database: Path, key: bytes) -> bytes:
     """Every page of the database file and its WAL, decrypted with the database key — live rows, free pages
     and old page images alike. What this holds is what someone with the database key could ever find."""
     data = database.read_bytes()
-    pages = [_decrypt_page(data[i:i + PAGE], key, i == 0) for i in range(0, len(data) - PAGE + 1, PAGE)]
     wal = database.with_name(database.name + "-wal")
-    if wal.exists():
-        raw = wal.read_bytes()
-        step = FRAME_HEADER + PAGE
-        for offset in range(WAL_HEADER, len(raw) - step + 1, step):
-            frame = raw[offset + FRAME_HEADER:offset + step]
-            page_number = int.from_bytes(raw[offset:offset + 4], "big")
-            pages.append(_decrypt_page(frame, key, page_number == 1))
+    raw = wal.read_bytes() if wal.exists() else b""
+    step = FRAME_HEADER + PAGE
+    frames = [(int.from_bytes(raw[offset:offset + 4], "big"), raw[offset + FRAME_HEADER:offset + step])
+              for offset in range(WAL_HEADER, len(raw) - step + 1, step)]
+    first = data[:PAGE] if len(data) >= PAGE else next(page for number, page in frames if number == 1)
+    reserve = _reserve_of(first, key)
+    pages = [_decrypt_page(data[i:i + PAGE], key, i == 0, reserve) for i in range(0, len(data) - PAGE + 1, PAGE)]
+    pages += [_decrypt_page(page, key, number == 1, reserve) for number, page in frames]
     return b"".join(pages)
 
 

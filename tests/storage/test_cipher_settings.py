@@ -134,3 +134,22 @@ def test_a_backup_of_an_earlier_file_is_of_the_current_kind(found):
     directory = take_backup(found)
     assert page_mac_of(directory / "casefeedback.db", config.secrets.database.value) == "HMAC_SHA256"
 
+
+
+@pytest.mark.parametrize("kind", ["current", "earlier"])
+def test_the_tests_decrypted_image_reads_both_kinds_and_never_guesses(found, kind):
+    """The canary tests look for plaintext in ``decrypted_image``: it must really decrypt either kind of file
+    (else "not in the file" would pass for nothing), and refuse a file it cannot."""
+    from tests.conftest import canary
+    from tests.retention.conftest import decrypted_image, seed_submission
+
+    config = found.config
+    seed_submission(found, {"anything_else": canary()})
+    found.engine.dispose()
+    if kind == "earlier":
+        make_earlier_kind(config)
+    image = decrypted_image(config.database_path.resolve(), config.secrets.database.value)
+    assert b"SQLite format 3" not in image[:16]  # page 1's first 16 bytes are the salt, not decrypted
+    assert b"CREATE TABLE draft_answers" in image  # the schema, in plaintext once decrypted
+    with pytest.raises(AssertionError, match="cannot decrypt this file"):
+        decrypted_image(config.database_path.resolve(), bytes(32))
