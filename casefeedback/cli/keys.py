@@ -30,6 +30,7 @@ def keys_status() -> None:
         retirable_when,
         retired,
     )
+    from casefeedback.storage.dialect import page_mac
     from casefeedback.storage.engine import read
 
     found = open_services()
@@ -39,6 +40,7 @@ def keys_status() -> None:
         retire_from = retirable_from(found.engine, found.keyring.current_active_id)
         with read(found.engine) as connection:
             checkpoint = latest_checkpoint(connection)
+            pages = page_mac(connection)
     finally:
         found.engine.dispose()
     secrets = found.config.secrets
@@ -61,6 +63,12 @@ def keys_status() -> None:
     else:
         click.echo("Every data key is wrapped by the active key-encryption key.")
     click.echo(f"Database key: {_where(secrets.database)}")
+    if pages == "HMAC_SHA512":
+        click.echo("Database file: made with SQLCipher 4's own page settings (HMAC-SHA512), which cost more "
+                   "when several processes write; `casefeedback keys rekey-db` copies it into a file of the "
+                   "current kind (HMAC-SHA256).")
+    elif pages is not None:
+        click.echo(f"Database file: pages encrypted with AES-256 and authenticated with {pages.replace('_', '-')}.")
     click.echo(f"Audit chain key: {_where(secrets.audit_chain)}")
     click.echo(f"Audit signing key: {_where(secrets.audit_signing)}; public key "
                f"{public_key_of(secrets.audit_signing.value)}")

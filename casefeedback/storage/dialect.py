@@ -110,6 +110,14 @@ def open_keyed(target: str, key: bytes, where: str, **options: Any) -> Any:
     raise problem
 
 
+def page_mac(connection: Connection) -> str | None:
+    """How the database file's pages are authenticated (``HMAC_SHA256``, or ``HMAC_SHA512`` for a file made
+    before), for `keys status`; None on PostgreSQL, whose files are the operator's to encrypt."""
+    if connection.dialect.name != "sqlite":
+        return None
+    return str(connection.exec_driver_sql("PRAGMA cipher_hmac_algorithm").scalar())
+
+
 def verify_readable(dbapi_connection: Any, path: str) -> None:
     """Fail before anything is written if the key is wrong or the file is not ours."""
     cursor = dbapi_connection.cursor()

@@ -153,3 +153,15 @@ def test_the_tests_decrypted_image_reads_both_kinds_and_never_guesses(found, kin
     assert b"CREATE TABLE draft_answers" in image  # the schema, in plaintext once decrypted
     with pytest.raises(AssertionError, match="cannot decrypt this file"):
         decrypted_image(config.database_path.resolve(), bytes(32))
+
+
+def test_keys_status_says_which_kind_the_file_is_and_what_to_do(found):
+    config = found.config
+    found.engine.dispose()
+    current = run(config, "-m", "casefeedback", "keys", "status")
+    assert current.returncode == 0, current.stderr
+    assert "Database file: pages encrypted with AES-256 and authenticated with HMAC-SHA256." in current.stdout
+    make_earlier_kind(config)
+    earlier = run(config, "-m", "casefeedback", "keys", "status")
+    assert earlier.returncode == 0, earlier.stderr
+    assert "(HMAC-SHA512)" in earlier.stdout and "`casefeedback keys rekey-db` copies it" in earlier.stdout
