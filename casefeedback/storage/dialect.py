@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Engine, Float, Integer, Text, event, literal, literal_column, text
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -161,10 +162,9 @@ def install_connection_hooks(engine: Engine, path: str) -> None:
         # A writer takes the write lock at BEGIN, not at its first INSERT: a
         # deferred reader that later writes can fail with SQLITE_BUSY that no
         # busy timeout can cure (its snapshot is stale).
-        if connection.get_execution_options().get("write"):
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
-        else:
-            connection.exec_driver_sql("BEGIN")
+        # On the cursor (execute_plain): every transaction begins here, a write inside the writer lock.
+        execute_plain(connection, "BEGIN IMMEDIATE" if connection.get_execution_options().get("write") else "BEGIN",
+                      ())
 
 
 # The writer lock's files beside the database: the lock itself, and where waiting writers say so.
@@ -464,13 +464,54 @@ def driver_sql(sql: str, paramstyle: str) -> str:
 
 
 def execute_plain(connection: Connection, sql: str, parameters: Any) -> Any:
-    """Run SQL written with ``?`` placeholders straight through the driver (a list of tuples: once per tuple).
+    """Run SQL written with ``?`` placeholders on the transaction's own DB-API cursor (a list of tuples: once
+    per tuple), in the caller's transaction.
 
-    For statements on every write path whose values are plain integers and
-    text (the audit append): SQLAlchemy's compiling and type processing would
-    cost more than the statement itself. Errors are still SQLAlchemy's.
+    For the statements every write runs, inside the writer lock (a send's inserts, the draft's erase, the
+    audit append, the purge's key destruction and sweep): SQLAlchemy's execution context and result around
+    a statement cost about 40 µs each here, against about 3 µs for the statement on the cursor (measured on
+    a one-row select), and a send runs about ten. Errors are still SQLAlchemy's (IntegrityError,
+    OperationalError …, parameters hidden), and a connection the driver says is lost is invalidated, as
+    SQLAlchemy's own execution would. Where something observes every statement (a test counting them, a
+    tracer listening for ``before_cursor_execute``), the statement goes through SQLAlchemy, which tells it.
     """
-    return connection.exec_driver_sql(driver_sql(sql, connection.dialect.paramstyle), parameters)
+    dialect = connection.dialect
+    statement = driver_sql(sql, dialect.paramstyle)
+    if connection.dispatch.before_cursor_execute or connection.dispatch.after_cursor_execute:
+        return connection.exec_driver_sql(statement, parameters)
+    fairy = connection.connection
+    cursor = fairy.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        if isinstance(parameters, list):
+            cursor.executemany(statement, parameters)
+        else:
+            cursor.execute(statement, parameters)
+    except dialect.loaded_dbapi.Error as error:
+        lost = dialect.is_disconnect(error, fairy.dbapi_connection, cursor)
+        if lost:
+            connection.invalidate(error)
+        raise DBAPIError.instance(statement, None, error, dialect.loaded_dbapi.Error, hide_parameters=True,
+                                  connection_invalidated=lost, dialect=dialect) from error
+    return PlainResult(cursor)
+
+
+class PlainResult:
+    """What a statement run by ``execute_plain`` gave: its row count and its rows, as plain tuples."""
+
+    def __init__(self, cursor: Any) -> None:
+        self._cursor = cursor
+
+    @property
+    def rowcount(self) -> int:
+        return int(self._cursor.rowcount)
+
+    def first(self) -> tuple[Any, ...] | None:
+        row = self._cursor.fetchone()
+        self._cursor.close()  # the rest unread: the statement is done with, as SQLAlchemy's first() does
+        return None if row is None else tuple(row)
+
+    def scalars(self) -> list[Any]:
+        return [row[0] for row in self._cursor.fetchall()]
 
 
 def claiming(query: Any, table: Any) -> Any:
