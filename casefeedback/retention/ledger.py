@@ -121,8 +121,10 @@ def record(connection: Connection, entries: list[LedgerEntry], *, file: bool = T
     times = {moment: stored_time(moment) for moment in {e.erased_at for e in entries}}
     insert_rows(connection, DriverRows(insert_sql(erased_keys, _COLUMNS, connection.dialect), [
         (e.data_key_id, e.submission_id, e.field_class, e.reason, times[e.erased_at]) for e in entries]))
+    if not file:  # the purge's own: no need to look for the file
+        return
     path = _file_of(connection)
-    if path is None or not file:
+    if path is None:
         return
     if connection not in _pending:
         _pending[connection] = []
