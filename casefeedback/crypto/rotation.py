@@ -229,8 +229,11 @@ def _rewrap_batch(engine: Engine, keyring: Keyring, spec: WrappedKeys, table: Ta
                 raise KeyOperationError(f"a data key in {spec.table} ({row.id}) is wrapped by key-encryption key "
                                         f"{row.kek_id}, which is not in instance/secrets: restore that key file, then "
                                         "run `casefeedback keys rotate` again. Nothing more was changed.") from None
-            # Compare-and-set: a row re-wrapped (or erased) meanwhile is left as it is.
-            connection.execute(update(table).where(table.c.id == row.id, table.c.kek_id == row.kek_id)
+            # Compare-and-set: a row re-wrapped (or erased) meanwhile is left as it is. By the table's primary key
+            # (draft answers are kept by draft and question, and have no index of their row id alone).
+            connection.execute(update(table).where(*(column == getattr(row, column.name)
+                                                     for column in table.primary_key.columns),
+                                                   table.c.kek_id == row.kek_id)
                                .values({"kek_id": kek_id, wrapped_column: wrapped}))
     return len(rows)
 

@@ -15,7 +15,7 @@ found from a change log, not by comparing everything again:
 
 Rows keep their ``rowid`` (``sqlcipher_export`` would renumber tables that have
 no integer primary key, and the log names rows by it); a ``WITHOUT ROWID``
-table is keyed by its one-column primary key. The log and triggers exist in the
+table is keyed by its primary key, of one column or two (the log has room for two). The log and triggers exist in the
 live file only, never in the copy; a re-key that stops before its swap drops them.
 """
 
@@ -43,8 +43,18 @@ class CopyError(Exception):
 class Table:
     name: str
     columns: tuple[str, ...]
-    key: str  # "rowid", or the one primary-key column of a WITHOUT ROWID table
+    key: tuple[str, ...]  # ("rowid",), or the primary-key columns (quoted) of a WITHOUT ROWID table
     with_rowid: bool
+
+    def of(self, row: str) -> tuple[str, ...]:
+        """The key's columns of the trigger's ``NEW`` or ``OLD`` row."""
+        return tuple(f"{row}.{column}" for column in self.key)
+
+    def matching(self) -> str:
+        """A condition: the row's key is one the change log names (the subquery's parameters: table, since, upto)."""
+        logged = ", ".join(_LOG_KEYS[: len(self.key)])
+        named = f"(SELECT {logged} FROM main.{CHANGES} WHERE tbl = ? AND seq > ? AND seq <= ?)"  # noqa: S608
+        return f"({', '.join(self.key)}) IN {named}" if len(self.key) > 1 else f"{self.key[0]} IN {named}"
 
     def quoted(self) -> str:
         return _q(self.name)
@@ -65,29 +75,38 @@ def tables(cursor: Any, schema: str = "main") -> list[Table]:
         info = cursor.execute("SELECT name, pk FROM pragma_table_info(?, ?) ORDER BY cid", (name, schema)).fetchall()
         columns = tuple(str(row[0]) for row in info)
         if without_rowid:
-            keys = [str(row[0]) for row in info if row[1]]
-            if len(keys) != 1:
+            # pk: the column's place in the primary key (1, 2 …), 0 if not in it.
+            keys = [str(row[0]) for row in sorted((row for row in info if row[1]), key=lambda row: row[1])]
+            if not 1 <= len(keys) <= len(_LOG_KEYS):
                 raise CopyError(f"table {name} is WITHOUT ROWID with a {len(keys)}-column key: its changes "
                                 "cannot be followed during an online re-key")
-            found.append(Table(str(name), columns, _q(keys[0]), False))
+            found.append(Table(str(name), columns, tuple(_q(key) for key in keys), False))
         else:
-            found.append(Table(str(name), columns, "rowid", True))
+            found.append(Table(str(name), columns, ("rowid",), True))
     return found
 
 
 # --- the change log, in the live file ---
 
+# The change log's columns for a row's key: a rowid or a one-column key in the first, a two-column key in both.
+_LOG_KEYS = ("k", "k2")
+
+
 def start_tracking(cursor: Any) -> None:
     """Create the change log and its triggers: run inside a write transaction on the live file."""
     execute = cursor.execute
-    execute(f"CREATE TABLE IF NOT EXISTS {CHANGES} (seq INTEGER PRIMARY KEY, tbl TEXT NOT NULL, k)")
+    execute(f"CREATE TABLE IF NOT EXISTS {CHANGES} (seq INTEGER PRIMARY KEY, tbl TEXT NOT NULL, k, k2)")
+    if "k2" not in {str(row[1]) for row in cursor.execute(f"PRAGMA table_info({CHANGES})").fetchall()}:
+        execute(f"ALTER TABLE {CHANGES} ADD COLUMN k2")  # a log left by an earlier version's interrupted run
     for index, table in enumerate(tables(cursor)):
         name = table.name.replace("'", "''")
-        new, old = f"NEW.{table.key}", f"OLD.{table.key}"
-        log = f"INSERT INTO {CHANGES}(tbl, k)"
+        new_key, old_key = table.of("NEW"), table.of("OLD")
+        new, old = ", ".join(new_key), ", ".join(old_key)
+        moved = " OR ".join(f"{n} IS NOT {o}" for n, o in zip(new_key, old_key, strict=True))
+        log = f"INSERT INTO {CHANGES}(tbl, {', '.join(_LOG_KEYS[: len(table.key)])})"
         for kind, body in (("i", f"{log} VALUES ('{name}', {new});"),
                            ("u", f"{log} VALUES ('{name}', {old}); "
-                                 f"{log} SELECT '{name}', {new} WHERE {new} IS NOT {old};"),
+                                 f"{log} SELECT '{name}', {new} WHERE {moved};"),
                            ("d", f"{log} VALUES ('{name}', {old});")):
             event = {"i": "INSERT", "u": "UPDATE", "d": "DELETE"}[kind]
             execute(f"CREATE TRIGGER IF NOT EXISTS {PREFIX}{kind}{index} AFTER {event} ON {table.quoted()} "
@@ -184,11 +203,10 @@ class LiveCopy:
             rows = 0
             for name in changed:
                 table = by_name[name]
-                keys = f"(SELECT k FROM main.{CHANGES} WHERE tbl = ? AND seq > ? AND seq <= ?)"  # noqa: S608 — names from this module
-                cursor.execute(f"DELETE FROM {TARGET}.{table.quoted()} WHERE {table.key} IN {keys}",  # noqa: S608
+                cursor.execute(f"DELETE FROM {TARGET}.{table.quoted()} WHERE {table.matching()}",  # noqa: S608
                                (name, since, upto))
                 cursor.execute(f"INSERT INTO {TARGET}.{table.quoted()}({table.select_list()}) "  # noqa: S608
-                               f"SELECT {table.select_list()} FROM main.{table.quoted()} WHERE {table.key} IN {keys}",
+                               f"SELECT {table.select_list()} FROM main.{table.quoted()} WHERE {table.matching()}",
                                (name, since, upto))
                 rows += cursor.rowcount
             if final:
