@@ -15,8 +15,10 @@ found from a change log, not by comparing everything again:
 
 Rows keep their ``rowid`` (``sqlcipher_export`` would renumber tables that have
 no integer primary key, and the log names rows by it); a ``WITHOUT ROWID``
-table is keyed by its primary key, of one column or two (the log has room for two). The log and triggers exist in the
-live file only, never in the copy; a re-key that stops before its swap drops them.
+table is keyed by its primary key, of one column or two (the log has room for
+two). The log and triggers exist in the live file only, never in the copy; a
+re-key that stops before its swap drops them, and so does the next run or
+process start after one that was killed (backup/rekey_recovery.py).
 """
 
 from __future__ import annotations
@@ -96,8 +98,6 @@ def start_tracking(cursor: Any) -> None:
     """Create the change log and its triggers: run inside a write transaction on the live file."""
     execute = cursor.execute
     execute(f"CREATE TABLE IF NOT EXISTS {CHANGES} (seq INTEGER PRIMARY KEY, tbl TEXT NOT NULL, k, k2)")
-    if "k2" not in {str(row[1]) for row in cursor.execute(f"PRAGMA table_info({CHANGES})").fetchall()}:
-        execute(f"ALTER TABLE {CHANGES} ADD COLUMN k2")  # a log left by an earlier version's interrupted run
     for index, table in enumerate(tables(cursor)):
         name = table.name.replace("'", "''")
         new_key, old_key = table.of("NEW"), table.of("OLD")
